@@ -1,0 +1,59 @@
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import Organisation, User
+from accounts.roles import Role
+from accounts.services import user_create
+
+DEMO_USERS = [
+    ("demo-worker", Role.WORKER, "Demo Helpline"),
+    ("demo-supervisor", Role.SUPERVISOR, "Demo Helpline"),
+    ("demo-analyst", Role.ANALYST, "Demo Helpline"),
+    ("demo-admin", Role.ADMINISTRATOR, "Demo Helpline"),
+    ("other-worker", Role.WORKER, "Other Helpline"),
+]
+ORGANISATIONS = {"Demo Helpline": "IT", "Other Helpline": "AU"}
+
+
+class Command(BaseCommand):
+    help = "Create the demo organisations and users (idempotent) and print the logins."
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        password = settings.DEMO_PASSWORD or self._stored_or_new_password()
+        organisations = {
+            name: Organisation.objects.get_or_create(name=name, defaults={"country": country})[0]
+            for name, country in ORGANISATIONS.items()
+        }
+        for username, role, organisation in DEMO_USERS:
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                user_create(
+                    organisation=organisations[organisation],
+                    username=username,
+                    role=role,
+                    password=password,
+                    is_demo=True,
+                )
+            elif not user.check_password(password):
+                user.set_password(password)
+                user.save(update_fields=["password"])
+        self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {password})"))
+        for username, role, organisation in DEMO_USERS:
+            self.stdout.write(f"  {username:<16} {role.label:<16} {organisation}")
+        if settings.DEBUG:
+            self.stdout.write("  Demo accounts skip two-factor login while DEBUG is on; other accounts never do.")
+        else:
+            self.stdout.write("  DEBUG is off: demo accounts enrol two-factor login at first login like everyone.")
+
+    def _stored_or_new_password(self) -> str:
+        """A generated password, kept under var/ so every run prints the same one."""
+        path = settings.VAR_DIR / "demo_password"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(12))
+            path.chmod(0o600)
+        return path.read_text().strip()

@@ -1,0 +1,75 @@
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
+
+from accounts.selectors import two_factor_exempt
+
+LOGIN_AT = "login_at"
+
+
+class SessionLifetimeMiddleware:
+    """End a session a fixed time after login, however active it is.
+
+    The idle timeout is the session age itself, renewed on every request.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if request.user.is_authenticated:
+            login_at = request.session.get(LOGIN_AT, 0)
+            if time.time() - login_at > settings.SESSION_ABSOLUTE_LIFETIME:
+                logout(request)
+                messages.info(request, _("Your session has ended. Please log in again."))
+                return HttpResponseRedirect(f"{reverse('login')}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)
+
+
+class TwoFactorRequiredMiddleware:
+    """Pages need a verified second factor; enrol first if there is no device yet.
+
+    The API is left to its authentication classes, which ignore unverified sessions.
+    """
+
+    open_views = {"login", "logout", "two_factor_setup", "two_factor_verify", "healthz", "set_language"}
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
+    ) -> HttpResponse | None:
+        user: Any = request.user
+        if not user.is_authenticated or user.is_verified() or two_factor_exempt(user):
+            return None
+        match = request.resolver_match
+        if match is None or match.url_name in self.open_views or request.path.startswith("/api/"):
+            return None
+        target = "two_factor_verify" if user.totpdevice_set.filter(confirmed=True).exists() else "two_factor_setup"
+        return HttpResponseRedirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
+
+
+class NoStoreForAuthenticatedMiddleware:
+    """Nothing a signed-in user sees may be kept by a browser or proxy cache."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if request.user.is_authenticated:
+            add_never_cache_headers(response)
+        return response

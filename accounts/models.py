@@ -1,0 +1,58 @@
+import pghistory
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.roles import Role
+
+
+@pghistory.track()
+class Organisation(models.Model):
+    """A helpline. Every user, case and referral belongs to exactly one."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("ISO 3166-1 alpha-2 code"))
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class HelplineUserManager(UserManager["User"]):
+    def get_queryset(self) -> models.QuerySet["User"]:
+        return super().get_queryset().select_related("organisation")
+
+
+@pghistory.track(exclude=["password", "last_login"])
+class User(AbstractUser):
+    # A user has exactly one role, so the role is a column rather than a
+    # many-to-many to groups; the permissions still come from the role's group.
+    groups = None  # type: ignore[assignment]
+    user_permissions = None  # type: ignore[assignment]
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="users")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    is_demo = models.BooleanField(
+        default=False,
+        help_text=_("Demo account: exempt from two-factor login while DEBUG is on, never in production."),
+    )
+
+    objects = HelplineUserManager()  # type: ignore[misc]
+
+    REQUIRED_FIELDS = ["organisation", "role"]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="user_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.username

@@ -1,0 +1,32 @@
+"""Roles are groups with permissions; each user has exactly one.
+
+The permissions of each role are declared here and applied to the groups
+after every migration, so a new permission reaches its roles by a code change.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    WORKER = "worker", _("Helpline worker")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    ANALYST = "analyst", _("Analyst")
+    ADMINISTRATOR = "administrator", _("Administrator")
+
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.WORKER: [],
+    Role.SUPERVISOR: [
+        "accounts.view_user",
+    ],
+    Role.ANALYST: [],
+    Role.ADMINISTRATOR: [
+        "accounts.view_organisation",
+        "accounts.change_organisation",
+        "accounts.view_user",
+        "accounts.add_user",
+        "accounts.change_user",
+        "audit.view_accesslog",
+    ],
+}

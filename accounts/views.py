@@ -1,0 +1,101 @@
+import base64
+from typing import Any
+
+import qrcode
+import qrcode.image.svg
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import services
+from accounts.forms import TokenForm
+from audit.models import Action
+from audit.services import access_log_record
+
+
+def _next_url(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return str(reverse_lazy("home"))
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "home.html")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor_setup(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    if user.totpdevice_set.filter(confirmed=True).exists():
+        return redirect("two_factor_verify" if not user.is_verified() else "account")
+    device = services.two_factor_device_for_enrolment(user=user)
+    form = TokenForm(request.POST or None)
+    if form.is_valid():
+        codes = services.two_factor_enrol(request=request, device=device, token=form.cleaned_data["token"])
+        if codes is not None:
+            return render(request, "accounts/backup_codes.html", {"codes": codes, "next": _next_url(request)})
+        form.add_error("token", _("That code is not right. Check the time on your phone and try the newest code."))
+    qr = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    secret = base64.b32encode(device.bin_key).decode()
+    return render(
+        request,
+        "accounts/two_factor_setup.html",
+        {"form": form, "qr_svg": qr.to_string(encoding="unicode"), "secret": secret, "next": _next_url(request)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor_verify(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    if user.is_verified():
+        return HttpResponseRedirect(_next_url(request))
+    if not user.totpdevice_set.filter(confirmed=True).exists():
+        return redirect("two_factor_setup")
+    form = TokenForm(request.POST or None)
+    if form.is_valid():
+        if services.two_factor_verify(request=request, token=form.cleaned_data["token"]):
+            return HttpResponseRedirect(_next_url(request))
+        form.add_error("token", _("That code is not right, or was already used. Wait for a new code and try again."))
+    return render(request, "accounts/two_factor_verify.html", {"form": form, "next": _next_url(request)})
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    return render(
+        request,
+        "accounts/account.html",
+        {
+            "has_authenticator": user.totpdevice_set.filter(confirmed=True).exists(),
+            "backup_codes_left": sum(d.token_set.count() for d in user.staticdevice_set.all()),
+        },
+    )
+
+
+@login_required
+@require_POST
+def backup_codes_regenerate(request: HttpRequest) -> HttpResponse:
+    codes = services.backup_codes_regenerate(request=request)
+    return render(request, "accounts/backup_codes.html", {"codes": codes, "next": reverse_lazy("account")})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("account")
+
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
+        response = super().form_valid(form)
+        access_log_record(action=Action.PASSWORD_CHANGED, request=self.request)
+        messages.success(self.request, _("Your password has been changed."))
+        return response

@@ -1,0 +1,19 @@
+from datetime import timedelta
+from typing import Any
+
+from celery import shared_task
+from django.utils import timezone
+
+from health.models import Heartbeat
+
+KEEP = timedelta(days=1)
+
+
+@shared_task(bind=True)
+def heartbeat(self: Any) -> None:
+    """Record that a heartbeat went from beat through the broker to a worker.
+
+    Keyed by the message's task id, so a redelivered message records nothing new.
+    """
+    Heartbeat.objects.get_or_create(task_id=self.request.id)
+    Heartbeat.objects.filter(received_at__lt=timezone.now() - KEEP).delete()

@@ -1,0 +1,59 @@
+from typing import Any
+
+from django.contrib import admin
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+
+from audit.models import Action
+from audit.services import access_log_record
+
+
+class HelplineAdminSite(admin.AdminSite):
+    """Administration for administrators of an organisation.
+
+    Nobody else learns that it exists: a signed-in user of another role gets a 404.
+    """
+
+    site_header = _("Helpline administration")
+    site_title = _("Helpline administration")
+    index_title = _("Users, organisation and settings")
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        user: Any = request.user
+        return bool(user.is_active and user.is_staff and (user.is_superuser or user.role == "administrator"))
+
+    def admin_view(self, view: Any, cacheable: bool = False) -> Any:
+        inner = super().admin_view(view, cacheable)
+
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.user.is_authenticated and not self.has_permission(request):
+                access_log_record(
+                    action=Action.REFUSED, request=request, object_type="admin", object_id=request.path[:64]
+                )
+                raise Http404
+            return inner(request, *args, **kwargs)
+
+        return guarded
+
+    def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        if request.user.is_authenticated:
+            if not self.has_permission(request):
+                raise Http404
+            return redirect("admin:index")
+        return redirect(f"{reverse('login')}?{urlencode({'next': request.GET.get('next', reverse('admin:index'))})}")
+
+
+site = HelplineAdminSite(name="admin")
+
+
+class ScopedAdminMixin:
+    """A record outside the administrator's scope is a 404, never a hint that it exists."""
+
+    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> HttpResponse:
+        access_log_record(
+            action=Action.REFUSED, request=request, object_type=opts.label_lower, object_id=str(object_id)[:64]
+        )
+        raise Http404

