@@ -1,5 +1,6 @@
 from typing import Any
 
+from drf_spectacular.authentication import SessionScheme
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 
@@ -17,3 +18,10 @@ class VerifiedSessionAuthentication(SessionAuthentication):
         if user.is_verified() or two_factor_exempt(user):
             return result
         return None
+
+
+class VerifiedSessionScheme(SessionScheme):
+    """Describes the session authentication in the OpenAPI schema."""
+
+    target_class = "accounts.authentication.VerifiedSessionAuthentication"
+    name = "sessionAuth"

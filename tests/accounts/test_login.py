@@ -1,0 +1,217 @@
+"""Login, logout, lockout, two-factor login and session lifetime, as a browser does them."""
+
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.middleware import LOGIN_AT
+from accounts.models import User
+from audit.models import AccessLog, Action
+from tests.factories import PASSWORD, TOTPDeviceFactory, UserFactory
+from tests.helpers import totp_code
+
+pytestmark = pytest.mark.django_db
+
+
+def login(client: Client, username: str, password: str = PASSWORD, address: str = "10.0.0.1") -> Any:
+    return client.post(
+        reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address, HTTP_USER_AGENT="pytest"
+    )
+
+
+@pytest.fixture
+def worker(db: Any) -> User:
+    return UserFactory.create(username="wendy")
+
+
+def test_login_with_password_then_enrol_two_factor(client: Client, worker: User, settings: Any) -> None:
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0  # no pause after the wrong code
+    response = login(client, "wendy")
+    assert response.status_code == 302
+    assert client.get(reverse("home"))["Location"].startswith(reverse("two_factor_setup"))
+
+    page = client.get(reverse("two_factor_setup"))
+    assert page.status_code == 200
+    assert b"<svg" in page.content  # the QR code, inline
+    device = TOTPDevice.objects.get(user=worker)
+    assert not device.confirmed
+
+    wrong = client.post(reverse("two_factor_setup"), {"token": "000000" if totp_code(device) != "000000" else "111111"})
+    assert wrong.status_code == 200
+    assert "not right" in wrong.content.decode()
+
+    done = client.post(reverse("two_factor_setup"), {"token": totp_code(device)})
+    assert done.status_code == 200
+    codes = done.context["codes"]
+    assert len(codes) == 10
+    device.refresh_from_db()
+    assert device.confirmed
+    assert client.get(reverse("home")).status_code == 200
+    actions = list(AccessLog.objects.filter(actor=worker).values_list("action", flat=True))
+    assert {Action.LOGIN, Action.TWO_FACTOR_FAILED, Action.TWO_FACTOR_ENROLLED} <= set(actions)
+
+
+def test_login_asks_for_the_code_of_the_enrolled_device(client: Client, worker: User, settings: Any) -> None:
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0  # no pause after the wrong code
+    device = TOTPDeviceFactory.create(user=worker)
+    login(client, "wendy")
+    response = client.get(reverse("home"))
+    assert response["Location"].startswith(reverse("two_factor_verify"))
+    assert client.get(reverse("api-me")).status_code == 401  # an unverified session counts for nothing
+
+    bad = client.post(reverse("two_factor_verify"), {"token": totp_code(device, offset_steps=10)})
+    assert "not right" in bad.content.decode()
+    assert client.get(reverse("home")).status_code == 302
+    assert AccessLog.objects.filter(actor=worker, action=Action.TWO_FACTOR_FAILED).count() == 1
+
+    good = client.post(reverse("two_factor_verify"), {"token": totp_code(device), "next": reverse("account")})
+    assert good["Location"] == reverse("account")
+    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("api-me")).json()["username"] == "wendy"
+
+
+def test_a_backup_code_works_once(client: Client, worker: User) -> None:
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    TOTPDeviceFactory.create(user=worker)
+    backup = StaticDevice.objects.create(user=worker, name="backup")
+    StaticToken.objects.create(device=backup, token="abcd2345")
+
+    login(client, "wendy")
+    client.post(reverse("two_factor_verify"), {"token": "abcd2345"})
+    assert client.get(reverse("home")).status_code == 200
+    client.post(reverse("logout"))
+
+    login(client, "wendy")
+    again = client.post(reverse("two_factor_verify"), {"token": "abcd2345"})
+    assert "not right" in again.content.decode()
+
+
+def test_repeated_wrong_codes_are_throttled(client: Client, worker: User) -> None:
+    device = TOTPDeviceFactory.create(user=worker)
+    login(client, "wendy")
+    client.post(reverse("two_factor_verify"), {"token": totp_code(device, offset_steps=10)})
+    # Right after a wrong code even the right one is refused, so codes cannot be guessed at speed.
+    refused = client.post(reverse("two_factor_verify"), {"token": totp_code(device)})
+    assert refused.status_code == 200
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_next_url_to_another_site_is_ignored(client: Client, worker: User) -> None:
+    device = TOTPDeviceFactory.create(user=worker)
+    login(client, "wendy")
+    response = client.post(
+        reverse("two_factor_verify"), {"token": totp_code(device), "next": "https://evil.example/steal"}
+    )
+    assert response["Location"] == reverse("home")
+
+
+def test_wrong_password_is_refused_and_logged(client: Client, worker: User) -> None:
+    response = login(client, "wendy", password="wrong password")
+    assert response.status_code == 200
+    assert "enter a correct username and password" in response.content.decode()
+    entry = AccessLog.objects.get(action=Action.LOGIN_FAILED)
+    assert (entry.actor, entry.username, entry.address, entry.user_agent) == (worker, "wendy", "10.0.0.1", "pytest")
+
+
+def test_lockout_is_per_username_and_address(client: Client, worker: User, settings: Any) -> None:
+    limit = settings.AXES_FAILURE_LIMIT
+    for _ in range(limit):
+        login(client, "wendy", password="wrong password", address="10.0.0.66")
+    locked = login(client, "wendy", address="10.0.0.66")  # even the right password now
+    assert locked.status_code == 429
+    assert "Too many failed attempts" in locked.content.decode()
+    assert AccessLog.objects.filter(action=Action.LOCKED_OUT, username="wendy").exists()
+
+    # The same person from the office's other address, and a colleague behind the attacker's address, still get in.
+    assert login(Client(), "wendy", address="10.0.0.1").status_code == 302
+    UserFactory.create(username="colleague")
+    assert login(Client(), "colleague", address="10.0.0.66").status_code == 302
+
+
+def test_login_starts_a_new_session(client: Client, worker: User) -> None:
+    client.get(reverse("login"))
+    client.cookies["sessionid"] = "attacker-chosen-session-key"
+    session = client.session
+    session["planted"] = True
+    session.save()
+    before = session.session_key
+    login(client, "wendy")
+    assert client.session.session_key != before
+
+
+def test_logout_ends_the_session(client_for: Any, personas: dict[str, User]) -> None:
+    client = client_for("worker")
+    assert client.get(reverse("home")).status_code == 200
+    response = client.post(reverse("logout"))
+    assert response["Location"] == reverse("login")
+    assert client.get(reverse("home"))["Location"].startswith(reverse("login"))
+    assert AccessLog.objects.filter(actor=personas["worker"], action=Action.LOGOUT).exists()
+
+
+def test_idle_session_expires(client_for: Any, settings: Any) -> None:
+    client = client_for("worker")
+    assert settings.SESSION_COOKIE_AGE == settings.SESSION_IDLE_TIMEOUT == 30 * 60
+    client.get(reverse("home"))
+    session = Session.objects.get(session_key=client.session.session_key)
+    assert session.expire_date > timezone.now() + timedelta(minutes=29)
+
+    # Each request renews the idle timeout...
+    Session.objects.filter(pk=session.pk).update(expire_date=timezone.now() + timedelta(minutes=1))
+    assert client.get(reverse("home")).status_code == 200
+    assert Session.objects.get(pk=session.pk).expire_date > timezone.now() + timedelta(minutes=29)
+
+    # ...and thirty minutes without one end the session.
+    Session.objects.filter(pk=session.pk).update(expire_date=timezone.now() - timedelta(seconds=1))
+    assert client.get(reverse("home"))["Location"].startswith(reverse("login"))
+
+
+def test_session_ends_after_its_absolute_lifetime(client_for: Any, settings: Any) -> None:
+    client = client_for("worker")
+    session = client.session
+    session[LOGIN_AT] = time.time() - settings.SESSION_ABSOLUTE_LIFETIME - 1
+    session.save()
+    response = client.get(reverse("account"))
+    assert response["Location"] == f"{reverse('login')}?next=%2Faccount%2F"
+    assert client.get(reverse("home"))["Location"].startswith(reverse("login"))
+
+
+def test_demo_accounts_skip_two_factor_only_with_debug(client: Client, settings: Any) -> None:
+    UserFactory.create(username="demo-worker", is_demo=True)
+    login(client, "demo-worker")
+    settings.DEBUG = True
+    assert client.get(reverse("home")).status_code == 200
+    settings.DEBUG = False
+    assert client.get(reverse("home"))["Location"].startswith(reverse("two_factor_setup"))
+
+
+def test_authenticated_pages_are_not_cached_and_carry_a_strict_policy(client_for: Any) -> None:
+    response = client_for("worker").get(reverse("home"))
+    assert "no-store" in response["Cache-Control"]
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+
+
+def test_password_change_applies_the_validators(client_for: Any, personas: dict[str, User]) -> None:
+    client = client_for("worker")
+    url = reverse("password_change")
+    weak = client.post(url, {"old_password": PASSWORD, "new_password1": "password123", "new_password2": "password123"})
+    assert weak.status_code == 200
+    assert "too common" in weak.content.decode()
+    assert "too short" in weak.content.decode()
+    new = "a much longer passphrase 2026"
+    assert client.post(url, {"old_password": PASSWORD, "new_password1": new, "new_password2": new}).status_code == 302
+    personas["worker"].refresh_from_db()
+    assert personas["worker"].check_password(new)
+    assert client.get(reverse("home")).status_code == 200  # the session survives its own password change
+    assert AccessLog.objects.filter(actor=personas["worker"], action=Action.PASSWORD_CHANGED).exists()

@@ -1,0 +1,86 @@
+"""Production settings refuse to start half-configured, and pass check --deploy cleanly."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
+BASE_DIR = Path(settings.BASE_DIR)
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
+    base["DATABASE_URL"] = settings.DATABASE_URL
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def strong_key() -> str:
+    return secrets.token_urlsafe(64)
+
+
+def test_production_refuses_to_start_without_a_secret_key() -> None:
+    result = run_manage("check", DJANGO_ENV="production", DJANGO_ALLOWED_HOSTS="helpline.example.org")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_a_weak_secret_key() -> None:
+    result = run_manage(
+        "check", DJANGO_ENV="production", DJANGO_SECRET_KEY="changeme", DJANGO_ALLOWED_HOSTS="helpline.example.org"
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts() -> None:
+    result = run_manage("check", DJANGO_ENV="production", DJANGO_SECRET_KEY=strong_key())
+    assert result.returncode != 0
+    assert "DJANGO_ALLOWED_HOSTS" in result.stderr
+
+
+def test_secret_read_from_a_file(tmp_path: Path) -> None:
+    key_file = tmp_path / "secret"
+    key_file.write_text(strong_key())
+    result = run_manage(
+        "check",
+        DJANGO_ENV="production",
+        DJANGO_SECRET_KEY_FILE=str(key_file),
+        DJANGO_ALLOWED_HOSTS="helpline.example.org",
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_check_deploy_prints_no_warning() -> None:
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_ENV="production",
+        DJANGO_SECRET_KEY=strong_key(),
+        DJANGO_ALLOWED_HOSTS="helpline.example.org",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_unknown_environment_name_is_refused() -> None:
+    result = run_manage("check", DJANGO_ENV="prod")
+    assert result.returncode != 0
+    assert "DJANGO_ENV must be" in result.stderr
+
+
+def test_development_defaults_need_nothing(tmp_path: Path) -> None:
+    result = run_manage("check", HELPLINE_VAR_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
