@@ -4,15 +4,19 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from accounts.selectors import two_factor_exempt
+
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     """The links this user may follow; the server checks every page again."""
     user: Any = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {"nav": []}
+    if user is None or not user.is_authenticated or not (user.is_verified() or two_factor_exempt(user)):
+        return {"nav": [], "signed_in": False}  # nobody, or half-way through login: nothing to follow yet
     items = [(_("Home"), reverse("home"))]
     if user.is_staff and user.has_perm("accounts.view_user"):
         items.append((_("Administration"), reverse("admin:index")))
-    items.append((_("API"), reverse("api-docs")))
     current = request.path
-    return {"nav": [{"label": label, "url": url, "current": current == url} for label, url in items]}
+    return {
+        "signed_in": True,
+        "nav": [{"label": label, "url": url, "current": current == url} for label, url in items],
+    }

@@ -57,3 +57,10 @@ class ScopedAdminMixin:
             action=Action.REFUSED, request=request, object_type=opts.label_lower, object_id=str(object_id)[:64]
         )
         raise Http404
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
+        response = super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+        if request.method == "GET" and response.status_code == 200:
+            label = self.opts.label_lower  # type: ignore[attr-defined]
+            access_log_record(action=Action.VIEW, request=request, object_type=label, object_id=object_id)
+        return response
