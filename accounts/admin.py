@@ -62,7 +62,7 @@ class HelplineUserAdmin(ScopedAdminMixin, UserAdmin):
     filter_horizontal = []
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
-        (_("Person"), {"fields": ["first_name", "last_name", "email", "language"]}),
+        (_("Person"), {"fields": ["first_name", "last_name", "email"]}),
         (_("Access"), {"fields": ["role", "is_active"]}),
         (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]

@@ -37,7 +37,6 @@ class User(AbstractUser):
 
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="users")
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
-    language = models.CharField(_("language"), max_length=8, blank=True)
     is_demo = models.BooleanField(
         default=False,
         help_text=_("Demo account: exempt from two-factor login while DEBUG is on, never in production."),

