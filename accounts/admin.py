@@ -30,6 +30,10 @@ class OrganisationAdmin(ScopedAdminMixin, admin.ModelAdmin[Organisation]):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # A rename could probe for the names of other helplines ("already exists").
+        return [] if request.user.is_superuser else ["name"]
+
     def save_model(self, request: HttpRequest, obj: Organisation, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         access_log_record(
@@ -73,6 +77,20 @@ class HelplineUserAdmin(ScopedAdminMixin, UserAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return users_visible_to(request.user)
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is not None and obj.pk == request.user.pk:
+            # Nobody demotes or deactivates themselves, so an organisation keeps an administrator.
+            return [*self.readonly_fields, "role", "is_active"]
+        return list(self.readonly_fields)
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            access_log_record(
+                action=Action.PASSWORD_CHANGED, request=request, object_type="accounts.user", object_id=id
+            )
+        return response
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Accounts are deactivated, never deleted: the audit trail points at them.
         return False
@@ -81,7 +99,7 @@ class HelplineUserAdmin(ScopedAdminMixin, UserAdmin):
         actor: Any = request.user
         if not change:
             obj.organisation = actor.organisation
-        obj.is_staff = obj.role == "administrator"
+        obj.is_staff = obj.is_superuser or obj.role == "administrator"
         super().save_model(request, obj, form, change)
         access_log_record(
             action=Action.CHANGE if change else Action.CREATE,

@@ -41,7 +41,7 @@ class TwoFactorRequiredMiddleware:
     The API is left to its authentication classes, which ignore unverified sessions.
     """
 
-    open_views = {"login", "logout", "two_factor_setup", "two_factor_verify", "healthz", "set_language"}
+    open_views = {"login", "logout", "two_factor_setup", "two_factor_verify", "healthz"}
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
@@ -56,7 +56,7 @@ class TwoFactorRequiredMiddleware:
         if not user.is_authenticated or user.is_verified() or two_factor_exempt(user):
             return None
         match = request.resolver_match
-        if match is None or match.url_name in self.open_views or request.path.startswith("/api/"):
+        if match is None or match.view_name in self.open_views or request.path.startswith("/api/"):
             return None
         target = "two_factor_verify" if user.totpdevice_set.filter(confirmed=True).exists() else "two_factor_setup"
         return HttpResponseRedirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")

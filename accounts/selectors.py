@@ -22,5 +22,6 @@ def users_visible_to(user: Any) -> QuerySet[User]:
     if user.is_superuser:
         return User.objects.all()
     if user.role in (Role.ADMINISTRATOR, Role.SUPERVISOR):
-        return User.objects.filter(organisation_id=user.organisation_id)
+        # Deployment operators (superusers) are nobody's to manage but their own.
+        return User.objects.filter(organisation_id=user.organisation_id, is_superuser=False)
     return User.objects.filter(pk=user.pk)

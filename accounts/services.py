@@ -1,3 +1,4 @@
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
@@ -71,6 +72,7 @@ def two_factor_enrol(*, request: HttpRequest, device: TOTPDevice, token: str) ->
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     codes = _backup_codes_replace(user)
+    request.session.cycle_key()
     otp_login(request, device)
     access_log_record(action=Action.TWO_FACTOR_ENROLLED, request=request, obj=device)
     return codes
@@ -85,6 +87,7 @@ def two_factor_verify(*, request: HttpRequest, token: str) -> bool:
     if device is None:
         access_log_record(action=Action.TWO_FACTOR_FAILED, request=request)
         return False
+    request.session.cycle_key()
     otp_login(request, device)
     access_log_record(
         action=Action.TWO_FACTOR, request=request, detail={"backup_code": isinstance(device, StaticDevice)}
@@ -108,11 +111,23 @@ def _backup_codes_replace(user: Any) -> list[str]:
 
 
 @transaction.atomic
-def api_token_issue(*, user: User, actor: Any = None) -> str:
+def api_token_issue(*, user: User, lifetime: timedelta, actor: Any = None) -> str:
     """A new API token for a service account; only its hash is stored."""
-    instance, token = AuthToken.objects.create(user=user, expiry=None)
-    access_log_record(action=Action.TOKEN_ISSUED, actor=actor, obj=user, detail={"token_key": instance.token_key})
+    instance, token = AuthToken.objects.create(user=user, expiry=lifetime)
+    access_log_record(
+        action=Action.TOKEN_ISSUED,
+        actor=actor,
+        obj=user,
+        detail={"token_key": instance.token_key, "expiry": instance.expiry.isoformat()},
+    )
     return token
+
+
+@transaction.atomic
+def api_tokens_revoke(*, user: User, actor: Any = None) -> int:
+    count, _ = AuthToken.objects.filter(user=user).delete()
+    access_log_record(action=Action.CHANGE, actor=actor, obj=user, detail={"api_tokens_revoked": count})
+    return count
 
 
 @transaction.atomic

@@ -37,4 +37,6 @@ def record_login_failed(
 def record_locked_out(
     sender: Any, request: HttpRequest, username: str | None, ip_address: str | None, **kwargs: Any
 ) -> None:
-    access_log_record(action=Action.LOCKED_OUT, request=request, username=(username or "")[:150])
+    username = (username or "")[:150]
+    actor = get_user_model().objects.filter(username=username).first()
+    access_log_record(action=Action.LOCKED_OUT, request=request, actor=actor, username=username)

@@ -45,6 +45,10 @@ class HelplineAdminSite(admin.AdminSite):
             return redirect("admin:index")
         return redirect(f"{reverse('login')}?{urlencode({'next': request.GET.get('next', reverse('admin:index'))})}")
 
+    def password_change(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        # One place to change one's own password, validated and logged the same way.
+        return redirect("password_change")
+
 
 site = HelplineAdminSite(name="admin")
 
@@ -58,9 +62,22 @@ class ScopedAdminMixin:
         )
         raise Http404
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
-        response = super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+    def _record_view(self, request: HttpRequest, response: Any, object_id: str = "") -> Any:
         if request.method == "GET" and response.status_code == 200:
             label = self.opts.label_lower  # type: ignore[attr-defined]
-            access_log_record(action=Action.VIEW, request=request, object_type=label, object_id=object_id)
+            detail = {"query": request.GET.urlencode()} if request.GET else {}
+            access_log_record(
+                action=Action.VIEW, request=request, object_type=label, object_id=object_id, detail=detail
+            )
         return response
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        return self._record_view(request, super().changelist_view(request, extra_context))  # type: ignore[misc]
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
+        response = super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+        return self._record_view(request, response, object_id)
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+        response = super().history_view(request, object_id, extra_context)  # type: ignore[misc]
+        return self._record_view(request, response, object_id)

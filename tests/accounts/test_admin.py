@@ -98,3 +98,58 @@ def test_viewing_a_user_record_is_logged(client_for: Any, personas: dict[str, Us
     worker = personas["worker"]
     client_for("administrator").get(reverse("admin:accounts_user_change", args=[worker.pk]))
     assert AccessLog.objects.filter(action=Action.VIEW, object_type="accounts.user", object_id=str(worker.pk)).exists()
+
+
+def test_superusers_are_out_of_an_administrators_reach(client_for: Any, personas: dict[str, User]) -> None:
+    operator = User.objects.create(
+        username="operator", organisation=personas["administrator"].organisation, role="administrator"
+    )
+    User.objects.filter(pk=operator.pk).update(is_superuser=True, is_staff=True)
+    client = client_for("administrator")
+    assert "operator" not in client.get(reverse("admin:accounts_user_changelist")).content.decode()
+    url = reverse("admin:auth_user_password_change", args=[operator.pk])
+    assert client.post(url, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}).status_code == 404
+    operator.refresh_from_db()
+    assert not operator.check_password(NEW_PASSWORD)
+
+
+def test_setting_someone_elses_password_is_logged(client_for: Any, personas: dict[str, User]) -> None:
+    worker = personas["worker"]
+    url = reverse("admin:auth_user_password_change", args=[worker.pk])
+    response = client_for("administrator").post(
+        url, {"usable_password": "true", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    )
+    assert response.status_code == 302
+    worker.refresh_from_db()
+    assert worker.check_password(NEW_PASSWORD)
+    entry = AccessLog.objects.get(action=Action.PASSWORD_CHANGED)
+    assert (entry.actor, entry.object_id) == (personas["administrator"], str(worker.pk))
+
+
+def test_administrators_cannot_demote_or_deactivate_themselves(client_for: Any, personas: dict[str, User]) -> None:
+    me = personas["administrator"]
+    response = client_for("administrator").post(
+        reverse("admin:accounts_user_change", args=[me.pk]), {"username": me.username, "role": "worker"}
+    )
+    assert response.status_code == 302
+    me.refresh_from_db()
+    assert (me.role, me.is_active, me.is_staff) == ("administrator", True, True)
+
+
+def test_organisation_name_is_not_editable_by_administrators(client_for: Any, personas: dict[str, User]) -> None:
+    org = personas["administrator"].organisation
+    response = client_for("administrator").post(
+        reverse("admin:accounts_organisation_change", args=[org.pk]), {"name": "Other Helpline", "country": "FR"}
+    )
+    assert response.status_code == 302
+    org.refresh_from_db()
+    assert (org.name, org.country) == ("Home Helpline", "FR")
+
+
+def test_lists_and_histories_are_logged(client_for: Any, personas: dict[str, User]) -> None:
+    client = client_for("administrator")
+    client.get(reverse("admin:audit_accesslog_changelist"), {"action": "login"})
+    client.get(reverse("admin:accounts_user_history", args=[personas["worker"].pk]))
+    views = AccessLog.objects.filter(action=Action.VIEW, actor=personas["administrator"])
+    assert views.filter(object_type="audit.accesslog", object_id="", detail={"query": "action=login"}).exists()
+    assert views.filter(object_type="accounts.user", object_id=str(personas["worker"].pk)).exists()

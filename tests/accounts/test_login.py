@@ -72,8 +72,10 @@ def test_login_asks_for_the_code_of_the_enrolled_device(client: Client, worker: 
     assert client.get(reverse("home")).status_code == 302
     assert AccessLog.objects.filter(actor=worker, action=Action.TWO_FACTOR_FAILED).count() == 1
 
+    key_before = client.session.session_key
     good = client.post(reverse("two_factor_verify"), {"token": totp_code(device), "next": reverse("account")})
     assert good["Location"] == reverse("account")
+    assert client.session.session_key != key_before  # a new session once past the second factor
     assert client.get(reverse("home")).status_code == 200
     assert client.get(reverse("api-me")).json()["username"] == "wendy"
 
@@ -131,10 +133,49 @@ def test_lockout_is_per_username_and_address(client: Client, worker: User, setti
     assert "Too many failed attempts" in locked.content.decode()
     assert AccessLog.objects.filter(action=Action.LOCKED_OUT, username="wendy").exists()
 
+    entry = AccessLog.objects.filter(action=Action.LOCKED_OUT).first()
+    assert entry is not None
+    assert entry.organisation == worker.organisation  # so the organisation's administrators see it
+
     # The same person from the office's other address, and a colleague behind the attacker's address, still get in.
     assert login(Client(), "wendy", address="10.0.0.1").status_code == 302
     UserFactory.create(username="colleague")
     assert login(Client(), "colleague", address="10.0.0.66").status_code == 302
+
+
+def test_a_forged_forwarded_address_does_not_move_the_lockout(client: Client, worker: User, settings: Any) -> None:
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        client.post(
+            reverse("login"),
+            {"username": "wendy", "password": "wrong"},
+            REMOTE_ADDR="10.0.0.66",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+        )
+    assert login(Client(), "wendy", address="10.0.0.66").status_code == 429
+    assert set(AccessLog.objects.values_list("address", flat=True)) == {"10.0.0.66"}
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_counts(client: Client, worker: User, settings: Any) -> None:
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    proxy = "172.18.0.1"
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(
+            reverse("login"),
+            {"username": "wendy", "password": "wrong"},
+            REMOTE_ADDR=proxy,
+            HTTP_X_FORWARDED_FOR="203.0.113.66, 172.18.0.1",
+        )
+    # The attacker is locked out; the real user, arriving through the same proxy, is not.
+    real_user = Client().post(
+        reverse("login"),
+        {"username": "wendy", "password": PASSWORD},
+        REMOTE_ADDR=proxy,
+        HTTP_X_FORWARDED_FOR="198.51.100.7, 172.18.0.1",
+    )
+    assert real_user.status_code == 302
+    failures = AccessLog.objects.filter(action=Action.LOGIN_FAILED)
+    assert set(failures.values_list("address", flat=True)) == {"203.0.113.66"}
 
 
 def test_login_starts_a_new_session(client: Client, worker: User) -> None:
