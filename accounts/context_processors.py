@@ -13,6 +13,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated or not (user.is_verified() or two_factor_exempt(user)):
         return {"nav": [], "signed_in": False}  # nobody, or half-way through login: nothing to follow yet
     items = [(_("Home"), reverse("home"))]
+    if user.has_perm("cases.view_case"):
+        items.append((_("Cases"), reverse("case_list")))
+        items.append((_("New case"), reverse("case_new")))
     if user.is_staff and user.has_perm("accounts.view_user"):
         items.append((_("Administration"), reverse("admin:index")))
     current = request.path

@@ -15,9 +15,15 @@ class Role(models.TextChoices):
     ADMINISTRATOR = "administrator", _("Administrator")
 
 
+CASEWORK = ["cases.view_case", "cases.add_case", "cases.change_case"]
+TAXONOMIES = [f"cases.{action}_{model}" for model in ("term", "steptype") for action in ("view", "add", "change")]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.WORKER: [],
+    Role.WORKER: CASEWORK,
     Role.SUPERVISOR: [
+        *CASEWORK,
+        "cases.assign_case",
+        "cases.view_case_history",
         "accounts.view_user",
     ],
     Role.ANALYST: [],
@@ -28,5 +34,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.add_user",
         "accounts.change_user",
         "audit.view_accesslog",
+        *TAXONOMIES,
     ],
 }

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
     "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -279,6 +280,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AnswerEnum": "cases.models.Answer",
+        "StepStatusEnum": "cases.models.StepStatus",
+        "TextDecisionEnum": ["redact", "keep"],
+    },
 }
 
 LOGGING = {
@@ -290,3 +296,7 @@ LOGGING = {
 }
 
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="")
+
+# Key of the hashes that link offender identifiers across cases. Changing it unlinks
+# existing cases, so production should set it once and keep it.
+OFFENDER_HASH_KEY = env.str("OFFENDER_HASH_KEY", default="") or f"offender-identifiers:{SECRET_KEY}"

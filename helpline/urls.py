@@ -2,9 +2,11 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import SimpleRouter
 
 from accounts import views as account_views
 from accounts.api import MeView
+from cases.api import CaseViewSet, TaxonomiesView
 from health.views import healthz
 from helpline.admin import site as admin_site
 
@@ -18,13 +20,19 @@ account_patterns = [
     path("two-factor/backup-codes/", account_views.backup_codes_regenerate, name="backup_codes_regenerate"),
 ]
 
+router = SimpleRouter()
+router.register("cases", CaseViewSet, basename="api-case")
+
 api_v1_patterns = [
     path("me/", MeView.as_view(), name="api-me"),
+    path("taxonomies/", TaxonomiesView.as_view(), name="api-taxonomies"),
+    *router.urls,
 ]
 
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("account/", include(account_patterns)),
+    path("cases/", include("cases.urls")),
     path("admin/", admin_site.urls),
     path("api/v1/", include(api_v1_patterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

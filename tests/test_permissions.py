@@ -14,6 +14,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import User
 from audit.models import Action
+from cases.models import StepType, Term
+from cases.services import case_open
 
 STAFF = ["worker", "supervisor", "analyst", "administrator", "other_worker", "other_administrator"]
 PERSONAS = ["anonymous", *STAFF]
@@ -50,6 +52,36 @@ def admin_object_row(view: str, record: str, answer: int = 200) -> Row:
             "foreign": {"administrator": out_of_scope, "other_administrator": answer},
         },
     )
+
+
+CASE_ROLES = ["worker", "supervisor", "other_worker"]
+
+
+def casework(answer: int | str = 200, **overrides: int | str) -> dict[str, int | str]:
+    """Workers and supervisors; a 404 for roles that never open a case."""
+    return everyone(404, **{**dict.fromkeys(CASE_ROLES, answer), **overrides})
+
+
+def api_casework(answer: int | str = 200) -> dict[str, int | str]:
+    """The case API: 401 without credentials, 403 for roles that never open a case."""
+    return {**everyone(403, **dict.fromkeys(CASE_ROLES, answer)), "anonymous": 401}
+
+
+def case_row(name: str, expect: dict[str, int | str] | None = None, answer: int = 200, **kwargs: str) -> Row:
+    """A page or endpoint about one case: the home organisation's ("own") or the other one's ("foreign")."""
+    return Row(
+        expect=expect or casework(answer),
+        url=lambda r: reverse(name, kwargs={"pk": r["case"].pk, **{k: r[v].pk for k, v in kwargs.items()}}),
+        whose={
+            "own": {"other_worker": 404},
+            "foreign": {"worker": 404, "supervisor": 404, "other_worker": answer},
+        },
+    )
+
+
+def shared_admin_row(view: str, record: str, answer: int = 200) -> Row:
+    """Taxonomies are shared by all organisations: every administrator edits the same ones."""
+    return Row(admins_only(answer), url=lambda r: reverse(f"admin:{view}", args=[r[record].pk]))
 
 
 TABLE: dict[str, Row] = {
@@ -89,6 +121,41 @@ TABLE: dict[str, Row] = {
     "admin:audit_accesslog_change": admin_object_row("audit_accesslog_change", "own_log"),
     "admin:audit_accesslog_history": admin_object_row("audit_accesslog_history", "own_log"),
     "admin:audit_accesslog_delete": admin_object_row("audit_accesslog_delete", "own_log", 403),
+    "case_list": Row(casework()),
+    "case_new": Row(casework()),
+    "case_detail": case_row("case_detail"),
+    "case_edit": case_row("case_edit"),
+    "case_history": Row(
+        casework(404, supervisor=200),  # supervisors read the change history of their organisation's cases
+        url=lambda r: reverse("case_history", args=[r["case"].pk]),
+        whose={"own": {}, "foreign": {"supervisor": 404}},
+    ),
+    # POST only: a GET is refused before the case is looked up.
+    "case_note_add": Row(casework(405), url=lambda r: reverse("case_note_add", args=[r["case"].pk])),
+    "case_contact_add": Row(casework(405), url=lambda r: reverse("case_contact_add", args=[r["case"].pk])),
+    "case_identifier_add": Row(casework(405), url=lambda r: reverse("case_identifier_add", args=[r["case"].pk])),
+    "case_status": Row(casework(405), url=lambda r: reverse("case_status", args=[r["case"].pk])),
+    "case_assign": Row(casework(405), url=lambda r: reverse("case_assign", args=[r["case"].pk])),
+    "case_step_update": Row(
+        casework(405), url=lambda r: reverse("case_step_update", args=[r["case"].pk, r["step"].pk])
+    ),
+    "admin:cases_term_changelist": Row(admins_only()),
+    "admin:cases_term_add": Row(admins_only()),
+    "admin:cases_term_change": shared_admin_row("cases_term_change", "term"),
+    "admin:cases_term_history": shared_admin_row("cases_term_history", "term"),
+    "admin:cases_term_delete": shared_admin_row("cases_term_delete", "term", 403),
+    "admin:cases_steptype_changelist": Row(admins_only()),
+    "admin:cases_steptype_add": Row(admins_only()),
+    "admin:cases_steptype_change": shared_admin_row("cases_steptype_change", "steptype"),
+    "admin:cases_steptype_history": shared_admin_row("cases_steptype_history", "steptype"),
+    "admin:cases_steptype_delete": shared_admin_row("cases_steptype_delete", "steptype", 403),
+    "api-case-list": Row(api_casework()),
+    "api-case-detail": case_row("api-case-detail", api_casework()),
+    "api-case-contacts": case_row("api-case-contacts", api_casework()),
+    "api-case-steps": case_row("api-case-steps", api_casework()),
+    "api-case-notes": case_row("api-case-notes", api_casework()),
+    "api-case-step": Row(api_casework(405), url=lambda r: reverse("api-case-step", args=[r["case"].pk, r["step"].pk])),
+    "api-taxonomies": Row(everyone(200, anonymous=401)),
     "api-me": Row(everyone(200, anonymous=401)),
     "api-schema": Row(everyone(200, anonymous=401)),
     "api-docs": Row(everyone(200)),
@@ -106,6 +173,10 @@ UNNAMED = {
     ),
     "admin/audit/accesslog/<path:object_id>/": Row(
         admins_only(302), url=lambda r: f"/admin/audit/accesslog/{r['own_log'].pk}/"
+    ),
+    "admin/cases/term/<path:object_id>/": Row(admins_only(302), url=lambda r: f"/admin/cases/term/{r['term'].pk}/"),
+    "admin/cases/steptype/<path:object_id>/": Row(
+        admins_only(302), url=lambda r: f"/admin/cases/steptype/{r['steptype'].pk}/"
     ),
     "admin/(?P<url>.*)$": Row(admins_only(404), url=lambda r: "/admin/no-such-page/"),
 }
@@ -157,18 +228,27 @@ def records(personas: dict[str, User], home_org: Any, other_org: Any) -> dict[st
         action=Action.VIEW, actor=personas["other_worker"], object_type="test", object_id="2"
     )
     content_type = ContentType.objects.get_for_model(User)
+    own_case = case_open(actor=personas["worker"], facts={"risk_level": "low"})
+    foreign_case = case_open(actor=personas["other_worker"], facts={"risk_level": "low"})
+    term = Term.objects.get(vocabulary="platform", code="instagram")
+    steptype = StepType.objects.get(code="follow_up")
+    shared = {"term": term, "steptype": steptype, "content_type": content_type}
     return {
         "own": {
             "organisation": home_org,
             "own_user": personas["worker"],
             "own_log": own_log,
-            "content_type": content_type,
+            "case": own_case,
+            "step": own_case.steps.first(),
+            **shared,
         },
         "foreign": {
             "organisation": other_org,
             "own_user": personas["other_worker"],
             "own_log": foreign_log,
-            "content_type": content_type,
+            "case": foreign_case,
+            "step": foreign_case.steps.first(),
+            **shared,
         },
     }
 

@@ -1,0 +1,412 @@
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Prefetch, QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audit.models import Action
+from audit.services import access_log_record
+from cases import services
+from cases.filters import CaseFilter
+from cases.models import (
+    Case,
+    CasePlatform,
+    Contact,
+    IdempotencyKey,
+    Note,
+    PlatformRole,
+    ResponseStep,
+    StepStatus,
+    StepType,
+    Term,
+    Vocabulary,
+)
+from cases.selectors import case_for_user, cases_visible_to
+
+
+def term_field(vocabulary: str, **kwargs: Any) -> serializers.SlugRelatedField[Term]:
+    return serializers.SlugRelatedField(
+        slug_field="code", queryset=Term.objects.filter(vocabulary=vocabulary, active=True), **kwargs
+    )
+
+
+class PlatformSerializer(serializers.Serializer[CasePlatform]):
+    platform = term_field(Vocabulary.PLATFORM)
+    role = serializers.ChoiceField(choices=PlatformRole.choices)
+
+
+class CaseSerializer(serializers.ModelSerializer[Case]):
+    channel = term_field(Vocabulary.CHANNEL, required=False, allow_null=True)
+    reporter_type = term_field(Vocabulary.REPORTER_TYPE, required=False, allow_null=True)
+    sextortion_type = term_field(Vocabulary.SEXTORTION_TYPE, required=False, allow_null=True)
+    payment_method = term_field(Vocabulary.PAYMENT_METHOD, required=False, allow_null=True)
+    approaches = term_field(Vocabulary.APPROACH, many=True, required=False)
+    content_types = term_field(Vocabulary.CONTENT_TYPE, many=True, required=False)
+    demands = term_field(Vocabulary.DEMAND, many=True, required=False)
+    threats = term_field(Vocabulary.THREAT, many=True, required=False)
+    platforms = PlatformSerializer(many=True, required=False)
+    closure_reason: serializers.SlugRelatedField[Term] = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    assigned_to: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    risk_flags = serializers.ListField(child=serializers.CharField(), read_only=True)
+    version = serializers.IntegerField(required=False, help_text="Required on update: the version you read.")
+    text_decision = serializers.ChoiceField(
+        choices=["redact", "keep"],
+        required=False,
+        write_only=True,
+        help_text="When the incident description holds phone numbers, e-mail addresses or similar: "
+        "remove them (redact) or keep the text as written (keep). Without it such text is refused.",
+    )
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "reference",
+            "status",
+            "closure_reason",
+            "closed_at",
+            "assigned_to",
+            "risk_level",
+            "self_harm",
+            "immediate_danger",
+            "risk_flags",
+            "first_contact_at",
+            "channel",
+            "reporter_type",
+            *[
+                f
+                for f in services.SCALAR_FACTS
+                if f not in ("first_contact_at", "risk_level", "self_harm", "immediate_danger")
+            ],
+            "approaches",
+            "content_types",
+            "sextortion_type",
+            "demands",
+            "threats",
+            "payment_method",
+            "platforms",
+            "text_decision",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["reference", "status", "closed_at", "created_at", "updated_at"]
+        extra_kwargs = {"first_contact_at": {"required": False}}
+
+    def split(self, data: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[Term, str]] | None, str | None]:
+        data = dict(data)
+        platforms = data.pop("platforms", None)
+        decision = data.pop("text_decision", None)
+        data.pop("version", None)
+        pairs = None if platforms is None else [(p["platform"], p["role"]) for p in platforms]
+        return data, pairs, decision
+
+
+CASE_EXAMPLE = {
+    "risk_level": "high",
+    "self_harm": False,
+    "first_contact_at": "2026-11-20T21:40:00+01:00",
+    "channel": "chat",
+    "reporter_type": "victim",
+    "victim_age": 15,
+    "victim_gender": "male",
+    "victim_country": "IT",
+    "victim_region": "IT-RM",
+    "sextortion_type": "financial",
+    "approaches": ["fake_romance"],
+    "content_types": ["self_image"],
+    "demands": ["money"],
+    "threats": ["friends", "family"],
+    "victim_paid": "yes",
+    "amount_band": "50_249",
+    "payment_method": "gift_card",
+    "platforms": [{"platform": "instagram", "role": "first_contact"}, {"platform": "snapchat", "role": "threats"}],
+}
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "stale_version"
+
+
+def as_api_error(error: Exception) -> APIException:
+    if isinstance(error, services.StaleVersion):
+        return Conflict(str(error))
+    if isinstance(error, services.IdentifiersFound):
+        return ValidationError(
+            {error.field: [str(error)], "identifiers_found": sorted({f.label for f in error.findings})}
+        )
+    if isinstance(error, DjangoValidationError):
+        return ValidationError(error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages})
+    raise error
+
+
+class CanWorkCases(BasePermission):
+    """Only roles that work on cases reach any case endpoint; analysts get nothing."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user.is_authenticated and request.user.has_perm("cases.view_case"))
+
+
+class CasePagination(CursorPagination):
+    page_size = 50
+    ordering = ("-first_contact_at", "-id")
+
+
+class ContactSerializer(serializers.ModelSerializer[Contact]):
+    channel = term_field(Vocabulary.CHANNEL)
+    worker: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Contact
+        fields = ["id", "at", "channel", "duration_minutes", "worker"]
+
+
+class StepSerializer(serializers.ModelSerializer[ResponseStep]):
+    step: serializers.SlugRelatedField[StepType] = serializers.SlugRelatedField(
+        source="step_type", slug_field="code", read_only=True
+    )
+    label = serializers.CharField(source="step_type.label", read_only=True)  # type: ignore[assignment]
+    done_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    status = serializers.ChoiceField(choices=StepStatus.choices)
+
+    class Meta:
+        model = ResponseStep
+        fields = ["id", "step", "label", "status", "due_at", "done_by", "done_at", "reason"]
+        read_only_fields = ["done_at", "reason"]
+
+
+class NoteSerializer(serializers.ModelSerializer[Note]):
+    author: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    text_decision = serializers.ChoiceField(choices=["redact", "keep"], required=False, write_only=True)
+
+    class Meta:
+        model = Note
+        fields = ["id", "text", "author", "created_at", "identifiers_kept", "text_decision"]
+        read_only_fields = ["created_at", "identifiers_kept"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Cases of your organisation", description="Newest first; filters as on the case list."),
+    retrieve=extend_schema(summary="One case"),
+    create=extend_schema(
+        summary="Open a case",
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Any unique string; a retry with the same key returns the case the first request made.",
+            )
+        ],
+        examples=[OpenApiExample("Financial sextortion on Instagram", value=CASE_EXAMPLE, request_only=True)],
+    ),
+    update=extend_schema(summary="Replace the facts of a case (send the version you read)"),
+    partial_update=extend_schema(
+        summary="Change some facts of a case (send the version you read)",
+        examples=[OpenApiExample("Raise the risk", value={"version": 3, "risk_level": "critical"}, request_only=True)],
+    ),
+)
+class CaseViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet[Case],
+):
+    serializer_class = CaseSerializer
+    permission_classes = [IsAuthenticated, CanWorkCases]
+    pagination_class = CasePagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = CaseFilter
+
+    def get_queryset(self) -> QuerySet[Case]:
+        return (
+            cases_visible_to(self.request.user)
+            .select_related(
+                "assigned_to", "channel", "reporter_type", "sextortion_type", "payment_method", "closure_reason"
+            )
+            .prefetch_related(
+                "approaches",
+                "content_types",
+                "demands",
+                "threats",
+                Prefetch("platforms", queryset=CasePlatform.objects.select_related("platform")),
+            )
+        )
+
+    def get_object(self) -> Case:
+        case = case_for_user(self.request, self.kwargs["pk"])
+        return self.get_queryset().get(pk=case.pk)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        access_log_record(
+            action=Action.VIEW, request=request, object_type="cases.case", detail={"query": request.GET.urlencode()}
+        )
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        case = self.get_object()
+        access_log_record(action=Action.VIEW, request=request, obj=case)
+        return Response(self.get_serializer(case).data)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        user: Any = request.user
+        key = request.headers.get("Idempotency-Key", "").strip()[:200]
+        if key:
+            earlier = IdempotencyKey.objects.filter(user=user, key=key).first()
+            if earlier is not None:
+                return Response(self.get_serializer(self.get_queryset().get(pk=earlier.case_id)).data)
+        serializer = CaseSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        facts, platforms, decision = serializer.split(serializer.validated_data)
+        try:
+            with transaction.atomic():
+                case = services.case_open(
+                    actor=request.user, facts=facts, platforms=platforms or (), text_decision=decision, request=request
+                )
+                if key:
+                    IdempotencyKey.objects.create(user=user, key=key, case=case)
+        except IntegrityError:
+            # The same key arrived twice at once: the other request made the case.
+            earlier = IdempotencyKey.objects.get(user=user, key=key)
+            return Response(self.get_serializer(self.get_queryset().get(pk=earlier.case_id)).data)
+        except (DjangoValidationError, services.IdentifiersFound) as error:
+            raise as_api_error(error) from error
+        return Response(self.get_serializer(self.get_queryset().get(pk=case.pk)).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        case = self.get_object()
+        partial = kwargs.pop("partial", False)
+        serializer = CaseSerializer(case, data=request.data, partial=partial, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        if "version" not in serializer.validated_data:
+            raise ValidationError({"version": ["Send the version of the case you read, to detect concurrent edits."]})
+        facts, platforms, decision = serializer.split(serializer.validated_data)
+        try:
+            case = services.case_update(
+                actor=request.user,
+                case=case,
+                version=serializer.validated_data["version"],
+                facts=facts,
+                platforms=platforms,
+                text_decision=decision,
+                request=request,
+            )
+        except (DjangoValidationError, services.IdentifiersFound, services.StaleVersion) as error:
+            raise as_api_error(error) from error
+        return Response(self.get_serializer(self.get_queryset().get(pk=case.pk)).data)
+
+    @extend_schema(methods=["GET"], summary="Contacts of a case", responses=ContactSerializer(many=True))
+    @extend_schema(methods=["POST"], summary="Record a contact", request=ContactSerializer, responses=ContactSerializer)
+    @action(detail=True, methods=["get", "post"], serializer_class=ContactSerializer, pagination_class=None)
+    def contacts(self, request: Request, pk: str) -> Response:
+        case = case_for_user(request, pk)
+        if request.method == "GET":
+            contacts = case.contacts.select_related("channel", "worker")
+            return Response(ContactSerializer(contacts, many=True).data)
+        serializer = ContactSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            contact = services.contact_add(actor=request.user, case=case, request=request, **serializer.validated_data)
+        except DjangoValidationError as error:
+            raise as_api_error(error) from error
+        return Response(ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Response steps of a case", responses=StepSerializer(many=True))
+    @action(detail=True, methods=["get"], serializer_class=StepSerializer, pagination_class=None)
+    def steps(self, request: Request, pk: str) -> Response:
+        case = case_for_user(request, pk)
+        steps = case.steps.select_related("step_type", "done_by")
+        return Response(StepSerializer(steps, many=True).data)
+
+    @extend_schema(
+        summary="Update a response step",
+        request=StepSerializer,
+        responses=StepSerializer,
+        examples=[OpenApiExample("Mark done", value={"status": "done"}, request_only=True)],
+    )
+    @action(detail=True, methods=["patch"], url_path=r"steps/(?P<step_id>\d+)", serializer_class=StepSerializer)
+    def step(self, request: Request, pk: str, step_id: str) -> Response:
+        case = case_for_user(request, pk)
+        step = case.steps.filter(pk=step_id).first()
+        if step is None:
+            raise ValidationError({"step_id": ["No such step on this case."]})
+        serializer = StepSerializer(step, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        step = services.step_update(
+            actor=request.user,
+            step=step,
+            status=serializer.validated_data.get("status", step.status),
+            due_at=serializer.validated_data.get("due_at"),
+            request=request,
+        )
+        return Response(StepSerializer(step).data)
+
+    @extend_schema(methods=["GET"], summary="Notes of a case", responses=NoteSerializer(many=True))
+    @extend_schema(
+        methods=["POST"],
+        summary="Add a note",
+        request=NoteSerializer,
+        responses=NoteSerializer,
+        examples=[OpenApiExample("A note", value={"text": "Called back, victim feels safer."}, request_only=True)],
+    )
+    @action(detail=True, methods=["get", "post"], serializer_class=NoteSerializer, pagination_class=None)
+    def notes(self, request: Request, pk: str) -> Response:
+        case = case_for_user(request, pk)
+        if request.method == "GET":
+            return Response(NoteSerializer(case.notes.select_related("author"), many=True).data)
+        serializer = NoteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            note = services.note_add(
+                actor=request.user,
+                case=case,
+                text=serializer.validated_data["text"],
+                text_decision=serializer.validated_data.get("text_decision"),
+                request=request,
+            )
+        except (DjangoValidationError, services.IdentifiersFound) as error:
+            raise as_api_error(error) from error
+        return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
+
+class TaxonomyTermSerializer(serializers.Serializer[Term]):
+    code = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    active = serializers.BooleanField()
+
+
+TaxonomiesSerializer = type(
+    "TaxonomiesSerializer",
+    (serializers.Serializer,),
+    {name: TaxonomyTermSerializer(many=True) for name in [*Vocabulary.values, "response_steps"]},
+)
+
+
+class TaxonomiesView(APIView):
+    @extend_schema(
+        summary="Taxonomies and the response-step catalogue",
+        responses=TaxonomiesSerializer,
+        examples=[OpenApiExample("Excerpt", value={"channel": [{"code": "chat", "label": "Chat", "active": True}]})],
+    )
+    def get(self, request: Request) -> Response:
+        if not request.user.is_authenticated:
+            raise PermissionDenied
+        body: dict[str, list[dict[str, Any]]] = {vocabulary: [] for vocabulary in Vocabulary.values}
+        for term in Term.objects.all():
+            body[term.vocabulary].append({"code": term.code, "label": term.label, "active": term.active})
+        body["response_steps"] = [
+            {"code": s.code, "label": s.label, "active": s.active} for s in StepType.objects.all()
+        ]
+        return Response(body)

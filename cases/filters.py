@@ -1,0 +1,49 @@
+from typing import Any
+
+import django_filters
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Case, CasePlatform, Risk, Status, Term, Vocabulary
+
+
+class CaseFilter(django_filters.FilterSet):
+    """The filters of the case list, shared by the staff page and the API."""
+
+    reference = django_filters.CharFilter(label=_("Reference"), method="filter_reference")
+    status = django_filters.ChoiceFilter(choices=Status.choices, label=_("Status"))
+    risk_level = django_filters.ChoiceFilter(choices=Risk.choices, label=_("Risk"))
+    mine = django_filters.BooleanFilter(label=_("Assigned to me"), method="filter_mine")
+    platform = django_filters.ModelChoiceFilter(
+        label=_("Platform"),
+        queryset=Term.objects.filter(vocabulary=Vocabulary.PLATFORM),
+        to_field_name="code",
+        method="filter_platform",
+    )
+    sextortion_type = django_filters.ModelChoiceFilter(
+        label=_("Sextortion type"),
+        queryset=Term.objects.filter(vocabulary=Vocabulary.SEXTORTION_TYPE),
+        to_field_name="code",
+    )
+    contact_from = django_filters.DateFilter(
+        field_name="first_contact_at", lookup_expr="date__gte", label=_("First contact from")
+    )
+    contact_to = django_filters.DateFilter(field_name="first_contact_at", lookup_expr="date__lte", label=_("to"))
+
+    class Meta:
+        model = Case
+        fields: list[str] = []
+
+    def filter_reference(self, queryset: QuerySet[Case], name: str, value: str) -> QuerySet[Case]:
+        return queryset.filter(reference__icontains=value.strip())
+
+    def filter_platform(self, queryset: QuerySet[Case], name: str, value: Term | None) -> QuerySet[Case]:
+        if value is None:
+            return queryset
+        # EXISTS rather than a join, so a case with the platform in two roles is listed once.
+        return queryset.filter(Exists(CasePlatform.objects.filter(case=OuterRef("pk"), platform=value)))
+
+    def filter_mine(self, queryset: QuerySet[Case], name: str, value: Any) -> QuerySet[Case]:
+        if value:
+            return queryset.filter(assigned_to=self.request.user if self.request else None)
+        return queryset

@@ -1,0 +1,135 @@
+from typing import Any
+
+import pycountry
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from cases import services
+from cases.models import Case, PlatformRole, StepStatus, Term, Vocabulary
+
+COUNTRIES = [("", "—"), *sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda c: c[1])]
+PLATFORM_FIELDS = {f"platforms_{role}": role for role in PlatformRole.values}
+
+
+def terms(vocabulary: str) -> Any:
+    return Term.objects.filter(vocabulary=vocabulary, active=True)
+
+
+class CaseForm(forms.ModelForm[Case]):
+    """The case form, most urgent fields first; everything else can be filled in later."""
+
+    victim_country = forms.ChoiceField(label=_("Country"), choices=COUNTRIES, required=False)
+    offender_country = forms.ChoiceField(label=_("Suspected country"), choices=COUNTRIES, required=False)
+    first_contact_at = forms.DateTimeField(
+        label=_("First contact"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), required=False
+    )
+    text_decision = forms.ChoiceField(
+        choices=[("redact", _("Remove them")), ("keep", _("Keep as written"))], required=False, widget=forms.HiddenInput
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Case
+        fields = [
+            *services.SCALAR_FACTS,
+            *services.TERM_FACTS,
+            *services.MANY_FACTS,
+        ]
+        widgets = {
+            "incident_description": forms.Textarea(attrs={"rows": 4}),
+            **{field: forms.CheckboxSelectMultiple for field in services.MANY_FACTS},
+        }
+        labels = {
+            "victim_age": _("Age (years)"),
+            "victim_age_unknown": _("or, if the age is not known"),
+            "victim_gender": _("Gender"),
+            "victim_region": _("Region (ISO 3166-2, e.g. IT-RM)"),
+            "channel": _("Channel"),
+            "reporter_type": _("Who is contacting"),
+            "risk_level": _("Risk"),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field, vocabulary in {**services.TERM_FACTS, **services.MANY_FACTS}.items():
+            self.fields[field].queryset = terms(vocabulary)  # type: ignore[attr-defined]
+        current = self.instance.pk and list(self.instance.platforms.all())
+        for name, role in PLATFORM_FIELDS.items():
+            self.fields[name] = forms.ModelMultipleChoiceField(
+                label=PlatformRole(role).label.capitalize(),
+                queryset=terms(Vocabulary.PLATFORM),
+                required=False,
+                widget=forms.CheckboxSelectMultiple,
+                initial=[p.platform_id for p in current if p.role == role] if current else None,
+            )
+        if self.instance.pk:
+            self.fields["version"].initial = self.instance.version
+            self.fields["first_contact_at"].required = True
+
+    def facts(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        facts = {field: data[field] for field in [*services.SCALAR_FACTS, *services.TERM_FACTS, *services.MANY_FACTS]}
+        if facts["first_contact_at"] is None:
+            facts.pop("first_contact_at")
+        return facts
+
+    def platforms(self) -> list[tuple[Term, str]]:
+        return [(term, role) for name, role in PLATFORM_FIELDS.items() for term in self.cleaned_data[name]]
+
+
+class ContactForm(forms.Form):
+    at = forms.DateTimeField(label=_("When"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    channel = forms.ModelChoiceField(label=_("Channel"), queryset=terms(Vocabulary.CHANNEL))
+    duration_minutes = forms.IntegerField(label=_("Minutes"), min_value=0, max_value=1440, required=False)
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(label=_("New note"), widget=forms.Textarea(attrs={"rows": 3}))
+    text_decision = forms.ChoiceField(
+        choices=[("redact", _("Remove them")), ("keep", _("Keep as written"))], required=False
+    )
+
+
+class StepForm(forms.Form):
+    status = forms.ChoiceField(choices=StepStatus.choices)
+
+
+class IdentifierForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=[])
+    platform = forms.ModelChoiceField(label=_("Platform"), queryset=terms(Vocabulary.PLATFORM), required=False)
+    value = forms.CharField(label=_("Handle, link or number"), max_length=300)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from cases.models import IdentifierKind
+
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = IdentifierKind.choices  # type: ignore[attr-defined]
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("New status"), choices=[])
+    closure_reason = forms.ModelChoiceField(
+        label=_("Reason for closing"), queryset=terms(Vocabulary.CLOSURE_REASON), required=False
+    )
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        from cases.models import Status
+
+        super().__init__(*args, **kwargs)
+        allowed = services.TRANSITIONS.get(case.status, set())
+        self.fields["status"].choices = [(s.value, s.label) for s in Status if s in allowed]  # type: ignore[attr-defined]
+
+
+class AssignForm(forms.Form):
+    assigned_to: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Assign to"), queryset=None, required=False, empty_label=_("Nobody")
+    )
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        from accounts.models import User
+        from accounts.roles import Role
+
+        super().__init__(*args, **kwargs)
+        self.fields["assigned_to"].queryset = User.objects.filter(  # type: ignore[attr-defined]
+            organisation_id=case.organisation_id, role__in=[Role.WORKER, Role.SUPERVISOR], is_active=True
+        ).order_by("username")

@@ -1,0 +1,413 @@
+import pghistory
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Organisation
+
+
+class Vocabulary(models.TextChoices):
+    PLATFORM = "platform", _("platform")
+    APPROACH = "approach", _("offender's approach")
+    CONTENT_TYPE = "content_type", _("content obtained")
+    SEXTORTION_TYPE = "sextortion_type", _("sextortion type")
+    DEMAND = "demand", _("demand")
+    THREAT = "threat", _("threat")
+    PAYMENT_METHOD = "payment_method", _("payment method")
+    REPORTER_TYPE = "reporter_type", _("who contacted")
+    CHANNEL = "channel", _("channel")
+    CLOSURE_REASON = "closure_reason", _("closure reason")
+
+
+@pghistory.track()
+class Term(models.Model):
+    """One entry of a taxonomy (a platform, a demand, a channel...), edited by administrators."""
+
+    vocabulary = models.CharField(max_length=32, choices=Vocabulary.choices)
+    code = models.SlugField(max_length=64)
+    label = models.CharField(max_length=120)
+    position = models.PositiveSmallIntegerField(default=100)
+    active = models.BooleanField(default=True, help_text=_("Inactive terms stay on old cases but are not offered."))
+
+    class Meta:
+        ordering = ["vocabulary", "position", "label"]
+        constraints = [models.UniqueConstraint(fields=["vocabulary", "code"], name="term_unique_code")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+@pghistory.track()
+class StepType(models.Model):
+    """The response-step catalogue: what the guidance recommends doing for a victim."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    label = models.CharField(max_length=160)
+    guidance = models.TextField(blank=True)
+    position = models.PositiveSmallIntegerField(default=100)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Status(models.TextChoices):
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    WAITING = "waiting", _("Waiting on referral")
+    CLOSED = "closed", _("Closed")
+    REOPENED = "reopened", _("Reopened")
+
+
+class Risk(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    CRITICAL = "critical", _("Critical")
+
+
+class Answer(models.TextChoices):
+    YES = "yes", _("Yes")
+    NO = "no", _("No")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class AgeUnknown(models.TextChoices):
+    MINOR = "minor", _("Minor, age unknown")
+    ADULT = "adult", _("Adult, age unknown")
+
+
+class Gender(models.TextChoices):
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    OTHER = "non_binary_other", _("Non-binary or other")
+    NOT_STATED = "not_stated", _("Not stated")
+
+
+class AmountBand(models.TextChoices):
+    UNDER_50 = "under_50", _("Under 50")
+    FROM_50 = "50_249", _("50 to 249")
+    FROM_250 = "250_999", _("250 to 999")
+    FROM_1000 = "1000_plus", _("1,000 or more")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class CaseCounter(models.Model):
+    """The last reference number given per organisation and year."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "year"], name="casecounter_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id}/{self.year}: {self.last}"
+
+
+@pghistory.track()
+class Case(models.Model):
+    """An anonymised case: never a name, contact detail, birth date or address of the victim."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="cases")
+    reference = models.CharField(max_length=20)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    closure_reason = models.ForeignKey(
+        Term,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"vocabulary": "closure_reason"},
+    )
+    risk_level = models.CharField(max_length=16, choices=Risk.choices, default=Risk.MEDIUM)
+    self_harm = models.BooleanField(_("self-harm or suicidal thoughts"), default=False)
+    immediate_danger = models.BooleanField(_("immediate danger"), default=False)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_cases"
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    first_contact_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    # Who contacted
+    channel = models.ForeignKey(
+        Term,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"vocabulary": "channel"},
+    )
+    reporter_type = models.ForeignKey(
+        Term,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"vocabulary": "reporter_type"},
+    )
+
+    # The victim, anonymised
+    victim_age = models.PositiveSmallIntegerField(null=True, blank=True)
+    victim_age_unknown = models.CharField(max_length=8, choices=AgeUnknown.choices, blank=True)
+    victim_gender = models.CharField(max_length=20, choices=Gender.choices, blank=True)
+    victim_country = models.CharField(max_length=2, blank=True)
+    victim_region = models.CharField(max_length=6, blank=True, help_text=_("ISO 3166-2 subdivision code"))
+
+    # The incident
+    incident_description = models.TextField(blank=True)
+    approaches = models.ManyToManyField(Term, blank=True, related_name="+", limit_choices_to={"vocabulary": "approach"})
+    content_types = models.ManyToManyField(
+        Term, blank=True, related_name="+", limit_choices_to={"vocabulary": "content_type"}
+    )
+    sextortion_type = models.ForeignKey(
+        Term,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"vocabulary": "sextortion_type"},
+    )
+    demands = models.ManyToManyField(Term, blank=True, related_name="+", limit_choices_to={"vocabulary": "demand"})
+    threats = models.ManyToManyField(Term, blank=True, related_name="+", limit_choices_to={"vocabulary": "threat"})
+
+    # Outcome facts
+    victim_complied = models.CharField(max_length=8, choices=Answer.choices, default=Answer.UNKNOWN)
+    victim_paid = models.CharField(max_length=8, choices=Answer.choices, default=Answer.UNKNOWN)
+    amount_band = models.CharField(max_length=16, choices=AmountBand.choices, blank=True)
+    payment_method = models.ForeignKey(
+        Term,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"vocabulary": "payment_method"},
+    )
+    content_distributed = models.CharField(max_length=8, choices=Answer.choices, default=Answer.UNKNOWN)
+    extorted_again = models.CharField(max_length=8, choices=Answer.choices, default=Answer.UNKNOWN)
+
+    # The offender
+    offender_count = models.PositiveSmallIntegerField(null=True, blank=True)
+    offender_country = models.CharField(max_length=2, blank=True)
+    offender_known_offline = models.CharField(max_length=8, choices=Answer.choices, default=Answer.UNKNOWN)
+    organised_network_suspected = models.CharField(max_length=8, choices=Answer.choices, default=Answer.UNKNOWN)
+
+    version = models.PositiveIntegerField(default=1, help_text=_("Raised by every save; a stale edit is refused."))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-first_contact_at", "-id"]
+        permissions = [
+            ("assign_case", "Can assign cases to workers"),
+            ("view_case_history", "Can read the change history of cases"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "reference"], name="case_unique_reference"),
+            models.CheckConstraint(
+                condition=Q(victim_age__isnull=True) | Q(victim_age_unknown=""), name="case_age_or_unknown"
+            ),
+            models.CheckConstraint(condition=Q(victim_age__lte=120), name="case_age_plausible"),
+            models.CheckConstraint(
+                condition=~Q(status="closed") | Q(closure_reason__isnull=False, closed_at__isnull=False),
+                name="case_closed_has_reason",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organisation", "status", "-first_contact_at"], name="case_org_status"),
+            models.Index(fields=["organisation", "-first_contact_at", "-id"], name="case_org_recent"),
+            models.Index(fields=["organisation", "assigned_to", "status"], name="case_org_assignee"),
+            models.Index(fields=["organisation", "risk_level"], name="case_org_risk"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_minor(self) -> bool | None:
+        if self.victim_age is not None:
+            return self.victim_age < 18
+        if self.victim_age_unknown:
+            return self.victim_age_unknown == AgeUnknown.MINOR
+        return None
+
+    @property
+    def risk_flags(self) -> list[str]:
+        flags = {
+            str(_("self-harm or suicidal thoughts")): self.self_harm,
+            str(_("immediate danger")): self.immediate_danger,
+            str(_("content already distributed")): self.content_distributed == Answer.YES,
+            str(_("payment already made")): self.victim_paid == Answer.YES,
+            str(_("extorted again after paying")): self.extorted_again == Answer.YES,
+            str(_("victim under 13")): self.victim_age is not None and self.victim_age < 13,
+        }
+        return [flag for flag, on in flags.items() if on]
+
+
+class PlatformRole(models.TextChoices):
+    FIRST_CONTACT = "first_contact", _("first contact")
+    CONTENT_OBTAINED = "content_obtained", _("where the content was obtained")
+    THREATS = "threats", _("where threats were made")
+    MOVED_TO = "moved_to", _("moved to")
+
+
+@pghistory.track()
+class CasePlatform(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="platforms")
+    platform = models.ForeignKey(
+        Term, on_delete=models.PROTECT, related_name="+", limit_choices_to={"vocabulary": "platform"}
+    )
+    role = models.CharField(max_length=20, choices=PlatformRole.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "platform", "role"], name="caseplatform_unique")]
+        indexes = [models.Index(fields=["platform", "role"], name="caseplatform_platform")]
+
+    def __str__(self) -> str:
+        return f"{self.platform} ({self.get_role_display()})"
+
+
+class IdentifierKind(models.TextChoices):
+    USERNAME = "username", _("username or handle")
+    PROFILE_LINK = "profile_link", _("profile link")
+    PAYMENT_HANDLE = "payment_handle", _("payment handle")
+    PHONE = "phone", _("phone number")
+    EMAIL = "email", _("e-mail address")
+
+
+@pghistory.track()
+class OffenderIdentifier(models.Model):
+    """Evidence about the offender, kept with the case and as a keyed hash to link cases."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="offender_identifiers")
+    kind = models.CharField(max_length=20, choices=IdentifierKind.choices)
+    platform = models.ForeignKey(
+        Term,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"vocabulary": "platform"},
+    )
+    value = models.CharField(max_length=300)
+    value_hash = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.value}"
+
+
+@pghistory.track()
+class Contact(models.Model):
+    """One interaction on a case: a call, a chat, an e-mail."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="contacts")
+    at = models.DateTimeField()
+    channel = models.ForeignKey(
+        Term, on_delete=models.PROTECT, related_name="+", limit_choices_to={"vocabulary": "channel"}
+    )
+    duration_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    worker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="contacts")
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["case", "at"], name="contact_case_at")]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.at:%Y-%m-%d %H:%M}"
+
+
+class StepStatus(models.TextChoices):
+    TODO = "todo", _("To do")
+    DONE = "done", _("Done")
+    DECLINED = "declined", _("Declined")
+    NOT_APPLICABLE = "not_applicable", _("Not applicable")
+
+
+@pghistory.track()
+class ResponseStep(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="steps")
+    step_type = models.ForeignKey(StepType, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=16, choices=StepStatus.choices, default=StepStatus.TODO)
+    due_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True, help_text=_("Why the playbook added it."))
+
+    class Meta:
+        ordering = ["step_type__position", "id"]
+        constraints = [models.UniqueConstraint(fields=["case", "step_type"], name="responsestep_unique")]
+        indexes = [models.Index(fields=["status", "due_at"], name="responsestep_due")]
+
+    def __str__(self) -> str:
+        return f"{self.case}: {self.step_type}"
+
+
+@pghistory.track()
+class Note(models.Model):
+    """Free text on a case; never shown to analysts."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    identifiers_kept = models.JSONField(
+        default=list, blank=True, help_text=_("Kinds of identifier the author chose to keep in the text.")
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"note on {self.case}"
+
+
+class EventKind(models.TextChoices):
+    OPENED = "opened", _("Case opened")
+    STATUS = "status", _("Status changed")
+    ASSIGNED = "assigned", _("Assignment changed")
+    FACTS = "facts", _("Facts updated")
+    STEP = "step", _("Step updated")
+
+
+class CaseActivity(models.Model):
+    """What happened to a case, for its timeline; written by the services."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="activities")
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=EventKind.choices)
+    detail = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["case", "at"], name="caseactivity_case_at")]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.kind}"
+
+
+class IdempotencyKey(models.Model):
+    """Remembers which case an API create with this key made, so a retry returns it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotencykey_unique")]
+
+    def __str__(self) -> str:
+        return self.key

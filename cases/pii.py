@@ -1,0 +1,199 @@
+"""Spot identifying details in free text (case notes, incident descriptions) and redact them.
+
+Pure Python, no database: the forms call `find_identifiers` to warn the worker before saving
+and `redact` when the worker accepts the offered redaction.
+"""
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import phonenumbers
+
+DEFAULT_REGIONS = ("IT", "GB", "AU", "US", "IE", "DE", "FR", "ES")
+
+LABELS = {
+    "date_of_birth": "date of birth",
+    "iban": "bank account (IBAN)",
+    "email": "e-mail address",
+    "link": "link",
+    "phone": "phone number",
+    "card": "card number",
+    "address": "street address",
+    "handle": "@handle",
+}
+# When two findings cover the same span, the kind listed first in LABELS wins.
+_PRIORITY = {kind: rank for rank, kind in enumerate(LABELS)}
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    start: int
+    end: int
+    text: str
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.kind]
+
+
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
+    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+    r"|gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|dicembre)"
+)
+_NUMERIC_DATE = r"(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}-\d{1,2}-\d{1,2})"
+_DATE = (
+    rf"(?:{_NUMERIC_DATE}\b|\d{{1,2}}(?:st|nd|rd|th|°)?\s+{_MONTH}\.?,?\s+\d{{4}}\b"
+    rf"|{_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b)"
+)
+# Up to four words between keyword and date, but never across a sentence end ("born in Rome. On 3/5/2024 ...").
+_DATE_OF_BIRTH_RE = re.compile(
+    rf"\b(?:(?:born|birthday|date\s+of\s+birth|dob|nat[oaie]|nascita|compleanno)\b|d\.o\.b\.?)"
+    rf"(?:[\s:,;()'\u2019\"\u2013-]+[\w'\u2019]+){{0,4}}?[\s:,;()'\u2019\"\u2013-]+(?P<date>{_DATE})",
+    re.IGNORECASE,
+)
+_NUMERIC_DATE_RE = re.compile(_NUMERIC_DATE)
+
+_EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}\b")
+
+_KNOWN_TLDS = r"(?:com|net|org|info|biz|io|me|co|gg|ly|tv|app|xyz|eu|uk|it|au|us|ie|de|fr|es)"
+_LINK_RE = re.compile(
+    r"\bhttps?://[^\s<>\"]+"
+    r"|\bwww\.[^\s<>\"]+"
+    # A bare domain needs a path ("t.me/xyz") or a well-known TLD, so prose like "e.g." stays unflagged;
+    # the TLD must be lower case so that a missing space ("it.It was") is not a domain.
+    rf"|(?<![\w@./-])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?-i:[a-z]{{2,}}(?=/)|{_KNOWN_TLDS}\b)(?:/[^\s<>\"]*)?",
+    re.IGNORECASE,
+)
+_TRAILING_PUNCTUATION = ".,;:!?)]}'\"\u2019"
+
+# Not "@5pm", "@10:30" or "@2024".
+_HANDLE_RE = re.compile(r"(?<![\w@./])@(?!\d+(?:[:.]\d+)?(?:am|pm)?\b)[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?")
+
+# Street names must be capitalised: that is how addresses are written, and it keeps
+# prose such as "3 blocks down the road" or "a 10 minute drive" out.
+_NAME = r"(?:d(?:ell)?['\u2019])?[A-ZÀ-Ý][\w'\u2019.-]*"
+_EN_STREET = r"street|st|road|rd|avenue|ave|lane|ln|drive|dr|close|way|place|court|crescent|terrace"
+_EN_ADDRESS_RE = re.compile(
+    rf"\b(?:(?i:flat|apartment|apt|unit)\s+\d+[A-Za-z]?,?\s+)?"
+    rf"\d{{1,4}}[A-Za-z]?,?\s+(?:{_NAME}\s+){{0,2}}{_NAME}\s+(?i:{_EN_STREET})\b"
+)
+# "via" is also English ("contacted via Instagram 3 times"), hence the counted nouns that rule out a house number.
+_NOT_HOUSE_NUMBER = (
+    r"(?!\s+(?:times?|volt[ae]|days?|giorni|hours?|ore|minutes?|minuti|weeks?|settimane|months?|mesi|years?|anni"
+    r"|messages?|messaggi|photos?|foto|videos?|euros?|€))"
+)
+_IT_ADDRESS_RE = re.compile(
+    r"\b(?i:via|viale|piazza|corso|largo|vicolo|strada)\s+"
+    rf"(?:(?:{_NAME}|de(?:i|l|gli|ll[aeo])?|di)\s+){{0,3}}{_NAME},?\s+"
+    rf"\d{{1,4}}(?:\s?/\s?[A-Za-z0-9]{{1,3}}|[A-Za-z])?\b{_NOT_HOUSE_NUMBER}"
+)
+
+_IBAN_RE = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}", re.IGNORECASE)
+_CARD_RE = re.compile(r"(?<![\w+-])[1-9](?:[ -]?\d){12,18}(?!\d)")
+_INTERNATIONAL_PHONE_RE = re.compile(r"(?<![\w+])(?:\+|00)[1-9](?:[\s.()/-]{0,2}\d){6,16}")
+_LAST_GROUP_RE = re.compile(r"[\s./()-]*[^\s./()-]*$")
+_PLACEHOLDER_RE = re.compile(r"\[(?:" + "|".join(re.escape(label) for label in LABELS.values()) + r") removed\]")
+
+
+def _digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())
+
+
+def _validated(kind: str, pattern: re.Pattern[str], text: str, is_valid: Callable[[str], bool]) -> Iterator[Finding]:
+    """Matches of a greedy pattern that pass a check, trimmed to their longest valid prefix.
+
+    A greedy match can swallow what follows ("IT60 ... 456 and GB82 ..."): trailing groups are
+    dropped until the rest validates, and scanning resumes right after the valid part.
+    """
+    position = 0
+    while match := pattern.search(text, position):
+        candidate = match.group()
+        while candidate and not is_valid(candidate):
+            candidate = _LAST_GROUP_RE.sub("", candidate, count=1)
+        if candidate:
+            yield Finding(kind, match.start(), match.start() + len(candidate), candidate)
+            position = match.start() + len(candidate)
+        else:
+            position = match.start() + 1
+
+
+def _is_iban(candidate: str) -> bool:
+    compact = candidate.replace(" ", "").upper()
+    if not 15 <= len(compact) <= 34:
+        return False
+    rearranged = compact[4:] + compact[:4]
+    return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
+
+
+def _is_card(candidate: str) -> bool:
+    digits = [int(d) for d in reversed(_digits(candidate))]
+    if not 13 <= len(digits) <= 19:
+        return False
+    total = sum(digits[0::2]) + sum(sum(divmod(2 * d, 10)) for d in digits[1::2])
+    return total % 10 == 0
+
+
+def _is_international_phone(candidate: str) -> bool:
+    number = "+" + candidate.removeprefix("+").removeprefix("00")
+    try:
+        return phonenumbers.is_possible_number(phonenumbers.parse(number, None))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def _phones(text: str, regions: Sequence[str]) -> Iterator[Finding]:
+    for region in regions:
+        for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
+            # Some regions accept short digit runs and dates ("03.03.2011") as valid numbers.
+            if len(_digits(match.raw_string)) >= 8 and not _NUMERIC_DATE_RE.fullmatch(match.raw_string):
+                yield Finding("phone", match.start, match.end, match.raw_string)
+    # International numbers are unambiguous enough to accept when merely possible (e.g. unassigned ranges).
+    yield from _validated("phone", _INTERNATIONAL_PHONE_RE, text, _is_international_phone)
+
+
+def _candidates(text: str, regions: Sequence[str]) -> Iterator[Finding]:
+    yield from _phones(text, regions)
+    for match in _EMAIL_RE.finditer(text):
+        yield Finding("email", match.start(), match.end(), match.group())
+    for match in _LINK_RE.finditer(text):
+        link = match.group().rstrip(_TRAILING_PUNCTUATION)
+        yield Finding("link", match.start(), match.start() + len(link), link)
+    for match in _HANDLE_RE.finditer(text):
+        yield Finding("handle", match.start(), match.end(), match.group())
+    for pattern in (_EN_ADDRESS_RE, _IT_ADDRESS_RE):
+        for match in pattern.finditer(text):
+            yield Finding("address", match.start(), match.end(), match.group())
+    yield from _validated("iban", _IBAN_RE, text, _is_iban)
+    yield from _validated("card", _CARD_RE, text, _is_card)
+    for match in _DATE_OF_BIRTH_RE.finditer(text):
+        yield Finding("date_of_birth", match.start("date"), match.end("date"), match.group("date"))
+
+
+def find_identifiers(text: str, regions: Sequence[str] = DEFAULT_REGIONS) -> list[Finding]:
+    """Identifiers in the text, in order, without overlaps (the longer match wins)."""
+    # Redacted text is checked again on every save: placeholders must not count as findings.
+    taken = [(m.start(), m.end()) for m in _PLACEHOLDER_RE.finditer(text)]
+    findings: list[Finding] = []
+    for finding in sorted(_candidates(text, regions), key=lambda f: (f.start - f.end, _PRIORITY[f.kind], f.start)):
+        if all(finding.end <= start or finding.start >= end for start, end in taken):
+            taken.append((finding.start, finding.end))
+            findings.append(finding)
+    return sorted(findings, key=lambda f: f.start)
+
+
+def redact(text: str, findings: Sequence[Finding] | None = None) -> str:
+    """The text with each finding replaced by a placeholder such as "[phone number removed]".
+
+    With findings=None, detect first.
+    """
+    if findings is None:
+        findings = find_identifiers(text)
+    parts: list[str] = []
+    position = 0
+    for finding in sorted(findings, key=lambda f: f.start):
+        parts += [text[position : finding.start], f"[{finding.label} removed]"]
+        position = finding.end
+    return "".join(parts) + text[position:]

@@ -1,0 +1,84 @@
+from itertools import chain
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404, HttpRequest
+
+from audit.models import Action
+from audit.services import access_log_record
+from cases.models import Case, CaseActivity, CasePlatform, OffenderIdentifier, ResponseStep
+
+
+def cases_visible_to(user: Any) -> QuerySet[Case]:
+    """Workers and supervisors see the cases of their organisation; nobody else sees any.
+
+    Workers see every case of the organisation, not only their own, because the
+    worker who answers a returning victim is often not the one who opened the case.
+    """
+    if not user.is_authenticated or not user.has_perm("cases.view_case"):
+        return Case.objects.none()
+    return Case.objects.filter(organisation_id=user.organisation_id)
+
+
+def case_for_user(request: HttpRequest, pk: Any, *, detail: bool = False) -> Case:
+    """The case if this user may open it, else 404 (and the refusal is logged)."""
+    queryset = cases_visible_to(request.user).select_related(
+        "assigned_to", "created_by", "channel", "reporter_type", "sextortion_type", "payment_method", "closure_reason"
+    )
+    if detail:
+        queryset = queryset.prefetch_related(
+            "approaches",
+            "content_types",
+            "demands",
+            "threats",
+            Prefetch("platforms", queryset=CasePlatform.objects.select_related("platform")),
+            Prefetch("steps", queryset=ResponseStep.objects.select_related("step_type", "done_by")),
+            Prefetch("offender_identifiers", queryset=OffenderIdentifier.objects.select_related("platform")),
+        )
+    try:
+        return queryset.get(pk=int(pk))
+    except (Case.DoesNotExist, ValueError, TypeError):
+        access_log_record(action=Action.REFUSED, request=request, object_type="cases.case", object_id=str(pk)[:64])
+        raise Http404 from None
+
+
+def linked_cases(user: Any, case: Case) -> dict[int, list[Case]]:
+    """For each offender identifier of the case, the other cases of the organisation with the same one."""
+    identifiers = list(case.offender_identifiers.all())
+    hashes = {identifier.value_hash for identifier in identifiers}
+    others = (
+        OffenderIdentifier.objects.filter(value_hash__in=hashes, case__organisation_id=case.organisation_id)
+        .exclude(case_id=case.pk)
+        .filter(case__in=cases_visible_to(user))
+        .select_related("case")
+        .order_by("case__reference")
+    )
+    by_hash: dict[str, list[Case]] = {}
+    for other in others:
+        cases = by_hash.setdefault(other.value_hash, [])
+        if other.case not in cases:
+            cases.append(other.case)
+    return {identifier.pk: by_hash.get(identifier.value_hash, []) for identifier in identifiers}
+
+
+def case_timeline(case: Case) -> list[dict[str, Any]]:
+    """Contacts, notes and recorded events of a case, oldest first."""
+    events = [
+        {"at": e.at, "kind": e.kind, "label": e.get_kind_display(), "actor": e.actor, "detail": e.detail}
+        for e in CaseActivity.objects.filter(case=case).select_related("actor")
+    ]
+    contacts = [
+        {
+            "at": c.at,
+            "kind": "contact",
+            "label": "Contact",
+            "actor": c.worker,
+            "detail": {"channel": str(c.channel), "minutes": c.duration_minutes},
+        }
+        for c in case.contacts.select_related("channel", "worker")
+    ]
+    notes = [
+        {"at": n.created_at, "kind": "note", "label": "Note", "actor": n.author, "detail": {"text": n.text}}
+        for n in case.notes.select_related("author")
+    ]
+    return sorted(chain(events, contacts, notes), key=lambda item: item["at"])

@@ -1,0 +1,491 @@
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import pycountry
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.roles import Role
+from audit.models import Action
+from audit.services import access_log_record
+from cases import pii
+from cases.models import (
+    Case,
+    CaseActivity,
+    CaseCounter,
+    CasePlatform,
+    Contact,
+    EventKind,
+    IdentifierKind,
+    Note,
+    OffenderIdentifier,
+    PlatformRole,
+    ResponseStep,
+    Risk,
+    Status,
+    StepStatus,
+    StepType,
+    Term,
+    Vocabulary,
+)
+
+# Fields a worker fills in, by kind; every other column is the system's.
+SCALAR_FACTS = [
+    "first_contact_at",
+    "risk_level",
+    "self_harm",
+    "immediate_danger",
+    "victim_age",
+    "victim_age_unknown",
+    "victim_gender",
+    "victim_country",
+    "victim_region",
+    "incident_description",
+    "victim_complied",
+    "victim_paid",
+    "amount_band",
+    "content_distributed",
+    "extorted_again",
+    "offender_count",
+    "offender_country",
+    "offender_known_offline",
+    "organised_network_suspected",
+]
+TERM_FACTS = {
+    "channel": Vocabulary.CHANNEL,
+    "reporter_type": Vocabulary.REPORTER_TYPE,
+    "sextortion_type": Vocabulary.SEXTORTION_TYPE,
+    "payment_method": Vocabulary.PAYMENT_METHOD,
+}
+MANY_FACTS = {
+    "approaches": Vocabulary.APPROACH,
+    "content_types": Vocabulary.CONTENT_TYPE,
+    "demands": Vocabulary.DEMAND,
+    "threats": Vocabulary.THREAT,
+}
+
+# Allowed status moves; closing and reopening have their own services.
+TRANSITIONS: dict[str, set[str]] = {
+    Status.NEW: {Status.OPEN, Status.CLOSED},
+    Status.OPEN: {Status.WAITING, Status.CLOSED},
+    Status.WAITING: {Status.OPEN, Status.CLOSED},
+    Status.REOPENED: {Status.WAITING, Status.CLOSED},
+    Status.CLOSED: {Status.REOPENED},
+}
+
+
+class StaleVersion(Exception):
+    """Someone else saved the case after this edit began."""
+
+    def __init__(self, case: Case) -> None:
+        super().__init__(
+            _("%(reference)s was changed by someone else while you were editing it. Your changes were not saved.")
+            % {"reference": case.reference}
+        )
+        self.case = case
+
+
+class IdentifiersFound(Exception):
+    """Free text holds phone numbers, e-mail addresses or similar: the author must choose."""
+
+    def __init__(self, field: str, findings: list[pii.Finding]) -> None:
+        labels = sorted({finding.label for finding in findings})
+        super().__init__(
+            _("The text may identify someone: %(found)s. Choose to remove them or to keep the text as written.")
+            % {"found": ", ".join(labels)}
+        )
+        self.field = field
+        self.findings = findings
+
+
+def checked_text(field: str, text: str, decision: str | None) -> tuple[str, list[str]]:
+    """The text to store and the kinds of identifier kept in it.
+
+    ``decision`` is None (refuse if anything is found), "redact" or "keep".
+    """
+    findings = pii.find_identifiers(text)
+    if not findings:
+        return text, []
+    if decision == "redact":
+        return pii.redact(text, findings), []
+    if decision == "keep":
+        return text, sorted({finding.kind for finding in findings})
+    raise IdentifiersFound(field, findings)
+
+
+def _validate(facts: dict[str, Any]) -> None:
+    errors: dict[str, str] = {}
+    for field, vocabulary in TERM_FACTS.items():
+        term = facts.get(field)
+        if term is not None and term.vocabulary != vocabulary:
+            errors[field] = _("Choose one of the listed options.")
+    for field, vocabulary in MANY_FACTS.items():
+        if any(term.vocabulary != vocabulary for term in facts.get(field) or []):
+            errors[field] = _("Choose only from the listed options.")
+    if facts.get("victim_age") is not None and facts.get("victim_age_unknown"):
+        errors["victim_age"] = _("Give the age or say that it is unknown, not both.")
+    if facts.get("victim_age") is not None and not 0 <= facts["victim_age"] <= 120:
+        errors["victim_age"] = _("Age must be a whole number of years between 0 and 120.")
+    for field in ("victim_country", "offender_country"):
+        code = facts.get(field) or ""
+        if code and pycountry.countries.get(alpha_2=code.upper()) is None:
+            errors[field] = _("Not an ISO 3166 country code.")
+    region = facts.get("victim_region") or ""
+    if region:
+        subdivision = pycountry.subdivisions.get(code=region.upper())
+        if subdivision is None:
+            errors["victim_region"] = _("Not an ISO 3166-2 region code.")
+        elif subdivision.country_code != (facts.get("victim_country") or "").upper():
+            errors["victim_region"] = _("This region is not in the victim's country.")
+    first_contact = facts.get("first_contact_at")
+    if first_contact is not None and first_contact > timezone.now() + timedelta(minutes=5):
+        errors["first_contact_at"] = _("First contact cannot be in the future.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _next_reference(organisation_id: int, year: int) -> str:
+    counter, _ = CaseCounter.objects.get_or_create(organisation_id=organisation_id, year=year)
+    # Locked so that two cases opened at the same moment get different numbers.
+    counter = CaseCounter.objects.select_for_update().get(pk=counter.pk)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"SX-{year}-{counter.last:05d}"
+
+
+def _apply_facts(case: Case, facts: dict[str, Any]) -> list[str]:
+    changed = []
+    for field in [*SCALAR_FACTS, *TERM_FACTS]:
+        if field in facts:
+            value = facts[field]
+            if field in ("victim_country", "offender_country", "victim_region") and value:
+                value = value.upper()
+            if getattr(case, field) != value:
+                setattr(case, field, value)
+                changed.append(field)
+    return changed
+
+
+def _apply_many(case: Case, facts: dict[str, Any]) -> list[str]:
+    changed = []
+    for field in MANY_FACTS:
+        if field in facts:
+            manager = getattr(case, field)
+            new = {term.pk for term in facts[field]}
+            if set(manager.values_list("pk", flat=True)) != new:
+                manager.set(new)
+                changed.append(field)
+    return changed
+
+
+def _apply_platforms(case: Case, platforms: Iterable[tuple[Term, str]] | None) -> list[str]:
+    if platforms is None:
+        return []
+    wanted = {(term.pk, role) for term, role in platforms}
+    for term, role in platforms:
+        if term.vocabulary != Vocabulary.PLATFORM or role not in PlatformRole.values:
+            raise ValidationError({"platforms": _("Choose a platform and its role from the lists.")})
+    current = set(case.platforms.values_list("platform_id", "role"))
+    if wanted == current:
+        return []
+    case.platforms.exclude(pk__in=[p.pk for p in case.platforms.all() if (p.platform_id, p.role) in wanted]).delete()
+    CasePlatform.objects.bulk_create(
+        [CasePlatform(case=case, platform_id=term_id, role=role) for term_id, role in wanted - current]
+    )
+    return ["platforms"]
+
+
+@transaction.atomic
+def case_open(
+    *,
+    actor: Any,
+    facts: dict[str, Any],
+    platforms: Sequence[tuple[Term, str]] = (),
+    text_decision: str | None = None,
+    request: HttpRequest | None = None,
+) -> Case:
+    """A new case for the actor's organisation, with its starting checklist."""
+    _validate(facts)
+    facts = dict(facts)
+    facts.setdefault("first_contact_at", timezone.now())
+    kept: list[str] = []
+    if facts.get("incident_description"):
+        facts["incident_description"], kept = checked_text(
+            "incident_description", facts["incident_description"], text_decision
+        )
+    is_worker = actor.role == Role.WORKER
+    case = Case(
+        organisation_id=actor.organisation_id,
+        created_by=actor,
+        assigned_to=actor if is_worker else None,
+        status=Status.OPEN if is_worker else Status.NEW,
+        reference=_next_reference(actor.organisation_id, facts["first_contact_at"].year),
+    )
+    _apply_facts(case, facts)
+    case.save()
+    _apply_many(case, facts)
+    _apply_platforms(case, platforms)
+    CaseActivity.objects.create(case=case, actor=actor, kind=EventKind.OPENED, detail={"status": case.status})
+    if case.channel_id:
+        Contact.objects.create(case=case, at=case.first_contact_at, channel_id=case.channel_id, worker=actor)
+    playbook_apply(case=case)
+    access_log_record(
+        action=Action.CREATE,
+        request=request,
+        actor=actor,
+        obj=case,
+        detail={"identifiers_kept": kept} if kept else None,
+    )
+    return case
+
+
+@transaction.atomic
+def case_update(
+    *,
+    actor: Any,
+    case: Case,
+    version: int,
+    facts: dict[str, Any],
+    platforms: Sequence[tuple[Term, str]] | None = None,
+    text_decision: str | None = None,
+    request: HttpRequest | None = None,
+) -> Case:
+    """Change the facts of a case, refusing an edit based on an older version."""
+    # Locked so that two saves of the same case are checked one after the other.
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.version != version:
+        raise StaleVersion(case)
+    _validate({**{f: getattr(case, f) for f in ("victim_country", "victim_age", "victim_age_unknown")}, **facts})
+    facts = dict(facts)
+    kept: list[str] = []
+    if facts.get("incident_description") and facts["incident_description"] != case.incident_description:
+        facts["incident_description"], kept = checked_text(
+            "incident_description", facts["incident_description"], text_decision
+        )
+    changed = _apply_facts(case, facts)
+    case.version = F("version") + 1
+    case.save()
+    case.refresh_from_db()
+    changed += _apply_many(case, facts) + _apply_platforms(case, platforms)
+    if changed:
+        CaseActivity.objects.create(case=case, actor=actor, kind=EventKind.FACTS, detail={"fields": changed})
+        playbook_apply(case=case)
+    detail: dict[str, Any] = {"fields": changed}
+    if kept:
+        detail["identifiers_kept"] = kept
+    access_log_record(action=Action.CHANGE, request=request, actor=actor, obj=case, detail=detail)
+    return case
+
+
+def _bump(case: Case) -> None:
+    Case.objects.filter(pk=case.pk).update(version=F("version") + 1, updated_at=timezone.now())
+    case.version += 1
+
+
+@transaction.atomic
+def case_set_status(
+    *, actor: Any, case: Case, status: str, closure_reason: Term | None = None, request: HttpRequest | None = None
+) -> Case:
+    """Move a case along its lifecycle; the allowed moves are TRANSITIONS."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if status not in TRANSITIONS.get(case.status, set()):
+        raise ValidationError(
+            {
+                "status": _("A case that is %(current)s cannot become %(new)s.")
+                % {
+                    "current": case.get_status_display(),
+                    "new": Status(status).label if status in Status.values else status,
+                }
+            }
+        )
+    if status == Status.CLOSED:
+        if closure_reason is None or closure_reason.vocabulary != Vocabulary.CLOSURE_REASON:
+            raise ValidationError({"closure_reason": _("Give the reason for closing the case.")})
+        case.closure_reason = closure_reason
+        case.closed_at = timezone.now()
+    elif case.status == Status.CLOSED:
+        case.closure_reason = None
+        case.closed_at = None
+    previous = case.status
+    case.status = status
+    case.version += 1
+    case.save(update_fields=["status", "closure_reason", "closed_at", "version", "updated_at"])
+    detail = {"from": previous, "to": status}
+    if closure_reason is not None and status == Status.CLOSED:
+        detail["reason"] = closure_reason.label
+    CaseActivity.objects.create(case=case, actor=actor, kind=EventKind.STATUS, detail=detail)
+    access_log_record(action=Action.CHANGE, request=request, actor=actor, obj=case, detail=detail)
+    return case
+
+
+@transaction.atomic
+def case_assign(*, actor: Any, case: Case, assignee: Any, request: HttpRequest | None = None) -> Case:
+    if assignee is not None and (
+        assignee.organisation_id != case.organisation_id or assignee.role not in (Role.WORKER, Role.SUPERVISOR)
+    ):
+        raise ValidationError({"assigned_to": _("Assign the case to a worker or supervisor of its organisation.")})
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    previous = case.assigned_to
+    case.assigned_to = assignee
+    if assignee is not None and case.status == Status.NEW:
+        case.status = Status.OPEN
+    case.version += 1
+    case.save(update_fields=["assigned_to", "status", "version", "updated_at"])
+    detail = {"from": previous.username if previous else None, "to": assignee.username if assignee else None}
+    CaseActivity.objects.create(case=case, actor=actor, kind=EventKind.ASSIGNED, detail=detail)
+    access_log_record(action=Action.CHANGE, request=request, actor=actor, obj=case, detail={"assigned": detail})
+    return case
+
+
+@transaction.atomic
+def contact_add(
+    *,
+    actor: Any,
+    case: Case,
+    at: datetime,
+    channel: Term,
+    duration_minutes: int | None = None,
+    request: HttpRequest | None = None,
+) -> Contact:
+    if channel.vocabulary != Vocabulary.CHANNEL:
+        raise ValidationError({"channel": _("Choose one of the listed channels.")})
+    if at > timezone.now() + timedelta(minutes=5):
+        raise ValidationError({"at": _("A contact cannot be in the future.")})
+    if duration_minutes is not None and not 0 <= duration_minutes <= 24 * 60:
+        raise ValidationError({"duration_minutes": _("Duration must be between 0 and 1440 minutes.")})
+    contact = Contact.objects.create(case=case, at=at, channel=channel, duration_minutes=duration_minutes, worker=actor)
+    _bump(case)
+    access_log_record(action=Action.CHANGE, request=request, actor=actor, obj=case, detail={"contact": contact.pk})
+    return contact
+
+
+@transaction.atomic
+def step_update(
+    *, actor: Any, step: ResponseStep, status: str, due_at: datetime | None = None, request: HttpRequest | None = None
+) -> ResponseStep:
+    if status not in StepStatus.values:
+        raise ValidationError({"status": _("Choose to do, done, declined or not applicable.")})
+    step = ResponseStep.objects.select_for_update().select_related("step_type", "case").get(pk=step.pk)
+    step.status = status
+    if status == StepStatus.DONE:
+        step.done_by, step.done_at = actor, timezone.now()
+    else:
+        step.done_by, step.done_at = None, None
+    if due_at is not None:
+        step.due_at = due_at
+    step.save(update_fields=["status", "done_by", "done_at", "due_at"])
+    _bump(step.case)
+    detail = {"step": step.step_type.label, "status": status}
+    CaseActivity.objects.create(case=step.case, actor=actor, kind=EventKind.STEP, detail=detail)
+    access_log_record(action=Action.CHANGE, request=request, actor=actor, obj=step.case, detail=detail)
+    return step
+
+
+@transaction.atomic
+def note_add(
+    *, actor: Any, case: Case, text: str, text_decision: str | None = None, request: HttpRequest | None = None
+) -> Note:
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": _("Write something in the note.")})
+    text, kept = checked_text("text", text, text_decision)
+    note = Note.objects.create(case=case, author=actor, text=text, identifiers_kept=kept)
+    _bump(case)
+    detail: dict[str, Any] = {"note": note.pk}
+    if text_decision:
+        detail["identifiers"] = text_decision
+    access_log_record(action=Action.CHANGE, request=request, actor=actor, obj=case, detail=detail)
+    return note
+
+
+def identifier_hash(kind: str, value: str) -> str:
+    """A keyed hash of the normalised identifier: equal for the same handle written differently."""
+    normal = value.strip().lower()
+    if kind in (IdentifierKind.PROFILE_LINK,):
+        normal = re.sub(r"^(https?://)?(www\.|m\.)?", "", normal).rstrip("/")
+    elif kind in (IdentifierKind.USERNAME, IdentifierKind.PAYMENT_HANDLE):
+        normal = normal.lstrip("@$")
+    elif kind == IdentifierKind.PHONE:
+        normal = re.sub(r"[^\d+]", "", normal)
+    key = settings.OFFENDER_HASH_KEY.encode()
+    return hmac.new(key, f"{kind}:{normal}".encode(), hashlib.sha256).hexdigest()
+
+
+@transaction.atomic
+def offender_identifier_add(
+    *,
+    actor: Any,
+    case: Case,
+    kind: str,
+    value: str,
+    platform: Term | None = None,
+    request: HttpRequest | None = None,
+) -> OffenderIdentifier:
+    value = value.strip()
+    if kind not in IdentifierKind.values:
+        raise ValidationError({"kind": _("Choose the kind of identifier.")})
+    if not value:
+        raise ValidationError({"value": _("Give the handle, link or number.")})
+    if platform is not None and platform.vocabulary != Vocabulary.PLATFORM:
+        raise ValidationError({"platform": _("Choose one of the listed platforms.")})
+    identifier = OffenderIdentifier.objects.create(
+        case=case, kind=kind, value=value, platform=platform, value_hash=identifier_hash(kind, value)
+    )
+    _bump(case)
+    access_log_record(
+        action=Action.CHANGE, request=request, actor=actor, obj=case, detail={"identifier": identifier.pk}
+    )
+    return identifier
+
+
+# The playbook: which steps a case needs, from its facts. (code, reason, due after)
+BASE_STEPS = [
+    "not_their_fault",
+    "advise_no_pay",
+    "stop_contact",
+    "preserve_evidence",
+    "block_offender",
+    "report_platform",
+    "review_privacy",
+    "report_police",
+    "wellbeing_support",
+]
+
+
+def playbook_steps(case: Case) -> list[tuple[str, str, timedelta | None]]:
+    steps: list[tuple[str, str, timedelta | None]] = [(code, "", None) for code in BASE_STEPS]
+    if case.victim_age is not None and case.victim_age <= 12:
+        steps.append(("trusted_adult", _("Victim is 12 or under"), None))
+    if case.risk_level in (Risk.HIGH, Risk.CRITICAL):
+        steps.append(("follow_up", _("High or critical risk: follow up within 24 hours"), timedelta(hours=24)))
+    if case.content_distributed == "yes":
+        steps.append(("removal_request", _("Content already distributed"), None))
+        steps.append(("hash_submission", _("Content already distributed"), None))
+    if case.victim_paid == "yes":
+        steps.append(("no_further_payment", _("Payment already made"), timedelta(hours=1)))
+    if case.self_harm or case.immediate_danger:
+        steps.append(("safety_plan", _("Self-harm or immediate danger"), timedelta(hours=1)))
+    return steps
+
+
+def playbook_apply(*, case: Case) -> list[ResponseStep]:
+    """Add the steps the facts call for; steps already on the case are left as they are."""
+    wanted = playbook_steps(case)
+    types = {t.code: t for t in StepType.objects.filter(code__in=[code for code, _, _ in wanted], active=True)}
+    existing = set(case.steps.values_list("step_type__code", flat=True))
+    now = timezone.now()
+    new = [
+        ResponseStep(case=case, step_type=types[code], reason=reason, due_at=now + due if due else None)
+        for code, reason, due in wanted
+        if code in types and code not in existing
+    ]
+    return ResponseStep.objects.bulk_create(new)

@@ -1,0 +1,145 @@
+"""The starting taxonomies and response-step catalogue, loaded by a data migration.
+
+Administrators edit them afterwards; codes are stable, labels may change.
+"""
+
+TERMS: dict[str, list[tuple[str, str]]] = {
+    "platform": [
+        ("instagram", "Instagram"),
+        ("snapchat", "Snapchat"),
+        ("tiktok", "TikTok"),
+        ("facebook", "Facebook"),
+        ("whatsapp", "WhatsApp"),
+        ("telegram", "Telegram"),
+        ("discord", "Discord"),
+        ("roblox", "Roblox"),
+        ("x", "X (Twitter)"),
+        ("video_chat", "Random video chat (Omegle-like)"),
+        ("dating_app", "Dating app"),
+        ("online_game", "Online game"),
+        ("email", "E-mail"),
+        ("sms", "SMS or phone"),
+        ("other", "Other platform"),
+    ],
+    "approach": [
+        ("flattery", "Compliments or flattery"),
+        ("offer", "Offer of money, gifts or game credit"),
+        ("fake_romance", "Fake romantic profile"),
+        ("impersonation", "Impersonating someone known"),
+        ("hacked_account", "Hacked account or stolen images"),
+        ("live_capture", "Capture during live stream or video call"),
+        ("ai_generated", "AI-generated or manipulated image"),
+        ("known_offline", "Someone known offline"),
+    ],
+    "content_type": [
+        ("self_image", "Self-taken image"),
+        ("self_video", "Self-taken video"),
+        ("live_capture", "Live-stream capture"),
+        ("manipulated", "Manipulated or AI-generated"),
+        ("none", "None yet"),
+    ],
+    "sextortion_type": [
+        ("financial", "Financial"),
+        ("sexual", "More sexual content or acts"),
+        ("relational", "Relational"),
+        ("other", "Other"),
+    ],
+    "demand": [
+        ("more_images", "More images or videos"),
+        ("live_acts", "Live sexual acts"),
+        ("money", "Money"),
+        ("meeting", "Meeting in person"),
+        ("other", "Other"),
+    ],
+    "threat": [
+        ("family", "Send to family"),
+        ("friends", "Send to friends"),
+        ("school_work", "Send to school or work"),
+        ("publish", "Publish online"),
+        ("other", "Other"),
+    ],
+    "payment_method": [
+        ("gift_card", "Gift card"),
+        ("crypto", "Cryptocurrency"),
+        ("bank_transfer", "Bank transfer"),
+        ("payment_app", "Payment app"),
+        ("game_currency", "Game currency"),
+        ("other", "Other"),
+    ],
+    "reporter_type": [
+        ("victim", "Victim"),
+        ("parent", "Parent or guardian"),
+        ("relative", "Other relative"),
+        ("friend", "Friend"),
+        ("school", "Teacher or school staff"),
+        ("professional", "Other professional"),
+        ("anonymous", "Anonymous"),
+    ],
+    "channel": [
+        ("phone", "Phone"),
+        ("chat", "Chat"),
+        ("email", "E-mail"),
+        ("web_form", "Web form"),
+        ("in_person", "In person"),
+        ("referral", "Referred by another service"),
+    ],
+    "closure_reason": [
+        ("resolved", "Resolved: no further threat"),
+        ("referred", "Referred on, no further helpline action"),
+        ("no_contact", "No further contact from the reporter"),
+        ("declined", "Support declined"),
+        ("duplicate", "Duplicate case"),
+        ("out_of_scope", "Not sextortion or exploitation"),
+    ],
+}
+
+# (code, label, guidance)
+STEPS: list[tuple[str, str, str]] = [
+    (
+        "not_their_fault",
+        "Reassured that it is not their fault",
+        "Say clearly that the victim is not to blame and help is available.",
+    ),
+    ("advise_no_pay", "Advised not to pay or send more", "Paying or sending more rarely ends the threats."),
+    (
+        "no_further_payment",
+        "Advised against any further payment",
+        "A payment was made: explain that paying again invites more demands.",
+    ),
+    ("stop_contact", "Advised to stop all contact", "Do not reply to the offender, do not negotiate."),
+    (
+        "preserve_evidence",
+        "Evidence preserved",
+        "Screenshots of messages and profiles, handles, links and dates, before blocking.",
+    ),
+    ("block_offender", "Offender blocked", "Block on every platform, phone number and e-mail address used."),
+    (
+        "report_platform",
+        "Account reported to the platform",
+        "Use the platform's reporting tool for the offender's accounts.",
+    ),
+    (
+        "review_privacy",
+        "Passwords and privacy settings reviewed",
+        "Change passwords, enable two-factor login, make profiles private.",
+    ),
+    ("report_police", "Reported to police", "Report to the police or the national online-crime centre."),
+    (
+        "removal_request",
+        "Removal requested from the online-safety regulator",
+        "For distributed content, ask the regulator (e.g. eSafety) to remove it.",
+    ),
+    ("hash_submission", "Image hash submitted", "Take It Down for under-18s, StopNCII for adults."),
+    (
+        "trusted_adult",
+        "Parent or trusted adult involved",
+        "A child of 12 or under needs a parent or guardian involved.",
+    ),
+    (
+        "wellbeing_support",
+        "Wellbeing or mental-health support offered",
+        "Offer counselling or a mental-health service.",
+    ),
+    ("safety_plan", "Safety plan agreed", "Agree what to do if the victim feels unsafe or has thoughts of self-harm."),
+    ("follow_up", "Follow-up contact", "Call or message again to check on the victim."),
+]

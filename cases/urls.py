@@ -1,0 +1,17 @@
+from django.urls import path
+
+from cases import views
+
+urlpatterns = [
+    path("", views.case_list, name="case_list"),
+    path("new/", views.case_new, name="case_new"),
+    path("<int:pk>/", views.case_detail, name="case_detail"),
+    path("<int:pk>/edit/", views.case_edit, name="case_edit"),
+    path("<int:pk>/history/", views.case_history, name="case_history"),
+    path("<int:pk>/notes/", views.note_add, name="case_note_add"),
+    path("<int:pk>/contacts/", views.contact_add, name="case_contact_add"),
+    path("<int:pk>/identifiers/", views.identifier_add, name="case_identifier_add"),
+    path("<int:pk>/status/", views.status_change, name="case_status"),
+    path("<int:pk>/assign/", views.assign, name="case_assign"),
+    path("<int:pk>/steps/<int:step_id>/", views.step_update, name="case_step_update"),
+]

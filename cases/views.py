@@ -1,0 +1,299 @@
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from audit.models import Action
+from audit.services import access_log_record
+from cases import services
+from cases.filters import CaseFilter
+from cases.forms import AssignForm, CaseForm, ContactForm, IdentifierForm, NoteForm, StatusForm, StepForm
+from cases.models import Case, CasePlatform, StepStatus
+from cases.selectors import case_for_user, case_timeline, cases_visible_to, linked_cases
+
+PAGE_SIZE = 50
+
+
+def _casework(view: Any) -> Any:
+    """Pages for roles that work on cases; others get a 404, as for anything out of scope."""
+
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.has_perm("cases.view_case"):
+            access_log_record(action=Action.REFUSED, request=request, object_type="cases", object_id=request.path[:64])
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return login_required(guarded)
+
+
+def _page(queryset: QuerySet[Case], before: str) -> tuple[list[Case], str]:
+    """One page of cases, newest first, and the cursor of the next (keyset pagination: no COUNT)."""
+    if before:
+        at_text, _, pk_text = before.rpartition("|")
+        at = parse_datetime(at_text)
+        if at is not None and pk_text.isdigit():
+            queryset = queryset.filter(first_contact_at__lte=at).exclude(first_contact_at=at, id__gte=int(pk_text))
+    rows = list(queryset.order_by("-first_contact_at", "-id")[: PAGE_SIZE + 1])
+    following = ""
+    if len(rows) > PAGE_SIZE:
+        rows = rows[:PAGE_SIZE]
+        following = f"{rows[-1].first_contact_at.isoformat()}|{rows[-1].pk}"
+    return rows, following
+
+
+@_casework
+def case_list(request: HttpRequest) -> HttpResponse:
+    filters = CaseFilter(request.GET or None, queryset=cases_visible_to(request.user), request=request)
+    queryset = filters.qs.select_related("assigned_to", "sextortion_type").prefetch_related(
+        Prefetch("platforms", queryset=CasePlatform.objects.select_related("platform"))
+    )
+    cases, following = _page(queryset, request.GET.get("before", ""))
+    if request.GET:
+        access_log_record(
+            action=Action.VIEW, request=request, object_type="cases.case", detail={"query": request.GET.urlencode()}
+        )
+    query = request.GET.copy()
+    query.pop("before", None)
+    return render(
+        request,
+        "cases/case_list.html",
+        {"filters": filters, "cases": cases, "following": following, "query": query.urlencode(), "now": timezone.now()},
+    )
+
+
+def _identifiers_found(form: Any, error: services.IdentifiersFound) -> None:
+    form.add_error(None, str(error))
+    form.identifiers_found = error.findings
+
+
+@_casework
+def case_new(request: HttpRequest) -> HttpResponse:
+    form = CaseForm(request.POST or None, initial={"first_contact_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")})
+    if form.is_valid():
+        try:
+            case = services.case_open(
+                actor=request.user,
+                facts=form.facts(),
+                platforms=form.platforms(),
+                text_decision=form.cleaned_data["text_decision"] or None,
+                request=request,
+            )
+        except services.IdentifiersFound as error:
+            _identifiers_found(form, error)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Case %(reference)s opened.") % {"reference": case.reference})
+            return redirect("case_detail", pk=case.pk)
+    return render(request, "cases/case_form.html", {"form": form, "case": None})
+
+
+@_casework
+def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    case = case_for_user(request, pk, detail=True)
+    access_log_record(action=Action.VIEW, request=request, obj=case)
+    return render(request, "cases/case_detail.html", _detail_context(request, case))
+
+
+def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, Any]:
+    now = timezone.now()
+    steps = list(case.steps.all())
+    linked = linked_cases(request.user, case)
+    for identifier in case.offender_identifiers.all():
+        identifier.others = linked[identifier.pk]  # type: ignore[attr-defined]
+    return {
+        "case": case,
+        "steps": steps,
+        "overdue": [s for s in steps if s.status == StepStatus.TODO and s.due_at and s.due_at < now],
+        "now": now,
+        "timeline": case_timeline(case),
+        "note_form": forms.get("note_form") or NoteForm(),
+        "contact_form": forms.get("contact_form")
+        or ContactForm(initial={"at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "channel": case.channel_id}),
+        "identifier_form": forms.get("identifier_form") or IdentifierForm(),
+        "status_form": forms.get("status_form") or StatusForm(case=case),
+        "assign_form": AssignForm(case=case, initial={"assigned_to": case.assigned_to_id}),
+        "step_statuses": StepStatus.choices,
+        "can_assign": request.user.has_perm("cases.assign_case"),
+        "can_read_history": request.user.has_perm("cases.view_case_history"),
+    }
+
+
+@_casework
+def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    case = case_for_user(request, pk, detail=True)
+    form = CaseForm(request.POST or None, instance=case)
+    stale = False
+    if request.method == "GET":
+        access_log_record(action=Action.VIEW, request=request, obj=case)
+    if form.is_valid():
+        try:
+            services.case_update(
+                actor=request.user,
+                case=case,
+                version=form.cleaned_data["version"] or 0,
+                facts=form.facts(),
+                platforms=form.platforms(),
+                text_decision=form.cleaned_data["text_decision"] or None,
+                request=request,
+            )
+        except services.IdentifiersFound as error:
+            _identifiers_found(form, error)
+        except services.StaleVersion as error:
+            form.add_error(None, str(error))
+            stale = True
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Case %(reference)s saved.") % {"reference": case.reference})
+            return redirect("case_detail", pk=case.pk)
+    return render(request, "cases/case_form.html", {"form": form, "case": case, "stale": stale})
+
+
+def _detail_with_errors(request: HttpRequest, case: Case, **forms: Any) -> HttpResponse:
+    refreshed = case_for_user(request, case.pk, detail=True)
+    return render(request, "cases/case_detail.html", _detail_context(request, refreshed, **forms), status=400)
+
+
+@_casework
+@require_POST
+def note_add(request: HttpRequest, pk: int) -> HttpResponse:
+    case = case_for_user(request, pk)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.note_add(
+                actor=request.user,
+                case=case,
+                text=form.cleaned_data["text"],
+                text_decision=form.cleaned_data["text_decision"] or None,
+                request=request,
+            )
+        except services.IdentifiersFound as error:
+            _identifiers_found(form, error)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Note added."))
+            return redirect("case_detail", pk=case.pk)
+    return _detail_with_errors(request, case, note_form=form)
+
+
+@_casework
+@require_POST
+def contact_add(request: HttpRequest, pk: int) -> HttpResponse:
+    case = case_for_user(request, pk)
+    form = ContactForm(request.POST)
+    if form.is_valid():
+        try:
+            services.contact_add(actor=request.user, case=case, request=request, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Contact recorded."))
+            return redirect("case_detail", pk=case.pk)
+    return _detail_with_errors(request, case, contact_form=form)
+
+
+@_casework
+@require_POST
+def step_update(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
+    case = case_for_user(request, pk)
+    step = case.steps.filter(pk=step_id).first()
+    form = StepForm(request.POST)
+    if step is None or not form.is_valid():
+        messages.error(request, _("That step could not be updated."))
+        return redirect("case_detail", pk=case.pk)
+    services.step_update(actor=request.user, step=step, status=form.cleaned_data["status"], request=request)
+    return redirect("case_detail", pk=case.pk)
+
+
+@_casework
+@require_POST
+def identifier_add(request: HttpRequest, pk: int) -> HttpResponse:
+    case = case_for_user(request, pk)
+    form = IdentifierForm(request.POST)
+    if form.is_valid():
+        try:
+            services.offender_identifier_add(actor=request.user, case=case, request=request, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Offender identifier added."))
+            return redirect("case_detail", pk=case.pk)
+    return _detail_with_errors(request, case, identifier_form=form)
+
+
+@_casework
+@require_POST
+def status_change(request: HttpRequest, pk: int) -> HttpResponse:
+    case = case_for_user(request, pk)
+    form = StatusForm(request.POST, case=case)
+    if form.is_valid():
+        try:
+            services.case_set_status(
+                actor=request.user,
+                case=case,
+                status=form.cleaned_data["status"],
+                closure_reason=form.cleaned_data["closure_reason"],
+                request=request,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Status changed."))
+            return redirect("case_detail", pk=case.pk)
+    return _detail_with_errors(request, case, status_form=form)
+
+
+@_casework
+@require_POST
+def assign(request: HttpRequest, pk: int) -> HttpResponse:
+    case = case_for_user(request, pk)
+    if not request.user.has_perm("cases.assign_case"):
+        access_log_record(action=Action.REFUSED, request=request, obj=case, detail={"assign": True})
+        raise Http404
+    form = AssignForm(request.POST, case=case)
+    if form.is_valid():
+        services.case_assign(actor=request.user, case=case, assignee=form.cleaned_data["assigned_to"], request=request)
+        messages.success(request, _("Assignment changed."))
+    else:
+        messages.error(request, _("Choose a worker or supervisor of this organisation."))
+    return redirect("case_detail", pk=case.pk)
+
+
+@_casework
+def case_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every recorded version of the case's rows, from the database triggers; supervisors only."""
+    import pghistory.models
+
+    case = case_for_user(request, pk)
+    if not request.user.has_perm("cases.view_case_history"):
+        access_log_record(action=Action.REFUSED, request=request, obj=case, detail={"history": True})
+        raise Http404
+    access_log_record(action=Action.VIEW, request=request, obj=case, detail={"history": True})
+    events = (
+        pghistory.models.Events.objects.references(case)
+        .order_by("pgh_created_at")
+        .values("pgh_created_at", "pgh_label", "pgh_model", "pgh_diff", "pgh_context")
+    )
+    rows = []
+    for event in events:
+        diff = event["pgh_diff"] or {}
+        rows.append(
+            {
+                "at": event["pgh_created_at"],
+                "what": f"{event['pgh_model'].split('.')[-1].removesuffix('Event')} {event['pgh_label']}",
+                "fields": sorted(diff),
+                "user": (event["pgh_context"] or {}).get("user"),
+            }
+        )
+    return render(request, "cases/case_history.html", {"case": case, "rows": rows})
