@@ -1,5 +1,6 @@
 import pghistory
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -154,7 +155,11 @@ class Case(models.Model):
     )
 
     # The victim, anonymised
-    victim_age = models.PositiveSmallIntegerField(null=True, blank=True)
+    victim_age = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(120, _("Age must be a whole number of years between 0 and 120."))],
+    )
     victim_age_unknown = models.CharField(max_length=8, choices=AgeUnknown.choices, blank=True)
     victim_gender = models.CharField(max_length=20, choices=Gender.choices, blank=True)
     victim_country = models.CharField(max_length=2, blank=True)
@@ -211,12 +216,19 @@ class Case(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organisation", "reference"], name="case_unique_reference"),
             models.CheckConstraint(
-                condition=Q(victim_age__isnull=True) | Q(victim_age_unknown=""), name="case_age_or_unknown"
+                condition=Q(victim_age__isnull=True) | Q(victim_age_unknown=""),
+                name="case_age_or_unknown",
+                violation_error_message=_("Give the age or say that it is unknown, not both."),
             ),
-            models.CheckConstraint(condition=Q(victim_age__lte=120), name="case_age_plausible"),
+            models.CheckConstraint(
+                condition=Q(victim_age__lte=120),
+                name="case_age_plausible",
+                violation_error_message=_("Age must be a whole number of years between 0 and 120."),
+            ),
             models.CheckConstraint(
                 condition=~Q(status="closed") | Q(closure_reason__isnull=False, closed_at__isnull=False),
                 name="case_closed_has_reason",
+                violation_error_message=_("A closed case needs a closure reason and date."),
             ),
         ]
         indexes = [
