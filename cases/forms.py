@@ -9,6 +9,12 @@ from cases.models import Case, PlatformRole, StepStatus, Term, Vocabulary
 
 COUNTRIES = [("", "—"), *sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda c: c[1])]
 PLATFORM_FIELDS = {f"platforms_{role}": role for role in PlatformRole.values}
+PLATFORM_LABELS = {
+    "first_contact": _("Platform of first contact"),
+    "content_obtained": _("Platform where the content was obtained"),
+    "threats": _("Platform where threats were made"),
+    "moved_to": _("Platform the offender moved the victim to"),
+}
 
 
 def terms(vocabulary: str) -> Any:
@@ -56,7 +62,7 @@ class CaseForm(forms.ModelForm[Case]):
         current = self.instance.pk and list(self.instance.platforms.all())
         for name, role in PLATFORM_FIELDS.items():
             self.fields[name] = forms.ModelMultipleChoiceField(
-                label=PlatformRole(role).label.capitalize(),
+                label=PLATFORM_LABELS[role],
                 queryset=terms(Vocabulary.PLATFORM),
                 required=False,
                 widget=forms.CheckboxSelectMultiple,
