@@ -2,9 +2,15 @@ from typing import Any
 
 import django_filters
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case, CasePlatform, Risk, Status, Term, Vocabulary
+from cases.models import Case, CasePlatform, ResponseStep, Risk, Status, StepStatus, Term, Vocabulary
+
+
+def overdue_steps() -> QuerySet[ResponseStep]:
+    """Steps of the outer case still to do after their due time (for EXISTS)."""
+    return ResponseStep.objects.filter(case=OuterRef("pk"), status=StepStatus.TODO, due_at__lt=timezone.now())
 
 
 class CaseFilter(django_filters.FilterSet):
@@ -14,6 +20,7 @@ class CaseFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Status.choices, label=_("Status"))
     risk_level = django_filters.ChoiceFilter(choices=Risk.choices, label=_("Risk"))
     mine = django_filters.BooleanFilter(label=_("Assigned to me"), method="filter_mine")
+    overdue = django_filters.BooleanFilter(label=_("With overdue steps"), method="filter_overdue")
     platform = django_filters.ModelChoiceFilter(
         label=_("Platform"),
         queryset=Term.objects.filter(vocabulary=Vocabulary.PLATFORM),
@@ -42,6 +49,11 @@ class CaseFilter(django_filters.FilterSet):
             return queryset
         # EXISTS rather than a join, so a case with the platform in two roles is listed once.
         return queryset.filter(Exists(CasePlatform.objects.filter(case=OuterRef("pk"), platform=value)))
+
+    def filter_overdue(self, queryset: QuerySet[Case], name: str, value: Any) -> QuerySet[Case]:
+        if value:
+            return queryset.filter(Exists(overdue_steps()))
+        return queryset
 
     def filter_mine(self, queryset: QuerySet[Case], name: str, value: Any) -> QuerySet[Case]:
         if value:

@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from audit.models import Action
 from audit.services import access_log_record
 from cases import services
-from cases.filters import CaseFilter
+from cases.filters import CaseFilter, overdue_steps
 from cases.forms import AssignForm, CaseForm, ContactForm, IdentifierForm, NoteForm, StatusForm, StepForm
 from cases.models import Case, CasePlatform, StepStatus
 from cases.selectors import case_for_user, case_timeline, cases_visible_to, linked_cases
@@ -52,8 +52,10 @@ def _page(queryset: QuerySet[Case], before: str) -> tuple[list[Case], str]:
 @_casework
 def case_list(request: HttpRequest) -> HttpResponse:
     filters = CaseFilter(request.GET or None, queryset=cases_visible_to(request.user), request=request)
-    queryset = filters.qs.select_related("assigned_to", "sextortion_type").prefetch_related(
-        Prefetch("platforms", queryset=CasePlatform.objects.select_related("platform"))
+    queryset = (
+        filters.qs.annotate(has_overdue=Exists(overdue_steps()))
+        .select_related("assigned_to", "sextortion_type")
+        .prefetch_related(Prefetch("platforms", queryset=CasePlatform.objects.select_related("platform")))
     )
     cases, following = _page(queryset, request.GET.get("before", ""))
     if request.GET:

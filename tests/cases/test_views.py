@@ -141,3 +141,21 @@ def test_searching_the_list_is_logged(client_for: Any, personas: dict[str, User]
     client_for("worker").get(reverse("case_list"), {"reference": "SX-2026"})
     entry = AccessLog.objects.get(action=Action.VIEW, object_type="cases.case")
     assert entry.detail == {"query": "reference=SX-2026"}
+
+
+def test_overdue_steps_are_visible_in_the_list(client_for: Any, personas: dict[str, User]) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    late = services.case_open(actor=personas["worker"], facts={"risk_level": "high"})
+    fine = services.case_open(actor=personas["worker"], facts={"risk_level": "high"})
+    late.steps.filter(step_type__code="follow_up").update(due_at=timezone.now() - timedelta(hours=1))
+    client = client_for("worker")
+    page = client.get(reverse("case_list")).content.decode()
+    assert page.count('class="overdue-mark"') == 1
+    listed = client.get(reverse("case_list"), {"overdue": "true"}).content.decode()
+    assert reverse("case_detail", args=[late.pk]) in listed
+    assert reverse("case_detail", args=[fine.pk]) not in listed
+    api = client.get(reverse("api-case-list"), {"overdue": "true"}).json()["results"]
+    assert [c["id"] for c in api] == [late.pk]
