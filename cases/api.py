@@ -35,8 +35,9 @@ from cases.selectors import case_for_user, cases_visible_to
 
 
 def term_field(vocabulary: str, **kwargs: Any) -> serializers.SlugRelatedField[Term]:
+    # Deactivated terms are accepted here; the service takes them only where a case already has them.
     return serializers.SlugRelatedField(
-        slug_field="code", queryset=Term.objects.filter(vocabulary=vocabulary, active=True), **kwargs
+        slug_field="code", queryset=Term.objects.filter(vocabulary=vocabulary), **kwargs
     )
 
 
@@ -102,6 +103,13 @@ class CaseSerializer(serializers.ModelSerializer[Case]):
         ]
         read_only_fields = ["reference", "status", "closed_at", "created_at", "updated_at"]
         extra_kwargs = {"first_contact_at": {"required": False}}
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            # A case holds only these facts; anything else (a name, say) must not be sent at all.
+            raise ValidationError({field: ["Not a field of a case."] for field in unknown})
+        return attrs
 
     def split(self, data: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[Term, str]] | None, str | None]:
         data = dict(data)
@@ -266,7 +274,7 @@ class CaseViewSet(
         if key:
             earlier = IdempotencyKey.objects.filter(user=user, key=key).first()
             if earlier is not None:
-                return Response(self.get_serializer(self.get_queryset().get(pk=earlier.case_id)).data)
+                return self._replay(request, earlier)
         serializer = CaseSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         facts, platforms, decision = serializer.split(serializer.validated_data)
@@ -279,11 +287,15 @@ class CaseViewSet(
                     IdempotencyKey.objects.create(user=user, key=key, case=case)
         except IntegrityError:
             # The same key arrived twice at once: the other request made the case.
-            earlier = IdempotencyKey.objects.get(user=user, key=key)
-            return Response(self.get_serializer(self.get_queryset().get(pk=earlier.case_id)).data)
+            return self._replay(request, IdempotencyKey.objects.get(user=user, key=key))
         except (DjangoValidationError, services.IdentifiersFound) as error:
             raise as_api_error(error) from error
         return Response(self.get_serializer(self.get_queryset().get(pk=case.pk)).data, status=status.HTTP_201_CREATED)
+
+    def _replay(self, request: Request, earlier: IdempotencyKey) -> Response:
+        case = self.get_queryset().get(pk=earlier.case_id)
+        access_log_record(action=Action.VIEW, request=request, obj=case, detail={"idempotent_replay": True})
+        return Response(self.get_serializer(case).data)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         case = self.get_object()
@@ -313,6 +325,7 @@ class CaseViewSet(
     def contacts(self, request: Request, pk: str) -> Response:
         case = case_for_user(request, pk)
         if request.method == "GET":
+            access_log_record(action=Action.VIEW, request=request, obj=case, detail={"part": "contacts"})
             contacts = case.contacts.select_related("channel", "worker")
             return Response(ContactSerializer(contacts, many=True).data)
         serializer = ContactSerializer(data=request.data)
@@ -327,6 +340,7 @@ class CaseViewSet(
     @action(detail=True, methods=["get"], serializer_class=StepSerializer, pagination_class=None)
     def steps(self, request: Request, pk: str) -> Response:
         case = case_for_user(request, pk)
+        access_log_record(action=Action.VIEW, request=request, obj=case, detail={"part": "steps"})
         steps = case.steps.select_related("step_type", "done_by")
         return Response(StepSerializer(steps, many=True).data)
 
@@ -365,6 +379,7 @@ class CaseViewSet(
     def notes(self, request: Request, pk: str) -> Response:
         case = case_for_user(request, pk)
         if request.method == "GET":
+            access_log_record(action=Action.VIEW, request=request, obj=case, detail={"part": "notes"})
             return Response(NoteSerializer(case.notes.select_related("author"), many=True).data)
         serializer = NoteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

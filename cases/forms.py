@@ -1,7 +1,9 @@
+from collections.abc import Collection
 from typing import Any
 
 import pycountry
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from cases import services
@@ -17,8 +19,8 @@ PLATFORM_LABELS = {
 }
 
 
-def terms(vocabulary: str) -> Any:
-    return Term.objects.filter(vocabulary=vocabulary, active=True)
+def terms(vocabulary: str, in_use: Collection[int] = ()) -> Any:
+    return Term.objects.filter(Q(active=True) | Q(pk__in=in_use), vocabulary=vocabulary)
 
 
 class CaseForm(forms.ModelForm[Case]):
@@ -57,13 +59,15 @@ class CaseForm(forms.ModelForm[Case]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Offered: the active terms, and any deactivated one the case already has, so saving keeps it.
+        in_use = services.terms_of(self.instance) if self.instance.pk else set()
         for field, vocabulary in {**services.TERM_FACTS, **services.MANY_FACTS}.items():
-            self.fields[field].queryset = terms(vocabulary)  # type: ignore[attr-defined]
+            self.fields[field].queryset = terms(vocabulary, in_use)  # type: ignore[attr-defined]
         current = self.instance.pk and list(self.instance.platforms.all())
         for name, role in PLATFORM_FIELDS.items():
             self.fields[name] = forms.ModelMultipleChoiceField(
                 label=PLATFORM_LABELS[role],
-                queryset=terms(Vocabulary.PLATFORM),
+                queryset=terms(Vocabulary.PLATFORM, in_use),
                 required=False,
                 widget=forms.CheckboxSelectMultiple,
                 initial=[p.platform_id for p in current if p.role == role] if current else None,
@@ -90,7 +94,9 @@ class ContactForm(forms.Form):
 
 
 class NoteForm(forms.Form):
-    text = forms.CharField(label=_("New note"), widget=forms.Textarea(attrs={"rows": 3}))
+    text = forms.CharField(
+        label=_("New note"), max_length=services.NOTE_LIMIT, widget=forms.Textarea(attrs={"rows": 3})
+    )
     text_decision = forms.ChoiceField(
         choices=[("redact", _("Remove them")), ("keep", _("Keep as written"))], required=False
     )
@@ -115,7 +121,7 @@ class IdentifierForm(forms.Form):
 class StatusForm(forms.Form):
     status = forms.ChoiceField(label=_("New status"), choices=[])
     closure_reason = forms.ModelChoiceField(
-        label=_("Reason for closing"), queryset=terms(Vocabulary.CLOSURE_REASON), required=False
+        label=_("Reason (when closing)"), queryset=terms(Vocabulary.CLOSURE_REASON), required=False
     )
 
     def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:

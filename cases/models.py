@@ -1,4 +1,5 @@
 import pghistory
+import pycountry
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
@@ -240,6 +241,16 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+    @property
+    def victim_country_name(self) -> str:
+        country = pycountry.countries.get(alpha_2=self.victim_country) if self.victim_country else None
+        return country.name if country else self.victim_country
+
+    @property
+    def victim_region_name(self) -> str:
+        region = pycountry.subdivisions.get(code=self.victim_region) if self.victim_region else None
+        return region.name if region else self.victim_region
 
     @property
     def is_minor(self) -> bool | None:

@@ -3,10 +3,20 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
 
 from audit.models import Action
 from audit.services import access_log_record
-from cases.models import Case, CaseActivity, CasePlatform, OffenderIdentifier, ResponseStep
+from cases.models import (
+    Case,
+    CaseActivity,
+    CasePlatform,
+    EventKind,
+    OffenderIdentifier,
+    ResponseStep,
+    Status,
+    StepStatus,
+)
 
 
 def cases_visible_to(user: Any) -> QuerySet[Case]:
@@ -61,24 +71,40 @@ def linked_cases(user: Any, case: Case) -> dict[int, list[Case]]:
     return {identifier.pk: by_hash.get(identifier.value_hash, []) for identifier in identifiers}
 
 
+def _activity_text(activity: CaseActivity) -> str:
+    detail = activity.detail
+    if activity.kind in (EventKind.STATUS, EventKind.OPENED):
+        moves = [Status(code).label for code in (detail.get("from"), detail.get("to") or detail.get("status")) if code]
+        text = " → ".join(str(label) for label in moves)
+        return f"{text} ({detail['reason']})" if detail.get("reason") else text
+    if activity.kind == EventKind.ASSIGNED:
+        return f"{detail.get('from') or _('nobody')} → {detail.get('to') or _('nobody')}"
+    if activity.kind == EventKind.STEP:
+        return f"{detail.get('step')}: {StepStatus(detail['status']).label}"
+    if activity.kind == EventKind.FACTS:
+        names = {f.name: f.verbose_name for f in Case._meta.get_fields() if hasattr(f, "verbose_name")}
+        return ", ".join(str(names.get(field, field)).capitalize() for field in detail.get("fields", []))
+    return ""
+
+
 def case_timeline(case: Case) -> list[dict[str, Any]]:
-    """Contacts, notes and recorded events of a case, oldest first."""
-    events = [
-        {"at": e.at, "kind": e.kind, "label": e.get_kind_display(), "actor": e.actor, "detail": e.detail}
-        for e in CaseActivity.objects.filter(case=case).select_related("actor")
+    """Contacts, notes and recorded activity of a case, oldest first, as text for people."""
+    activity = [
+        {"at": a.at, "kind": a.kind, "label": a.get_kind_display(), "actor": a.actor, "text": _activity_text(a)}
+        for a in CaseActivity.objects.filter(case=case).select_related("actor")
     ]
     contacts = [
         {
             "at": c.at,
             "kind": "contact",
-            "label": "Contact",
+            "label": _("Contact"),
             "actor": c.worker,
-            "detail": {"channel": str(c.channel), "minutes": c.duration_minutes},
+            "text": f"{c.channel}" + (f", {c.duration_minutes} min" if c.duration_minutes else ""),
         }
         for c in case.contacts.select_related("channel", "worker")
     ]
     notes = [
-        {"at": n.created_at, "kind": "note", "label": "Note", "actor": n.author, "detail": {"text": n.text}}
+        {"at": n.created_at, "kind": "note", "label": _("Note"), "actor": n.author, "text": n.text}
         for n in case.notes.select_related("author")
     ]
-    return sorted(chain(events, contacts, notes), key=lambda item: item["at"])
+    return sorted(chain(activity, contacts, notes), key=lambda item: item["at"])

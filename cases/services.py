@@ -1,8 +1,8 @@
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Collection, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pycountry
@@ -66,6 +66,10 @@ TERM_FACTS = {
     "sextortion_type": Vocabulary.SEXTORTION_TYPE,
     "payment_method": Vocabulary.PAYMENT_METHOD,
 }
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+TEXT_LIMITS = {"incident_description": 20_000}
+NOTE_LIMIT = 20_000
+
 MANY_FACTS = {
     "approaches": Vocabulary.APPROACH,
     "content_types": Vocabulary.CONTENT_TYPE,
@@ -73,9 +77,9 @@ MANY_FACTS = {
     "threats": Vocabulary.THREAT,
 }
 
-# Allowed status moves; closing and reopening have their own services.
+# Allowed status moves, for every service that changes a status.
 TRANSITIONS: dict[str, set[str]] = {
-    Status.NEW: {Status.OPEN, Status.CLOSED},
+    Status.NEW: {Status.OPEN, Status.WAITING, Status.CLOSED},
     Status.OPEN: {Status.WAITING, Status.CLOSED},
     Status.WAITING: {Status.OPEN, Status.CLOSED},
     Status.REOPENED: {Status.WAITING, Status.CLOSED},
@@ -122,7 +126,8 @@ def checked_text(field: str, text: str, decision: str | None) -> tuple[str, list
     raise IdentifiersFound(field, findings)
 
 
-def _validate(facts: dict[str, Any]) -> None:
+def _validate(facts: dict[str, Any], current_terms: Collection[int] = ()) -> None:
+    """Domain rules of the facts. Deactivated terms are accepted only where the case already has them."""
     errors: dict[str, str] = {}
     for field, vocabulary in TERM_FACTS.items():
         term = facts.get(field)
@@ -147,10 +152,31 @@ def _validate(facts: dict[str, Any]) -> None:
         elif subdivision.country_code != (facts.get("victim_country") or "").upper():
             errors["victim_region"] = _("This region is not in the victim's country.")
     first_contact = facts.get("first_contact_at")
-    if first_contact is not None and first_contact > timezone.now() + timedelta(minutes=5):
-        errors["first_contact_at"] = _("First contact cannot be in the future.")
+    if first_contact is not None:
+        if first_contact > timezone.now() + timedelta(minutes=5):
+            errors["first_contact_at"] = _("First contact cannot be in the future.")
+        elif first_contact < EARLIEST:
+            errors["first_contact_at"] = _("First contact must be in 2000 or later.")
+    for field, limit in TEXT_LIMITS.items():
+        if len(facts.get(field) or "") > limit:
+            errors[field] = _("Keep this under %(limit)s characters.") % {"limit": limit}
+    for field in TERM_FACTS:
+        term = facts.get(field)
+        if term is not None and not term.active and term.pk not in current_terms:
+            errors[field] = _("This option is no longer in use; choose another.")
+    for field in MANY_FACTS:
+        if any(not term.active and term.pk not in current_terms for term in facts.get(field) or []):
+            errors[field] = _("One of these options is no longer in use; choose another.")
     if errors:
         raise ValidationError(errors)
+
+
+def terms_of(case: Case) -> set[int]:
+    ids = {getattr(case, f"{field}_id") for field in TERM_FACTS} - {None}
+    for field in MANY_FACTS:
+        ids |= set(getattr(case, field).values_list("pk", flat=True))
+    ids |= set(case.platforms.values_list("platform_id", flat=True))
+    return ids
 
 
 def _next_reference(organisation_id: int, year: int) -> str:
@@ -162,6 +188,10 @@ def _next_reference(organisation_id: int, year: int) -> str:
     return f"SX-{year}-{counter.last:05d}"
 
 
+def _same_minute(a: datetime | None, b: datetime | None) -> bool:
+    return a is not None and b is not None and a.replace(second=0, microsecond=0) == b.replace(second=0, microsecond=0)
+
+
 def _apply_facts(case: Case, facts: dict[str, Any]) -> list[str]:
     changed = []
     for field in [*SCALAR_FACTS, *TERM_FACTS]:
@@ -169,6 +199,8 @@ def _apply_facts(case: Case, facts: dict[str, Any]) -> list[str]:
             value = facts[field]
             if field in ("victim_country", "offender_country", "victim_region") and value:
                 value = value.upper()
+            if field == "first_contact_at" and _same_minute(value, case.first_contact_at):
+                continue  # the form shows minutes; the stored seconds are not a change
             if getattr(case, field) != value:
                 setattr(case, field, value)
                 changed.append(field)
@@ -191,10 +223,14 @@ def _apply_platforms(case: Case, platforms: Iterable[tuple[Term, str]] | None) -
     if platforms is None:
         return []
     wanted = {(term.pk, role) for term, role in platforms}
+    current = set(case.platforms.values_list("platform_id", "role"))
     for term, role in platforms:
         if term.vocabulary != Vocabulary.PLATFORM or role not in PlatformRole.values:
             raise ValidationError({"platforms": _("Choose a platform and its role from the lists.")})
-    current = set(case.platforms.values_list("platform_id", "role"))
+        if not term.active and term.pk not in {platform_id for platform_id, _ in current}:
+            raise ValidationError(
+                {"platforms": _("%(platform)s is no longer in use; choose another.") % {"platform": term}}
+            )
     if wanted == current:
         return []
     case.platforms.exclude(pk__in=[p.pk for p in case.platforms.all() if (p.platform_id, p.role) in wanted]).delete()
@@ -228,7 +264,7 @@ def case_open(
         created_by=actor,
         assigned_to=actor if is_worker else None,
         status=Status.OPEN if is_worker else Status.NEW,
-        reference=_next_reference(actor.organisation_id, facts["first_contact_at"].year),
+        reference=_next_reference(actor.organisation_id, timezone.localtime(facts["first_contact_at"]).year),
     )
     _apply_facts(case, facts)
     case.save()
@@ -264,7 +300,8 @@ def case_update(
     case = Case.objects.select_for_update().get(pk=case.pk)
     if case.version != version:
         raise StaleVersion(case)
-    _validate({**{f: getattr(case, f) for f in ("victim_country", "victim_age", "victim_age_unknown")}, **facts})
+    stored = ("victim_country", "victim_region", "victim_age", "victim_age_unknown")
+    _validate({**{f: getattr(case, f) for f in stored}, **facts}, current_terms=terms_of(case))
     facts = dict(facts)
     kept: list[str] = []
     if facts.get("incident_description") and facts["incident_description"] != case.incident_description:
@@ -336,8 +373,8 @@ def case_assign(*, actor: Any, case: Case, assignee: Any, request: HttpRequest |
     case = Case.objects.select_for_update().get(pk=case.pk)
     previous = case.assigned_to
     case.assigned_to = assignee
-    if assignee is not None and case.status == Status.NEW:
-        case.status = Status.OPEN
+    if assignee is not None and case.status == Status.NEW and Status.OPEN in TRANSITIONS[Status.NEW]:
+        case.status = Status.OPEN  # being given to someone opens a new case
     case.version += 1
     case.save(update_fields=["assigned_to", "status", "version", "updated_at"])
     detail = {"from": previous.username if previous else None, "to": assignee.username if assignee else None}
@@ -360,6 +397,8 @@ def contact_add(
         raise ValidationError({"channel": _("Choose one of the listed channels.")})
     if at > timezone.now() + timedelta(minutes=5):
         raise ValidationError({"at": _("A contact cannot be in the future.")})
+    if at < EARLIEST:
+        raise ValidationError({"at": _("A contact must be in 2000 or later.")})
     if duration_minutes is not None and not 0 <= duration_minutes <= 24 * 60:
         raise ValidationError({"duration_minutes": _("Duration must be between 0 and 1440 minutes.")})
     contact = Contact.objects.create(case=case, at=at, channel=channel, duration_minutes=duration_minutes, worker=actor)
@@ -375,11 +414,12 @@ def step_update(
     if status not in StepStatus.values:
         raise ValidationError({"status": _("Choose to do, done, declined or not applicable.")})
     step = ResponseStep.objects.select_for_update().select_related("step_type", "case").get(pk=step.pk)
-    step.status = status
-    if status == StepStatus.DONE:
-        step.done_by, step.done_at = actor, timezone.now()
-    else:
-        step.done_by, step.done_at = None, None
+    if status != step.status:
+        step.status = status
+        if status == StepStatus.DONE:
+            step.done_by, step.done_at = actor, timezone.now()
+        else:
+            step.done_by, step.done_at = None, None
     if due_at is not None:
         step.due_at = due_at
     step.save(update_fields=["status", "done_by", "done_at", "due_at"])
@@ -397,6 +437,8 @@ def note_add(
     text = text.strip()
     if not text:
         raise ValidationError({"text": _("Write something in the note.")})
+    if len(text) > NOTE_LIMIT:
+        raise ValidationError({"text": _("Keep a note under %(limit)s characters.") % {"limit": NOTE_LIMIT}})
     text, kept = checked_text("text", text, text_decision)
     note = Note.objects.create(case=case, author=actor, text=text, identifiers_kept=kept)
     _bump(case)

@@ -38,8 +38,11 @@ def _page(queryset: QuerySet[Case], before: str) -> tuple[list[Case], str]:
     """One page of cases, newest first, and the cursor of the next (keyset pagination: no COUNT)."""
     if before:
         at_text, _, pk_text = before.rpartition("|")
-        at = parse_datetime(at_text)
-        if at is not None and pk_text.isdigit():
+        try:
+            at = parse_datetime(at_text)
+        except ValueError:
+            at = None
+        if at is not None and pk_text.isascii() and pk_text.isdigit():
             queryset = queryset.filter(first_contact_at__lte=at).exclude(first_contact_at=at, id__gte=int(pk_text))
     rows = list(queryset.order_by("-first_contact_at", "-id")[: PAGE_SIZE + 1])
     following = ""
@@ -58,10 +61,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
         .prefetch_related(Prefetch("platforms", queryset=CasePlatform.objects.select_related("platform")))
     )
     cases, following = _page(queryset, request.GET.get("before", ""))
-    if request.GET:
-        access_log_record(
-            action=Action.VIEW, request=request, object_type="cases.case", detail={"query": request.GET.urlencode()}
-        )
+    access_log_record(
+        action=Action.VIEW, request=request, object_type="cases.case", detail={"query": request.GET.urlencode()}
+    )
     query = request.GET.copy()
     query.pop("before", None)
     return render(
@@ -162,6 +164,7 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _detail_with_errors(request: HttpRequest, case: Case, **forms: Any) -> HttpResponse:
     refreshed = case_for_user(request, case.pk, detail=True)
+    access_log_record(action=Action.VIEW, request=request, obj=refreshed)
     return render(request, "cases/case_detail.html", _detail_context(request, refreshed, **forms), status=400)
 
 
@@ -287,6 +290,11 @@ def case_history(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("pgh_created_at")
         .values("pgh_created_at", "pgh_label", "pgh_model", "pgh_diff", "pgh_context")
     )
+    from accounts.models import User
+
+    events = list(events)
+    user_ids: set[int] = {int(u) for event in events if (u := (event["pgh_context"] or {}).get("user"))}
+    usernames = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "username"))
     rows = []
     for event in events:
         diff = event["pgh_diff"] or {}
@@ -295,7 +303,7 @@ def case_history(request: HttpRequest, pk: int) -> HttpResponse:
                 "at": event["pgh_created_at"],
                 "what": f"{event['pgh_model'].split('.')[-1].removesuffix('Event')} {event['pgh_label']}",
                 "fields": sorted(diff),
-                "user": (event["pgh_context"] or {}).get("user"),
+                "user": usernames.get(int((event["pgh_context"] or {}).get("user") or 0), ""),
             }
         )
     return render(request, "cases/case_history.html", {"case": case, "rows": rows})
