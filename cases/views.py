@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -168,44 +169,49 @@ def _detail_with_errors(request: HttpRequest, case: Case, **forms: Any) -> HttpR
     return render(request, "cases/case_detail.html", _detail_context(request, refreshed, **forms), status=400)
 
 
-@_casework
-@require_POST
-def note_add(request: HttpRequest, pk: int) -> HttpResponse:
-    case = case_for_user(request, pk)
-    form = NoteForm(request.POST)
+def _post_case_form(
+    request: HttpRequest, case: Case, form: Any, form_name: str, success: str, save: Callable[[dict[str, Any]], Any]
+) -> HttpResponse:
+    """Validate a form of the case page, save it through a service, and show the case again with any error."""
     if form.is_valid():
         try:
-            services.note_add(
-                actor=request.user,
-                case=case,
-                text=form.cleaned_data["text"],
-                text_decision=form.cleaned_data["text_decision"] or None,
-                request=request,
-            )
+            save(form.cleaned_data)
         except services.IdentifiersFound as error:
             _identifiers_found(form, error)
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, _("Note added."))
+            messages.success(request, success)
             return redirect("case_detail", pk=case.pk)
-    return _detail_with_errors(request, case, note_form=form)
+    return _detail_with_errors(request, case, **{form_name: form})
+
+
+@_casework
+@require_POST
+def note_add(request: HttpRequest, pk: int) -> HttpResponse:
+    case = case_for_user(request, pk)
+
+    def save(data: dict[str, Any]) -> None:
+        services.note_add(
+            actor=request.user,
+            case=case,
+            text=data["text"],
+            text_decision=data["text_decision"] or None,
+            request=request,
+        )
+
+    return _post_case_form(request, case, NoteForm(request.POST), "note_form", _("Note added."), save)
 
 
 @_casework
 @require_POST
 def contact_add(request: HttpRequest, pk: int) -> HttpResponse:
     case = case_for_user(request, pk)
-    form = ContactForm(request.POST)
-    if form.is_valid():
-        try:
-            services.contact_add(actor=request.user, case=case, request=request, **form.cleaned_data)
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, _("Contact recorded."))
-            return redirect("case_detail", pk=case.pk)
-    return _detail_with_errors(request, case, contact_form=form)
+
+    def save(data: dict[str, Any]) -> None:
+        services.contact_add(actor=request.user, case=case, request=request, **data)
+
+    return _post_case_form(request, case, ContactForm(request.POST), "contact_form", _("Contact recorded."), save)
 
 
 @_casework
@@ -225,38 +231,26 @@ def step_update(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
 @require_POST
 def identifier_add(request: HttpRequest, pk: int) -> HttpResponse:
     case = case_for_user(request, pk)
+
+    def save(data: dict[str, Any]) -> None:
+        services.offender_identifier_add(actor=request.user, case=case, request=request, **data)
+
     form = IdentifierForm(request.POST)
-    if form.is_valid():
-        try:
-            services.offender_identifier_add(actor=request.user, case=case, request=request, **form.cleaned_data)
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, _("Offender identifier added."))
-            return redirect("case_detail", pk=case.pk)
-    return _detail_with_errors(request, case, identifier_form=form)
+    return _post_case_form(request, case, form, "identifier_form", _("Offender identifier added."), save)
 
 
 @_casework
 @require_POST
 def status_change(request: HttpRequest, pk: int) -> HttpResponse:
     case = case_for_user(request, pk)
+
+    def save(data: dict[str, Any]) -> None:
+        services.case_set_status(
+            actor=request.user, case=case, status=data["status"], closure_reason=data["closure_reason"], request=request
+        )
+
     form = StatusForm(request.POST, case=case)
-    if form.is_valid():
-        try:
-            services.case_set_status(
-                actor=request.user,
-                case=case,
-                status=form.cleaned_data["status"],
-                closure_reason=form.cleaned_data["closure_reason"],
-                request=request,
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, _("Status changed."))
-            return redirect("case_detail", pk=case.pk)
-    return _detail_with_errors(request, case, status_form=form)
+    return _post_case_form(request, case, form, "status_form", _("Status changed."), save)
 
 
 @_casework
