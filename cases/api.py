@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -34,11 +34,22 @@ from cases.models import (
 from cases.selectors import case_for_user, cases_visible_to
 
 
-def term_field(vocabulary: str, **kwargs: Any) -> serializers.SlugRelatedField[Term]:
+class TermCodeField(serializers.SlugRelatedField[Term]):
+    """A taxonomy term as its code, written out from one lookup of all terms per request, not a join per field."""
+
+    def use_pk_only_optimization(self) -> bool:
+        return True
+
+    def to_representation(self, obj: Any) -> str:
+        context: dict[str, Any] = self.context  # type: ignore[assignment]
+        if "term_codes" not in context:
+            context["term_codes"] = dict(Term.objects.values_list("pk", "code"))
+        return str(context["term_codes"][obj.pk])
+
+
+def term_field(vocabulary: str, **kwargs: Any) -> TermCodeField:
     # Deactivated terms are accepted here; the service takes them only where a case already has them.
-    return serializers.SlugRelatedField(
-        slug_field="code", queryset=Term.objects.filter(vocabulary=vocabulary), **kwargs
-    )
+    return TermCodeField(slug_field="code", queryset=Term.objects.filter(vocabulary=vocabulary), **kwargs)
 
 
 class PlatformSerializer(serializers.Serializer[CasePlatform]):
@@ -56,7 +67,7 @@ class CaseSerializer(serializers.ModelSerializer[Case]):
     demands = term_field(Vocabulary.DEMAND, many=True, required=False)
     threats = term_field(Vocabulary.THREAT, many=True, required=False)
     platforms = PlatformSerializer(many=True, required=False)
-    closure_reason: serializers.SlugRelatedField[Term] = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    closure_reason = TermCodeField(slug_field="code", read_only=True)
     assigned_to: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
     risk_flags = serializers.ListField(child=serializers.CharField(), read_only=True)
     version = serializers.IntegerField(required=False, help_text="Required on update: the version you read.")
@@ -118,6 +129,30 @@ class CaseSerializer(serializers.ModelSerializer[Case]):
         data.pop("version", None)
         pairs = None if platforms is None else [(p["platform"], p["role"]) for p in platforms]
         return data, pairs, decision
+
+
+class CaseSummarySerializer(serializers.ModelSerializer[Case]):
+    """A case in a list: enough to find it; the whole case is one request away."""
+
+    sextortion_type = TermCodeField(slug_field="code", read_only=True)
+    assigned_to: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    platforms = PlatformSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "reference",
+            "status",
+            "risk_level",
+            "first_contact_at",
+            "assigned_to",
+            "sextortion_type",
+            "platforms",
+            "version",
+            "updated_at",
+        ]
+        read_only_fields = fields
 
 
 CASE_EXAMPLE = {
@@ -205,7 +240,10 @@ class NoteSerializer(serializers.ModelSerializer[Note]):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Cases of your organisation", description="Newest first; filters as on the case list."),
+    list=extend_schema(
+        summary="Cases of your organisation",
+        description="Newest first, a summary of each; filters as on the case list. Retrieve a case for all its facts.",
+    ),
     retrieve=extend_schema(summary="One case"),
     create=extend_schema(
         summary="Open a case",
@@ -238,19 +276,22 @@ class CaseViewSet(
     filter_backends = [DjangoFilterBackend]
     filterset_class = CaseFilter
 
+    def get_serializer_class(self) -> Any:
+        return CaseSummarySerializer if self.action == "list" else CaseSerializer
+
+    def filter_queryset(self, queryset: Any) -> Any:
+        queryset = super().filter_queryset(queryset)
+        if self.action == "list":
+            return queryset.select_related("assigned_to").prefetch_related("platforms")
+        return queryset
+
     def get_queryset(self) -> QuerySet[Case]:
+        if self.action == "list":
+            return cases_visible_to(self.request.user)
         return (
             cases_visible_to(self.request.user)
-            .select_related(
-                "assigned_to", "channel", "reporter_type", "sextortion_type", "payment_method", "closure_reason"
-            )
-            .prefetch_related(
-                "approaches",
-                "content_types",
-                "demands",
-                "threats",
-                Prefetch("platforms", queryset=CasePlatform.objects.select_related("platform")),
-            )
+            .select_related("assigned_to")
+            .prefetch_related("approaches", "content_types", "demands", "threats", "platforms")
         )
 
     def get_object(self) -> Case:

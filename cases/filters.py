@@ -1,3 +1,5 @@
+import re
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import django_filters
@@ -6,6 +8,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, CasePlatform, ResponseStep, Risk, Status, StepStatus, Term, Vocabulary
+
+
+def local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def overdue_steps() -> QuerySet[ResponseStep]:
@@ -32,17 +38,34 @@ class CaseFilter(django_filters.FilterSet):
         queryset=Term.objects.filter(vocabulary=Vocabulary.SEXTORTION_TYPE),
         to_field_name="code",
     )
-    contact_from = django_filters.DateFilter(
-        field_name="first_contact_at", lookup_expr="date__gte", label=_("First contact from")
-    )
-    contact_to = django_filters.DateFilter(field_name="first_contact_at", lookup_expr="date__lte", label=_("to"))
+    contact_from = django_filters.DateFilter(label=_("First contact from"), method="filter_contact_from")
+    contact_to = django_filters.DateFilter(label=_("to"), method="filter_contact_to")
 
     class Meta:
         model = Case
         fields: list[str] = []
 
+    # Dates are compared as local midnights, so the index on first_contact_at serves the range.
+    def filter_contact_from(self, queryset: QuerySet[Case], name: str, value: date) -> QuerySet[Case]:
+        return queryset.filter(first_contact_at__gte=local_midnight(value))
+
+    def filter_contact_to(self, queryset: QuerySet[Case], name: str, value: date) -> QuerySet[Case]:
+        return queryset.filter(first_contact_at__lt=local_midnight(value + timedelta(days=1)))
+
     def filter_reference(self, queryset: QuerySet[Case], name: str, value: str) -> QuerySet[Case]:
-        return queryset.filter(reference__icontains=value.strip())
+        """A whole reference or its beginning ("SX-2025-00", "2025-0004"), or a case number alone ("42").
+
+        Each form is answered from an index; any other text is matched anywhere in the reference.
+        """
+        value = value.strip().upper()
+        if value.isdigit() and len(value) <= 5:
+            years = range(2000, timezone.localdate().year + 1)
+            return queryset.filter(reference__in=[f"SX-{year}-{int(value):05d}" for year in years])
+        if re.fullmatch(r"\d{4}-\d*", value):
+            value = f"SX-{value}"
+        if value.startswith("SX-"):
+            return queryset.filter(reference__startswith=value)
+        return queryset.filter(reference__icontains=value)
 
     def filter_platform(self, queryset: QuerySet[Case], name: str, value: Term | None) -> QuerySet[Case]:
         if value is None:

@@ -237,6 +237,7 @@ class Case(models.Model):
             models.Index(fields=["organisation", "-first_contact_at", "-id"], name="case_org_recent"),
             models.Index(fields=["organisation", "assigned_to", "status"], name="case_org_assignee"),
             models.Index(fields=["organisation", "risk_level"], name="case_org_risk"),
+            models.Index(fields=["reference"], opclasses=["text_pattern_ops"], name="case_reference_prefix"),
         ]
 
     def __str__(self) -> str:
@@ -371,7 +372,10 @@ class ResponseStep(models.Model):
     class Meta:
         ordering = ["step_type__position", "id"]
         constraints = [models.UniqueConstraint(fields=["case", "step_type"], name="responsestep_unique")]
-        indexes = [models.Index(fields=["status", "due_at"], name="responsestep_due")]
+        indexes = [
+            # Steps still to do, by case: the overdue marks of the list and the overdue filter.
+            models.Index(fields=["case", "due_at"], condition=Q(status="todo"), name="responsestep_case_todo"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case}: {self.step_type}"

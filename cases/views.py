@@ -4,7 +4,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -15,9 +15,9 @@ from django.views.decorators.http import require_POST
 from audit.models import Action
 from audit.services import access_log_record
 from cases import services
-from cases.filters import CaseFilter, overdue_steps
+from cases.filters import CaseFilter
 from cases.forms import AssignForm, CaseForm, ContactForm, IdentifierForm, NoteForm, StatusForm, StepForm
-from cases.models import Case, CasePlatform, StepStatus
+from cases.models import Case, CasePlatform, ResponseStep, StepStatus
 from cases.selectors import case_for_user, case_timeline, cases_visible_to, linked_cases
 
 PAGE_SIZE = 50
@@ -56,12 +56,18 @@ def _page(queryset: QuerySet[Case], before: str) -> tuple[list[Case], str]:
 @_casework
 def case_list(request: HttpRequest) -> HttpResponse:
     filters = CaseFilter(request.GET or None, queryset=cases_visible_to(request.user), request=request)
-    queryset = (
-        filters.qs.annotate(has_overdue=Exists(overdue_steps()))
-        .select_related("assigned_to", "sextortion_type")
-        .prefetch_related(Prefetch("platforms", queryset=CasePlatform.objects.select_related("platform")))
+    queryset = filters.qs.select_related("assigned_to", "sextortion_type").prefetch_related(
+        Prefetch("platforms", queryset=CasePlatform.objects.select_related("platform"))
     )
     cases, following = _page(queryset, request.GET.get("before", ""))
+    # Overdue marks for this page only, not a subquery over every matching case.
+    late = set(
+        ResponseStep.objects.filter(case__in=cases, status=StepStatus.TODO, due_at__lt=timezone.now()).values_list(
+            "case_id", flat=True
+        )
+    )
+    for case in cases:
+        case.has_overdue = case.pk in late  # type: ignore[attr-defined]
     access_log_record(
         action=Action.VIEW, request=request, object_type="cases.case", detail={"query": request.GET.urlencode()}
     )

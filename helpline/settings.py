@@ -283,6 +283,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AnswerEnum": "cases.models.Answer",
         "StepStatusEnum": "cases.models.StepStatus",
+        "CaseStatusEnum": "cases.models.Status",
         "TextDecisionEnum": ["redact", "keep"],
     },
 }

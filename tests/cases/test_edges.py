@@ -138,3 +138,20 @@ def test_nobody_outside_the_case_can_write_to_it(client_for: Any, personas: dict
     assert (case.risk_level, case.status, case.assigned_to, step.status) == ("low", "open", personas["worker"], "todo")
     assert not Note.objects.exists() and not OffenderIdentifier.objects.exists()
     assert Contact.objects.filter(case=case).count() == 0
+
+
+def test_search_by_reference_in_its_usual_forms(client_for: Any, personas: dict[str, User]) -> None:
+    first = services.case_open(actor=personas["worker"], facts={})
+    second = services.case_open(actor=personas["worker"], facts={})
+    client = client_for("worker")
+
+    def found(text: str) -> set[int]:
+        return {c["id"] for c in client.get(reverse("api-case-list"), {"reference": text}).json()["results"]}
+
+    year = timezone.localdate().year
+    assert found(first.reference) == {first.pk}
+    assert found(first.reference.lower()) == {first.pk}
+    assert found("2") == {second.pk}  # the number alone
+    assert found(f"{year}-0000") == {first.pk, second.pk}  # year and the start of the number
+    assert found("SX-1999") == set()
+    assert found("00001") == {first.pk}

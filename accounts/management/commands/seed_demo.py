@@ -49,6 +49,7 @@ class Command(BaseCommand):
             self.stdout.write("  Demo accounts skip two-factor login while DEBUG is on; other accounts never do.")
         else:
             self.stdout.write("  DEBUG is off: demo accounts enrol two-factor login at first login like everyone.")
+        self._demo_cases(organisations)
 
     def _stored_or_new_password(self) -> str:
         """A generated password, kept under var/ so every run prints the same one."""
@@ -57,3 +58,33 @@ class Command(BaseCommand):
             path.write_text(secrets.token_urlsafe(12))
             path.chmod(0o600)
         return path.read_text().strip()
+
+    def _demo_cases(self, organisations: dict[str, Organisation]) -> None:
+        """Synthetic cases over the last three years, once: an organisation that has cases gets none."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from cases.generator import generate_cases
+
+        today = timezone.localdate()
+        for seed, (name, (count, usernames)) in enumerate(DEMO_CASES.items()):
+            organisation = organisations[name]
+            if organisation.cases.exists():
+                continue
+            workers = list(User.objects.filter(organisation=organisation, username__in=usernames).order_by("pk"))
+            generate_cases(
+                organisation=organisation,
+                workers=workers,
+                count=count,
+                start=today - timedelta(days=3 * 365 - 1),
+                end=today,
+                seed=seed,
+            )
+
+
+# Synthetic cases per organisation: how many, and who holds them.
+DEMO_CASES = {
+    "Demo Helpline": (300, ["demo-worker", "demo-supervisor"]),
+    "Other Helpline": (40, ["other-worker"]),
+}
