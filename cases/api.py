@@ -361,7 +361,19 @@ class CaseViewSet(
         return Response(self.get_serializer(self.get_queryset().get(pk=case.pk)).data)
 
     @extend_schema(methods=["GET"], summary="Contacts of a case", responses=ContactSerializer(many=True))
-    @extend_schema(methods=["POST"], summary="Record a contact", request=ContactSerializer, responses=ContactSerializer)
+    @extend_schema(
+        methods=["POST"],
+        summary="Record a contact",
+        request=ContactSerializer,
+        responses=ContactSerializer,
+        examples=[
+            OpenApiExample(
+                "A follow-up call",
+                value={"at": "2026-11-21T18:05:00+01:00", "channel": "phone", "duration_minutes": 25},
+                request_only=True,
+            )
+        ],
+    )
     @action(detail=True, methods=["get", "post"], serializer_class=ContactSerializer, pagination_class=None)
     def contacts(self, request: Request, pk: str) -> Response:
         case = case_for_user(request, pk)
