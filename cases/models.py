@@ -249,6 +249,11 @@ class Case(models.Model):
         return country.name if country else self.victim_country
 
     @property
+    def offender_country_name(self) -> str:
+        country = pycountry.countries.get(alpha_2=self.offender_country) if self.offender_country else None
+        return country.name if country else self.offender_country
+
+    @property
     def victim_region_name(self) -> str:
         region = pycountry.subdivisions.get(code=self.victim_region) if self.victim_region else None
         return region.name if region else self.victim_region

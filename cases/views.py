@@ -68,6 +68,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     )
     for case in cases:
         case.has_overdue = case.pk in late  # type: ignore[attr-defined]
+        case.platform_names = list(dict.fromkeys(str(p.platform) for p in case.platforms.all()))  # type: ignore[attr-defined]
     access_log_record(
         action=Action.VIEW, request=request, object_type="cases.case", detail={"query": request.GET.urlencode()}
     )
