@@ -29,7 +29,9 @@ def _next_url(request: HttpRequest) -> str:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html")
+    from cases.selectors import my_open_cases
+
+    return render(request, "home.html", {"my_cases": my_open_cases(request.user)})
 
 
 @login_required

@@ -17,8 +17,8 @@ from audit.services import access_log_record
 from cases import services
 from cases.filters import CaseFilter
 from cases.forms import AssignForm, CaseForm, ContactForm, IdentifierForm, NoteForm, StatusForm, StepForm
-from cases.models import Case, CasePlatform, ResponseStep, StepStatus
-from cases.selectors import case_for_user, case_timeline, cases_visible_to, linked_cases
+from cases.models import Case, CasePlatform, StepStatus
+from cases.selectors import case_for_user, case_timeline, cases_visible_to, linked_cases, mark_overdue
 
 PAGE_SIZE = 50
 
@@ -60,14 +60,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
         Prefetch("platforms", queryset=CasePlatform.objects.select_related("platform"))
     )
     cases, following = _page(queryset, request.GET.get("before", ""))
-    # Overdue marks for this page only, not a subquery over every matching case.
-    late = set(
-        ResponseStep.objects.filter(case__in=cases, status=StepStatus.TODO, due_at__lt=timezone.now()).values_list(
-            "case_id", flat=True
-        )
-    )
+    mark_overdue(cases)
     for case in cases:
-        case.has_overdue = case.pk in late  # type: ignore[attr-defined]
         case.platform_names = list(dict.fromkeys(str(p.platform) for p in case.platforms.all()))  # type: ignore[attr-defined]
     access_log_record(
         action=Action.VIEW, request=request, object_type="cases.case", detail={"query": request.GET.urlencode()}

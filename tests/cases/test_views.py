@@ -159,3 +159,20 @@ def test_overdue_steps_are_visible_in_the_list(client_for: Any, personas: dict[s
     assert reverse("case_detail", args=[fine.pk]) not in listed
     api = client.get(reverse("api-case-list"), {"overdue": "true"}).json()["results"]
     assert [c["id"] for c in api] == [late.pk]
+
+
+def test_home_lists_the_workers_open_cases(client_for: Any, personas: dict[str, User]) -> None:
+    mine = services.case_open(actor=personas["worker"], facts={})
+    closed = services.case_open(actor=personas["worker"], facts={})
+    services.case_set_status(
+        actor=personas["worker"],
+        case=closed,
+        status="closed",
+        closure_reason=Term.objects.get(vocabulary="closure_reason", code="resolved"),
+    )
+    colleague = services.case_open(actor=personas["supervisor"], facts={})
+    page = client_for("worker").get(reverse("home")).content.decode()
+    assert reverse("case_detail", args=[mine.pk]) in page
+    assert reverse("case_detail", args=[closed.pk]) not in page
+    assert reverse("case_detail", args=[colleague.pk]) not in page
+    assert "Your open cases" not in client_for("analyst").get(reverse("home")).content.decode()
