@@ -16,7 +16,11 @@ class Role(models.TextChoices):
 
 
 CASEWORK = ["cases.view_case", "cases.add_case", "cases.change_case"]
-TAXONOMIES = [f"cases.{action}_{model}" for model in ("term", "steptype") for action in ("view", "add", "change")]
+TAXONOMIES = [
+    f"{app}.{action}_{model}"
+    for app, model in (("cases", "term"), ("cases", "steptype"), ("referrals", "agency"))
+    for action in ("view", "add", "change")
+]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.WORKER: CASEWORK,

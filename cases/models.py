@@ -411,6 +411,7 @@ class EventKind(models.TextChoices):
     ASSIGNED = "assigned", _("Assignment changed")
     FACTS = "facts", _("Facts updated")
     STEP = "step", _("Step updated")
+    REFERRAL = "referral", _("Referral")
 
 
 class CaseActivity(models.Model):

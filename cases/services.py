@@ -431,6 +431,17 @@ def step_update(
 
 
 @transaction.atomic
+def step_mark_done(*, actor: Any, case: Case, code: str, reason: str, request: HttpRequest | None = None) -> None:
+    """Mark a catalogue step done on a case, adding it first if the playbook had not."""
+    step_type = StepType.objects.filter(code=code).first()
+    if step_type is None:
+        return
+    step, _ = ResponseStep.objects.get_or_create(case=case, step_type=step_type, defaults={"reason": reason})
+    if step.status != StepStatus.DONE:
+        step_update(actor=actor, step=step, status=StepStatus.DONE, request=request)
+
+
+@transaction.atomic
 def note_add(
     *, actor: Any, case: Case, text: str, text_decision: str | None = None, request: HttpRequest | None = None
 ) -> Note:

@@ -16,6 +16,7 @@ from accounts.models import User
 from audit.models import Action
 from cases.models import StepType, Term
 from cases.services import case_open
+from referrals.models import Agency
 
 STAFF = ["worker", "supervisor", "analyst", "administrator", "other_worker", "other_administrator"]
 PERSONAS = ["anonymous", *STAFF]
@@ -149,6 +150,11 @@ TABLE: dict[str, Row] = {
     "admin:cases_steptype_change": shared_admin_row("cases_steptype_change", "steptype"),
     "admin:cases_steptype_history": shared_admin_row("cases_steptype_history", "steptype"),
     "admin:cases_steptype_delete": shared_admin_row("cases_steptype_delete", "steptype", 403),
+    "admin:referrals_agency_changelist": Row(admins_only()),
+    "admin:referrals_agency_add": Row(admins_only()),
+    "admin:referrals_agency_change": shared_admin_row("referrals_agency_change", "agency"),
+    "admin:referrals_agency_history": shared_admin_row("referrals_agency_history", "agency"),
+    "admin:referrals_agency_delete": shared_admin_row("referrals_agency_delete", "agency", 403),
     "api-case-list": Row(api_casework()),
     "api-case-detail": case_row("api-case-detail", api_casework()),
     "api-case-contacts": case_row("api-case-contacts", api_casework()),
@@ -177,6 +183,9 @@ UNNAMED = {
     "admin/cases/term/<path:object_id>/": Row(admins_only(302), url=lambda r: f"/admin/cases/term/{r['term'].pk}/"),
     "admin/cases/steptype/<path:object_id>/": Row(
         admins_only(302), url=lambda r: f"/admin/cases/steptype/{r['steptype'].pk}/"
+    ),
+    "admin/referrals/agency/<path:object_id>/": Row(
+        admins_only(302), url=lambda r: f"/admin/referrals/agency/{r['agency'].pk}/"
     ),
     "admin/(?P<url>.*)$": Row(admins_only(404), url=lambda r: "/admin/no-such-page/"),
 }
@@ -232,7 +241,8 @@ def records(personas: dict[str, User], home_org: Any, other_org: Any) -> dict[st
     foreign_case = case_open(actor=personas["other_worker"], facts={"risk_level": "low"})
     term = Term.objects.get(vocabulary="platform", code="instagram")
     steptype = StepType.objects.get(code="follow_up")
-    shared = {"term": term, "steptype": steptype, "content_type": content_type}
+    agency = Agency.objects.get(code="esafety")
+    shared = {"term": term, "steptype": steptype, "agency": agency, "content_type": content_type}
     return {
         "own": {
             "organisation": home_org,
