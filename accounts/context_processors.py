@@ -16,6 +16,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if user.has_perm("cases.view_case"):
         items.append((_("Cases"), reverse("case_list")))
         items.append((_("New case"), reverse("case_new")))
+        items.append((_("Referrals"), reverse("referral_list")))
     if user.is_staff and user.has_perm("accounts.view_user"):
         items.append((_("Administration"), reverse("admin:index")))
     current = request.path

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from cases import views
+from referrals import views as referral_views
 
 urlpatterns = [
     path("", views.case_list, name="case_list"),
@@ -14,4 +15,5 @@ urlpatterns = [
     path("<int:pk>/status/", views.status_change, name="case_status"),
     path("<int:pk>/assign/", views.assign, name="case_assign"),
     path("<int:pk>/steps/<int:step_id>/", views.step_update, name="case_step_update"),
+    path("<int:case_pk>/referrals/new/", referral_views.referral_new, name="referral_new"),
 ]

@@ -16,7 +16,16 @@ from audit.models import Action
 from audit.services import access_log_record
 from cases import services
 from cases.filters import CaseFilter
-from cases.forms import AssignForm, CaseForm, ContactForm, IdentifierForm, NoteForm, StatusForm, StepForm
+from cases.forms import (
+    AssignForm,
+    CaseForm,
+    ContactForm,
+    IdentifierForm,
+    NoteForm,
+    StatusForm,
+    StepForm,
+    add_service_error,
+)
 from cases.models import Case, CasePlatform, StepStatus
 from cases.selectors import case_for_user, case_timeline, cases_visible_to, linked_cases, mark_overdue
 
@@ -95,7 +104,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
         except services.IdentifiersFound as error:
             _identifiers_found(form, error)
         except ValidationError as error:
-            form.add_error(None, error)
+            add_service_error(form, error)
         else:
             messages.success(request, _("Case %(reference)s opened.") % {"reference": case.reference})
             return redirect("case_detail", pk=case.pk)
@@ -128,6 +137,7 @@ def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str,
         "status_form": forms.get("status_form") or StatusForm(case=case),
         "assign_form": AssignForm(case=case, initial={"assigned_to": case.assigned_to_id}),
         "step_statuses": StepStatus.choices,
+        "referrals": case.referrals.select_related("agency"),
         "can_assign": request.user.has_perm("cases.assign_case"),
         "can_read_history": request.user.has_perm("cases.view_case_history"),
     }
@@ -157,7 +167,7 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, str(error))
             stale = True
         except ValidationError as error:
-            form.add_error(None, error)
+            add_service_error(form, error)
         else:
             messages.success(request, _("Case %(reference)s saved.") % {"reference": case.reference})
             return redirect("case_detail", pk=case.pk)
@@ -180,7 +190,7 @@ def _post_case_form(
         except services.IdentifiersFound as error:
             _identifiers_found(form, error)
         except ValidationError as error:
-            form.add_error(None, error)
+            add_service_error(form, error)
         else:
             messages.success(request, success)
             return redirect("case_detail", pk=case.pk)

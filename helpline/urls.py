@@ -33,6 +33,7 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("account/", include(account_patterns)),
     path("cases/", include("cases.urls")),
+    path("referrals/", include("referrals.urls")),
     path("admin/", admin_site.urls),
     path("api/v1/", include(api_v1_patterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -17,6 +17,7 @@ from audit.models import Action
 from cases.models import StepType, Term
 from cases.services import case_open
 from referrals.models import Agency
+from referrals.services import referral_create, takedown_item_add
 
 STAFF = ["worker", "supervisor", "analyst", "administrator", "other_worker", "other_administrator"]
 PERSONAS = ["anonymous", *STAFF]
@@ -80,6 +81,15 @@ def case_row(name: str, expect: dict[str, int | str] | None = None, answer: int 
     )
 
 
+def own_or_foreign(url: Callable[[dict[str, Any]], str], expect: dict[str, int | str], answer: int = 200) -> Row:
+    """Any page about a record of the home organisation ("own") or of the other one ("foreign")."""
+    return Row(
+        expect=expect,
+        url=url,
+        whose={"own": {"other_worker": 404}, "foreign": {"worker": 404, "supervisor": 404, "other_worker": answer}},
+    )
+
+
 def shared_admin_row(view: str, record: str, answer: int = 200) -> Row:
     """Taxonomies are shared by all organisations: every administrator edits the same ones."""
     return Row(admins_only(answer), url=lambda r: reverse(f"admin:{view}", args=[r[record].pk]))
@@ -139,6 +149,15 @@ TABLE: dict[str, Row] = {
     "case_assign": Row(casework(405), url=lambda r: reverse("case_assign", args=[r["case"].pk])),
     "case_step_update": Row(
         casework(405), url=lambda r: reverse("case_step_update", args=[r["case"].pk, r["step"].pk])
+    ),
+    "referral_list": Row(casework()),
+    "referral_new": own_or_foreign(lambda r: reverse("referral_new", args=[r["case"].pk]), casework()),
+    "referral_detail": own_or_foreign(lambda r: reverse("referral_detail", args=[r["referral"].pk]), casework()),
+    "referral_transition": Row(casework(405), url=lambda r: reverse("referral_transition", args=[r["referral"].pk])),
+    "referral_consent": Row(casework(405), url=lambda r: reverse("referral_consent", args=[r["referral"].pk])),
+    "referral_item_add": Row(casework(405), url=lambda r: reverse("referral_item_add", args=[r["referral"].pk])),
+    "referral_item_update": Row(
+        casework(405), url=lambda r: reverse("referral_item_update", args=[r["referral"].pk, r["item"].pk])
     ),
     "admin:cases_term_changelist": Row(admins_only()),
     "admin:cases_term_add": Row(admins_only()),
@@ -242,6 +261,17 @@ def records(personas: dict[str, User], home_org: Any, other_org: Any) -> dict[st
     term = Term.objects.get(vocabulary="platform", code="instagram")
     steptype = StepType.objects.get(code="follow_up")
     agency = Agency.objects.get(code="esafety")
+    instagram = Term.objects.get(vocabulary="platform", code="instagram")
+
+    def referral_of(case: Any, actor: User) -> tuple[Any, Any]:
+        referral = referral_create(actor=actor, case=case, kind="takedown", agency=agency, consent="victim")
+        item = takedown_item_add(
+            actor=actor, referral=referral, platform=instagram, link="https://instagram.com/p/x", content_type="image"
+        )
+        return referral, item
+
+    own_referral, own_item = referral_of(own_case, personas["worker"])
+    foreign_referral, foreign_item = referral_of(foreign_case, personas["other_worker"])
     shared = {"term": term, "steptype": steptype, "agency": agency, "content_type": content_type}
     return {
         "own": {
@@ -249,6 +279,8 @@ def records(personas: dict[str, User], home_org: Any, other_org: Any) -> dict[st
             "own_user": personas["worker"],
             "own_log": own_log,
             "case": own_case,
+            "referral": own_referral,
+            "item": own_item,
             "step": own_case.steps.first(),
             **shared,
         },
@@ -257,6 +289,8 @@ def records(personas: dict[str, User], home_org: Any, other_org: Any) -> dict[st
             "own_user": personas["other_worker"],
             "own_log": foreign_log,
             "case": foreign_case,
+            "referral": foreign_referral,
+            "item": foreign_item,
             "step": foreign_case.steps.first(),
             **shared,
         },

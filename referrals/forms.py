@@ -1,0 +1,63 @@
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from accounts.roles import Role
+from cases.forms import terms
+from cases.models import Case, Vocabulary
+from referrals.models import Agency, Consent, ItemContent, ItemStatus, Outcome, ReferralKind, ReferralStatus
+from referrals.services import TRANSITIONS
+
+
+class ReferralForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=ReferralKind.choices)
+    agency = forms.ModelChoiceField(label=_("Agency"), queryset=Agency.objects.filter(active=True))
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
+    consent = forms.ChoiceField(
+        label=_("Consent"), choices=[("", _("Not recorded yet")), *Consent.choices], required=False
+    )
+    consent_reason = forms.CharField(label=_("Why consent is not required"), max_length=300, required=False)
+    external_reference = forms.CharField(label=_("Their reference number"), max_length=100, required=False)
+    follow_up_on = forms.DateField(
+        label=_("Follow up on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Empty: the agency's usual response time after sending."),
+    )
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = User.objects.filter(  # type: ignore[attr-defined]
+            organisation_id=case.organisation_id, role__in=[Role.WORKER, Role.SUPERVISOR], is_active=True
+        ).order_by("username")
+
+
+class ConsentForm(forms.Form):
+    consent = forms.ChoiceField(label=_("Consent"), choices=Consent.choices)
+    reason = forms.CharField(label=_("Why consent is not required"), max_length=300, required=False)
+
+
+class TransitionForm(forms.Form):
+    to = forms.ChoiceField(label=_("New status"), choices=[])
+    outcome = forms.ChoiceField(
+        label=_("Outcome (when completed)"), choices=[("", "—"), *Outcome.choices], required=False
+    )
+    external_reference = forms.CharField(label=_("Their reference number"), max_length=100, required=False)
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+    def __init__(self, *args: Any, status: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        allowed = TRANSITIONS.get(status, set())
+        self.fields["to"].choices = [(s.value, s.label) for s in ReferralStatus if s in allowed]  # type: ignore[attr-defined]
+
+
+class ItemForm(forms.Form):
+    platform = forms.ModelChoiceField(label=_("Platform"), queryset=terms(Vocabulary.PLATFORM))
+    link = forms.URLField(label=_("Link"), max_length=500, assume_scheme="https")
+    content_type = forms.ChoiceField(label=_("Content"), choices=ItemContent.choices)
+
+
+class ItemStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=ItemStatus.choices)

@@ -1,0 +1,161 @@
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from audit.models import Action
+from audit.services import access_log_record
+from cases.forms import add_service_error
+from cases.selectors import case_for_user
+from cases.views import _casework
+from referrals import services
+from referrals.forms import ConsentForm, ItemForm, ItemStatusForm, ReferralForm, TransitionForm
+from referrals.models import Agency, Referral, ReferralStatus
+from referrals.selectors import overdue, referral_for_user, referrals_visible_to
+
+
+@_casework
+def referral_list(request: HttpRequest) -> HttpResponse:
+    referrals = referrals_visible_to(request.user).select_related("case", "agency", "owner")
+    scope = request.GET.get("scope", "mine")
+    if scope == "mine":
+        referrals = referrals.filter(owner_id=request.user.pk)
+    if request.GET.get("overdue"):
+        referrals = overdue(referrals)
+    if request.GET.get("status") in ReferralStatus.values:
+        referrals = referrals.filter(status=request.GET["status"])
+    if request.GET.get("agency", "").isdigit():
+        referrals = referrals.filter(agency_id=int(request.GET["agency"]))
+    access_log_record(
+        action=Action.VIEW, request=request, object_type="referrals.referral", detail={"query": request.GET.urlencode()}
+    )
+    page = Paginator(referrals.order_by("-created_at", "-id"), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "referrals/referral_list.html",
+        {
+            "page": page,
+            "scope": scope,
+            "statuses": ReferralStatus.choices,
+            "agencies": Agency.objects.filter(active=True),
+            "overdue_ids": set(overdue(referrals_visible_to(request.user)).values_list("pk", flat=True)),
+        },
+    )
+
+
+@_casework
+def referral_new(request: HttpRequest, case_pk: int) -> HttpResponse:
+    case = case_for_user(request, case_pk)
+    form = ReferralForm(request.POST or None, case=case, initial={"owner": request.user.pk})
+    if form.is_valid():
+        try:
+            referral = services.referral_create(actor=request.user, case=case, request=request, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("Referral drafted. Record consent, then send it."))
+            return redirect("referral_detail", pk=referral.pk)
+    return render(request, "referrals/referral_form.html", {"form": form, "case": case})
+
+
+def _detail(request: HttpRequest, referral: Referral, status: int = 200, **forms: Any) -> HttpResponse:
+    access_log_record(action=Action.VIEW, request=request, obj=referral)
+    return render(
+        request,
+        "referrals/referral_detail.html",
+        {
+            "referral": referral,
+            "transitions": referral.transitions.select_related("actor"),
+            "items": referral.items.select_related("platform"),
+            "item_statuses": ItemStatusForm.base_fields["status"].choices,  # type: ignore[attr-defined]
+            "can_have_items": referral.kind in services.ITEM_KINDS,
+            "transition_form": forms.get("transition_form") or TransitionForm(status=referral.status),
+            "consent_form": forms.get("consent_form") or ConsentForm(),
+            "item_form": forms.get("item_form") or ItemForm(),
+        },
+        status=status,
+    )
+
+
+@_casework
+def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail(request, referral_for_user(request, pk))
+
+
+def _post(
+    request: HttpRequest, referral: Referral, form: Any, name: str, success: str, save: Callable[[dict[str, Any]], Any]
+) -> HttpResponse:
+    if form.is_valid():
+        try:
+            save(form.cleaned_data)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, success)
+            return redirect("referral_detail", pk=referral.pk)
+    return _detail(request, referral_for_user(request, referral.pk), status=400, **{name: form})
+
+
+@_casework
+@require_POST
+def referral_transition(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = referral_for_user(request, pk)
+
+    def save(data: dict[str, Any]) -> None:
+        services.referral_transition(
+            actor=request.user,
+            referral=referral,
+            to=data["to"],
+            outcome=data["outcome"],
+            external_reference=data["external_reference"] or None,
+            note=data["note"],
+            request=request,
+        )
+
+    form = TransitionForm(request.POST, status=referral.status)
+    return _post(request, referral, form, "transition_form", _("Referral updated."), save)
+
+
+@_casework
+@require_POST
+def referral_consent(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = referral_for_user(request, pk)
+
+    def save(data: dict[str, Any]) -> None:
+        services.referral_record_consent(
+            actor=request.user, referral=referral, consent=data["consent"], reason=data["reason"], request=request
+        )
+
+    return _post(request, referral, ConsentForm(request.POST), "consent_form", _("Consent recorded."), save)
+
+
+@_casework
+@require_POST
+def item_add(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = referral_for_user(request, pk)
+
+    def save(data: dict[str, Any]) -> None:
+        services.takedown_item_add(actor=request.user, referral=referral, request=request, **data)
+
+    return _post(request, referral, ItemForm(request.POST), "item_form", _("Content added."), save)
+
+
+@_casework
+@require_POST
+def item_update(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
+    referral = referral_for_user(request, pk)
+    item = referral.items.filter(pk=item_id).first()
+    form = ItemStatusForm(request.POST)
+    if item is None or not form.is_valid():
+        messages.error(request, _("That item could not be updated."))
+    else:
+        services.takedown_item_update(
+            actor=request.user, item=item, status=form.cleaned_data["status"], request=request
+        )
+    return redirect("referral_detail", pk=referral.pk)
