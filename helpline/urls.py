@@ -9,6 +9,7 @@ from accounts.api import MeView
 from cases.api import CaseViewSet, TaxonomiesView
 from health.views import healthz
 from helpline.admin import site as admin_site
+from referrals.api import AgenciesView, ReferralViewSet
 
 account_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -22,10 +23,12 @@ account_patterns = [
 
 router = SimpleRouter()
 router.register("cases", CaseViewSet, basename="api-case")
+router.register("referrals", ReferralViewSet, basename="api-referral")
 
 api_v1_patterns = [
     path("me/", MeView.as_view(), name="api-me"),
     path("taxonomies/", TaxonomiesView.as_view(), name="api-taxonomies"),
+    path("agencies/", AgenciesView.as_view(), name="api-agencies"),
     *router.urls,
 ]
 

@@ -181,6 +181,17 @@ TABLE: dict[str, Row] = {
     "api-case-notes": case_row("api-case-notes", api_casework()),
     "api-case-step": Row(api_casework(405), url=lambda r: reverse("api-case-step", args=[r["case"].pk, r["step"].pk])),
     "api-taxonomies": Row(everyone(200, anonymous=401)),
+    "api-agencies": Row(everyone(200, anonymous=401)),
+    "api-referral-list": Row(api_casework()),
+    "api-referral-detail": own_or_foreign(
+        lambda r: reverse("api-referral-detail", args=[r["referral"].pk]), api_casework()
+    ),
+    "api-referral-items": own_or_foreign(
+        lambda r: reverse("api-referral-items", args=[r["referral"].pk]), api_casework()
+    ),
+    "api-referral-transition": Row(
+        api_casework(405), url=lambda r: reverse("api-referral-transition", args=[r["referral"].pk])
+    ),
     "api-me": Row(everyone(200, anonymous=401)),
     "api-schema": Row(everyone(200, anonymous=401)),
     "api-docs": Row(everyone(200)),
