@@ -284,6 +284,8 @@ SPECTACULAR_SETTINGS = {
         "AnswerEnum": "cases.models.Answer",
         "StepStatusEnum": "cases.models.StepStatus",
         "CaseStatusEnum": "cases.models.Status",
+        "ReferralStatusEnum": "referrals.models.ReferralStatus",
+        "TakedownItemStatusEnum": "referrals.models.ItemStatus",
         "TextDecisionEnum": ["redact", "keep"],
     },
 }
