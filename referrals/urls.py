@@ -5,6 +5,7 @@ from referrals import views
 urlpatterns = [
     path("", views.referral_list, name="referral_list"),
     path("<int:pk>/", views.referral_detail, name="referral_detail"),
+    path("<int:pk>/summary/", views.referral_summary, name="referral_summary"),
     path("<int:pk>/transition/", views.referral_transition, name="referral_transition"),
     path("<int:pk>/consent/", views.referral_consent, name="referral_consent"),
     path("<int:pk>/items/", views.item_add, name="referral_item_add"),

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -100,6 +101,26 @@ def _post(
             messages.success(request, success)
             return redirect("referral_detail", pk=referral.pk)
     return _detail(request, referral_for_user(request, referral.pk), status=400, **{name: form})
+
+
+@_casework
+def referral_summary(request: HttpRequest, pk: int) -> HttpResponse:
+    """A printable summary for the agency: anonymised facts, identifiers, content links and dates."""
+    referral = referral_for_user(request, pk)
+    case = case_for_user(request, referral.case_id, detail=True)
+    access_log_record(action=Action.PRINT, request=request, obj=referral, detail={"case": case.pk})
+    return render(
+        request,
+        "referrals/referral_summary.html",
+        {
+            "referral": referral,
+            "case": case,
+            "items": referral.items.select_related("platform"),
+            "evidence": [s for s in case.steps.all() if s.step_type.code == "preserve_evidence"],
+            "printed_at": timezone.now(),
+            "printed_by": request.user,
+        },
+    )
 
 
 @_casework

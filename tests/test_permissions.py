@@ -153,6 +153,7 @@ TABLE: dict[str, Row] = {
     "referral_list": Row(casework()),
     "referral_new": own_or_foreign(lambda r: reverse("referral_new", args=[r["case"].pk]), casework()),
     "referral_detail": own_or_foreign(lambda r: reverse("referral_detail", args=[r["referral"].pk]), casework()),
+    "referral_summary": own_or_foreign(lambda r: reverse("referral_summary", args=[r["referral"].pk]), casework()),
     "referral_transition": Row(casework(405), url=lambda r: reverse("referral_transition", args=[r["referral"].pk])),
     "referral_consent": Row(casework(405), url=lambda r: reverse("referral_consent", args=[r["referral"].pk])),
     "referral_item_add": Row(casework(405), url=lambda r: reverse("referral_item_add", args=[r["referral"].pk])),

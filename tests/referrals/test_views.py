@@ -108,3 +108,17 @@ def test_nobody_outside_the_case_changes_its_referrals(
     )
     referral.refresh_from_db()
     assert (referral.status, referral.consent, Referral.objects.count()) == ("draft", "", 1)
+
+
+def test_printable_summary_is_anonymised_and_logged(client_for: Any, personas: dict[str, User], case: Case) -> None:
+    from audit.models import AccessLog, Action
+
+    case_services.offender_identifier_add(actor=personas["worker"], case=case, kind="username", value="@dark_angel99")
+    referral = services.referral_create(
+        actor=personas["worker"], case=case, kind="police", agency=Agency.objects.get(code="ceop")
+    )
+    page = client_for("supervisor").get(reverse("referral_summary", args=[referral.pk])).content.decode()
+    assert case.reference in page and "@dark_angel99" in page
+    assert "<script>" not in page  # the print button's script is a file
+    entry = AccessLog.objects.get(action=Action.PRINT)
+    assert (entry.actor, entry.object_id) == (personas["supervisor"], str(referral.pk))
