@@ -66,6 +66,7 @@ class Command(BaseCommand):
         from django.utils import timezone
 
         from cases.generator import generate_cases
+        from referrals.demo import demo_referrals
 
         today = timezone.localdate()
         for seed, (name, (count, usernames)) in enumerate(DEMO_CASES.items()):
@@ -81,6 +82,7 @@ class Command(BaseCommand):
                 end=today,
                 seed=seed,
             )
+            demo_referrals(cases=list(organisation.cases.select_related("assigned_to").order_by("pk")), seed=seed)
 
 
 # Synthetic cases per organisation: how many, and who holds them.
