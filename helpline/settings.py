@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "health",
     "cases",
     "referrals",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -108,6 +109,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
+                "notifications.context_processors.unread_count",
             ],
         },
     },
@@ -253,6 +255,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "health.tasks.heartbeat", "schedule": 60.0},
+    "notification-reminders": {"task": "notifications.tasks.send_reminders", "schedule": 15 * 60.0},
 }
 
 REST_FRAMEWORK = {

@@ -36,6 +36,7 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("account/", include(account_patterns)),
     path("cases/", include("cases.urls")),
+    path("notifications/", include("notifications.urls")),
     path("referrals/", include("referrals.urls")),
     path("admin/", admin_site.urls),
     path("api/v1/", include(api_v1_patterns)),

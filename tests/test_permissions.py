@@ -193,6 +193,9 @@ TABLE: dict[str, Row] = {
     "api-referral-transition": Row(
         api_casework(405), url=lambda r: reverse("api-referral-transition", args=[r["referral"].pk])
     ),
+    "notification_list": Row(everyone(200)),  # each person's own notifications, whatever the role
+    "notification_read": Row(everyone(405), url=lambda r: reverse("notification_read", args=[1])),  # POST only
+    "notification_read_all": Row(everyone(405)),  # POST only
     "api-me": Row(everyone(200, anonymous=401)),
     "api-schema": Row(everyone(200, anonymous=401)),
     "api-docs": Row(everyone(200)),

@@ -1,0 +1,50 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Kind(models.TextChoices):
+    STEP_OVERDUE = "step_overdue", _("Response step overdue")
+    REFERRAL_FOLLOW_UP = "referral_follow_up", _("Referral follow-up due")
+
+
+class Notification(models.Model):
+    """One reminder to one person about one overdue item on one local day.
+
+    The text holds only the case reference and catalogue labels, never free text from the case.
+    """
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    step = models.ForeignKey("cases.ResponseStep", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    referral = models.ForeignKey(
+        "referrals.Referral", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    subject_key = models.CharField(max_length=40, help_text=_('What it is about: "step:<id>" or "referral:<id>".'))
+    day = models.DateField(help_text=_("The local date the reminder is for."))
+    text = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # The database, not the task, guarantees one reminder per item and day.
+            models.UniqueConstraint(fields=["kind", "subject_key", "day"], name="notification_once_per_day"),
+            models.CheckConstraint(
+                condition=Q(kind="step_overdue", step__isnull=False, referral__isnull=True)
+                | Q(kind="referral_follow_up", step__isnull=True, referral__isnull=False),
+                name="notification_subject_matches_kind",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"], name="notification_inbox"),
+            models.Index(fields=["recipient"], condition=Q(read_at__isnull=True), name="notification_unread"),
+            models.Index(fields=["created_at"], condition=Q(emailed_at__isnull=True), name="notification_unsent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text

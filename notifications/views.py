@@ -1,0 +1,30 @@
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from notifications import services
+from notifications.selectors import notifications_for
+
+SHOWN = 200
+
+
+@login_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    notifications = notifications_for(request.user).order_by("-created_at", "-id")[:SHOWN]
+    return render(request, "notifications/notification_list.html", {"notifications": notifications})
+
+
+@login_required
+@require_POST
+def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+    if not services.notification_mark_read(user=request.user, notification_id=pk):
+        raise Http404
+    return redirect("notification_list")
+
+
+@login_required
+@require_POST
+def notification_read_all(request: HttpRequest) -> HttpResponse:
+    services.notifications_mark_all_read(user=request.user)
+    return redirect("notification_list")
