@@ -82,6 +82,9 @@ def _activity_text(activity: CaseActivity) -> str:
         return f"{detail.get('from') or _('nobody')} → {detail.get('to') or _('nobody')}"
     if activity.kind == EventKind.STEP:
         return f"{detail.get('step')}: {StepStatus(detail['status']).label}"
+    if activity.kind == EventKind.REFERRAL:
+        text = f"{detail.get('kind')} · {detail.get('agency')}: {detail.get('status')}"
+        return f"{text} ({detail['outcome']})" if detail.get("outcome") else text
     if activity.kind == EventKind.FACTS:
         names = {f.name: f.verbose_name for f in Case._meta.get_fields() if hasattr(f, "verbose_name")}
         return ", ".join(str(names.get(field, field)).capitalize() for field in detail.get("fields", []))

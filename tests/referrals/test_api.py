@@ -83,3 +83,31 @@ def test_lists_stay_in_the_organisation(client_for: Any, personas: dict[str, Use
     assert client_for("analyst").get(reverse("api-referral-list")).status_code == 403
     agencies = client_for("analyst").get(reverse("api-agencies")).json()
     assert {"polizia_postale", "esafety", "take_it_down", "stopncii"} <= {a["code"] for a in agencies}
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"platform": "instagram", "link": "not a link", "content_type": "image"}, "link"),
+        ({"platform": "myspace", "link": "https://x.test/a", "content_type": "image"}, "platform"),
+        ({"platform": "instagram", "link": "https://x.test/a", "content_type": "poem"}, "content_type"),
+        ({"platform": "instagram", "link": "https://x.test/a", "content_type": "image", "status": "removed"}, "status"),
+    ],
+)
+def test_bad_items_are_refused(client_for: Any, case: Case, data: dict[str, Any], field: str) -> None:
+    client = client_for("worker")
+    referral = post(client, reverse("api-referral-list"), {"case": case.pk, "kind": "takedown", "agency": "esafety"})
+    response = post(client, reverse("api-referral-items", args=[referral.json()["id"]]), data)
+    assert response.status_code == 400
+    assert field in response.json(), response.json()
+    assert not Referral.objects.get().items.exists()
+
+
+def test_bad_transitions_are_refused(client_for: Any, case: Case) -> None:
+    client = client_for("worker")
+    referral = post(client, reverse("api-referral-list"), {"case": case.pk, "kind": "police", "agency": "ceop"}).json()
+    url = reverse("api-referral-transition", args=[referral["id"]])
+    assert post(client, url, {"to": "teleported"}).status_code == 400
+    assert post(client, url, {}).json().keys() == {"to"}
+    assert post(client, url, {"to": "completed", "outcome": "charges_laid"}).status_code == 400
+    assert Referral.objects.get().status == "draft"

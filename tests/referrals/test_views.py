@@ -122,3 +122,25 @@ def test_printable_summary_is_anonymised_and_logged(client_for: Any, personas: d
     assert "<script>" not in page  # the print button's script is a file
     entry = AccessLog.objects.get(action=Action.PRINT)
     assert (entry.actor, entry.object_id) == (personas["supervisor"], str(referral.pk))
+
+
+def test_referrals_show_on_the_case_timeline(client_for: Any, personas: dict[str, User], case: Case) -> None:
+    referral = services.referral_create(
+        actor=personas["worker"], case=case, kind="police", agency=Agency.objects.get(code="ceop"), consent="victim"
+    )
+    services.referral_transition(actor=personas["worker"], referral=referral, to="sent")
+    page = client_for("worker").get(reverse("case_detail", args=[case.pk])).content.decode()
+    assert "Police report · CEOP" in page and ": Sent" in page
+
+
+def test_consent_without_a_reason_is_refused_on_the_page(
+    client_for: Any, personas: dict[str, User], case: Case
+) -> None:
+    referral = services.referral_create(
+        actor=personas["worker"], case=case, kind="police", agency=Agency.objects.get(code="ceop")
+    )
+    response = client_for("worker").post(reverse("referral_consent", args=[referral.pk]), {"consent": "not_required"})
+    assert response.status_code == 400
+    assert "Say why consent is not required" in response.content.decode()
+    referral.refresh_from_db()
+    assert referral.consent == ""
