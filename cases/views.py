@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -180,10 +181,15 @@ def _detail_with_errors(request: HttpRequest, case: Case, **forms: Any) -> HttpR
     return render(request, "cases/case_detail.html", _detail_context(request, refreshed, **forms), status=400)
 
 
-def _post_case_form(
-    request: HttpRequest, case: Case, form: Any, form_name: str, success: str, save: Callable[[dict[str, Any]], Any]
+def form_post(
+    request: HttpRequest,
+    form: Any,
+    save: Callable[[dict[str, Any]], Any],
+    success: str,
+    done_url: str,
+    redisplay: Callable[[], HttpResponse],
 ) -> HttpResponse:
-    """Validate a form of the case page, save it through a service, and show the case again with any error."""
+    """Validate a form, save it through a service, and go on; or show the page again with every error."""
     if form.is_valid():
         try:
             save(form.cleaned_data)
@@ -193,8 +199,21 @@ def _post_case_form(
             add_service_error(form, error)
         else:
             messages.success(request, success)
-            return redirect("case_detail", pk=case.pk)
-    return _detail_with_errors(request, case, **{form_name: form})
+            return redirect(done_url)
+    return redisplay()
+
+
+def _post_case_form(
+    request: HttpRequest, case: Case, form: Any, form_name: str, success: str, save: Callable[[dict[str, Any]], Any]
+) -> HttpResponse:
+    return form_post(
+        request,
+        form,
+        save,
+        success,
+        reverse("case_detail", args=[case.pk]),
+        lambda: _detail_with_errors(request, case, **{form_name: form}),
+    )
 
 
 @_casework

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -14,7 +15,7 @@ from audit.models import Action
 from audit.services import access_log_record
 from cases.forms import add_service_error
 from cases.selectors import case_for_user
-from cases.views import _casework
+from cases.views import _casework, form_post
 from referrals import services
 from referrals.forms import ConsentForm, ItemForm, ItemStatusForm, ReferralForm, TransitionForm
 from referrals.models import Agency, Referral, ReferralStatus
@@ -92,15 +93,14 @@ def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _post(
     request: HttpRequest, referral: Referral, form: Any, name: str, success: str, save: Callable[[dict[str, Any]], Any]
 ) -> HttpResponse:
-    if form.is_valid():
-        try:
-            save(form.cleaned_data)
-        except ValidationError as error:
-            add_service_error(form, error)
-        else:
-            messages.success(request, success)
-            return redirect("referral_detail", pk=referral.pk)
-    return _detail(request, referral_for_user(request, referral.pk), status=400, **{name: form})
+    return form_post(
+        request,
+        form,
+        save,
+        success,
+        reverse("referral_detail", args=[referral.pk]),
+        lambda: _detail(request, referral_for_user(request, referral.pk), status=400, **{name: form}),
+    )
 
 
 @_casework
