@@ -2,6 +2,7 @@ import pghistory
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, Term
@@ -59,6 +60,10 @@ class ReferralStatus(models.TextChoices):
     COMPLETED = "completed", _("Completed")
     DECLINED = "declined", _("Declined")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+# A referral is under way from sending until it is completed, declined or withdrawn.
+UNDER_WAY = (ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED, ReferralStatus.IN_PROGRESS)
 
 
 class Outcome(models.TextChoices):
@@ -120,6 +125,10 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.agency} ({self.case})"
+
+    @property
+    def follow_up_overdue(self) -> bool:
+        return self.status in UNDER_WAY and self.follow_up_on is not None and self.follow_up_on < timezone.localdate()
 
 
 class ReferralTransition(models.Model):

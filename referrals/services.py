@@ -12,6 +12,7 @@ from audit.services import access_log_record
 from cases import services as case_services
 from cases.models import Case, CaseActivity, EventKind, Status, Term, Vocabulary
 from referrals.models import (
+    UNDER_WAY,
     Agency,
     AgencyKind,
     Consent,
@@ -36,7 +37,7 @@ TRANSITIONS: dict[str, set[str]] = {
     S.DECLINED: set(),
     S.WITHDRAWN: set(),
 }
-ACTIVE = {S.SENT, S.ACKNOWLEDGED, S.IN_PROGRESS}
+ACTIVE = set(UNDER_WAY)
 CLOSED = {S.COMPLETED, S.DECLINED, S.WITHDRAWN}
 
 AGENCY_KIND: dict[str, str] = {

@@ -46,7 +46,6 @@ def referral_list(request: HttpRequest) -> HttpResponse:
             "scope": scope,
             "statuses": ReferralStatus.choices,
             "agencies": Agency.objects.filter(active=True),
-            "overdue_ids": set(overdue(referrals_visible_to(request.user)).values_list("pk", flat=True)),
         },
     )
 

@@ -144,3 +144,18 @@ def test_consent_without_a_reason_is_refused_on_the_page(
     assert "Say why consent is not required" in response.content.decode()
     referral.refresh_from_db()
     assert referral.consent == ""
+
+
+def test_overdue_follow_ups_are_marked_in_the_list(client_for: Any, personas: dict[str, User], case: Case) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    referral = services.referral_create(
+        actor=personas["worker"], case=case, kind="police", agency=Agency.objects.get(code="ceop"), consent="victim"
+    )
+    services.referral_transition(actor=personas["worker"], referral=referral, to="sent")
+    client = client_for("worker")
+    assert 'class="overdue-mark"' not in client.get(reverse("referral_list")).content.decode()
+    Referral.objects.filter(pk=referral.pk).update(follow_up_on=timezone.localdate() - timedelta(days=1))
+    assert client.get(reverse("referral_list")).content.decode().count('class="overdue-mark"') == 1
