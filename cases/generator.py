@@ -11,8 +11,16 @@ after year. The facts of a case agree with each other (a financial case demands 
 a relational one involves someone known offline) and its response steps are exactly
 those of the playbook.
 
+About a third of the cases are referred to agencies (police, a regulator, the platform, a
+hash-matching or support service), some to two or three. Each referral runs the life the
+referral services would give it, with delays drawn per kind of agency: drafted, sent, answered
+after hours or weeks (some never), then completed with an outcome, declined or withdrawn; its
+times stop at now, so recent referrals are mostly still under way. Takedown and platform
+referrals list the content to remove, settled item by item. Sending marks the response step it
+stands for as done, as the services do.
+
 Rows go in with PostgreSQL COPY, one transaction per batch, so a million cases with
-their contacts, steps, platforms, identifiers, notes and timeline take minutes.
+their contacts, steps, platforms, identifiers, notes, timeline and referrals take minutes.
 """
 
 import bisect
@@ -21,12 +29,13 @@ import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import pgtrigger
 import pycountry
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from accounts.models import Organisation, User
 from cases.models import (
@@ -52,6 +61,19 @@ from cases.models import (
     Vocabulary,
 )
 from cases.services import identifier_hash, playbook_steps
+from referrals.models import (
+    Agency,
+    Consent,
+    ItemContent,
+    ItemStatus,
+    Outcome,
+    Referral,
+    ReferralKind,
+    ReferralStatus,
+    ReferralTransition,
+    TakedownItem,
+)
+from referrals.services import AGENCY_KIND, STEP_DONE_BY_SENDING, items_outcome
 
 BATCH_SIZE = 20_000
 
@@ -62,7 +84,7 @@ BATCH_SIZE = 20_000
 # connection and transaction sees it too.
 HISTORY_TRIGGERS = [
     f"{model._meta.label}:insert_insert"
-    for model in (Case, CasePlatform, OffenderIdentifier, Contact, ResponseStep, Note)
+    for model in (Case, CasePlatform, OffenderIdentifier, Contact, ResponseStep, Note, Referral, TakedownItem)
 ]
 
 INCIDENTS: dict[str, list[str]] = {
@@ -234,6 +256,108 @@ STATUSES: list[dict[str, float]] = [
     {Status.OPEN: 1.5, Status.WAITING: 2, Status.CLOSED: 96, Status.REOPENED: 0.5},
 ]
 
+# Referrals. Agencies of the catalogue (referrals.agencies) that take only minors or only adults; others take anyone.
+AGENCY_AGES = {
+    "cncpo": "minor",
+    "accce": "minor",
+    "ceop": "minor",
+    "ncmec_cybertipline": "minor",
+    "iwf": "minor",
+    "inhope": "minor",
+    "take_it_down": "minor",
+    "report_remove": "minor",
+    "telefono_azzurro": "minor",
+    "kids_helpline": "minor",
+    "stopncii": "adult",
+    "revenge_porn_helpline": "adult",
+}
+# Agencies used from any country; the others only by helplines of their country, or international ones (no country).
+WORLDWIDE = {"take_it_down"}
+# Kinds referred abroad when neither the country nor an international body has such an agency, as referrals.demo does.
+ANY_COUNTRY = {ReferralKind.TAKEDOWN}
+# Relative weights where several agencies fit (others weigh 1): national police over the child-abuse centre, etc.
+AGENCY_WEIGHTS = {"polizia_postale": 6, "cncpo": 1, "take_it_down": 3, "report_remove": 1}
+
+
+class _Life(NamedTuple):
+    """How referrals of one kind go: times are drawn from exponential or log-normal (skewed) distributions."""
+
+    draft_hours: float  # mean time from the case opening to drafting the referral
+    silent: float  # share never answered
+    ack_hours: float  # median time from sending to the first answer
+    ack_spread: float  # standard deviation of its logarithm
+    direct: float  # share whose first answer is already the outcome (or the refusal)
+    in_progress: float  # share marked in progress between the acknowledgement and the outcome
+    done_days: float  # median time from the first answer to the outcome
+    done_spread: float
+    declined: float
+    withdrawn: float
+    follow_up_days: int  # the next follow-up a worker sets after an answer
+
+
+LIVES: dict[str, _Life] = {
+    ReferralKind.POLICE: _Life(36, 0.08, 80, 1.1, 0.03, 0.7, 30, 0.9, 0.07, 0.04, 21),
+    ReferralKind.TAKEDOWN: _Life(20, 0.03, 20, 1.0, 0.2, 0.4, 3, 1.0, 0.06, 0.02, 7),
+    ReferralKind.PLATFORM: _Life(8, 0.12, 10, 1.3, 0.45, 0.1, 1.5, 1.2, 0.04, 0.02, 7),
+    ReferralKind.HASH_MATCHING: _Life(24, 0.01, 0.3, 1.5, 0.0, 0.2, 8, 1.0, 0.02, 0.03, 14),
+    ReferralKind.SUPPORT: _Life(60, 0.05, 24, 1.0, 0.3, 0.3, 4, 1.0, 0.05, 0.05, 7),
+    ReferralKind.CHILD_PROTECTION: _Life(24, 0.05, 30, 1.0, 0.1, 0.4, 12, 1.0, 0.05, 0.02, 14),
+}
+# Outcomes of the kinds without takedown items (theirs follow from the items, as in takedown_item_update).
+OUTCOMES: dict[str, dict[str, float]] = {
+    ReferralKind.POLICE: {
+        Outcome.INVESTIGATION_OPENED: 45,
+        Outcome.NO_FURTHER_ACTION: 38,
+        Outcome.OFFENDER_IDENTIFIED: 11,
+        Outcome.CHARGES_LAID: 6,
+    },
+    ReferralKind.HASH_MATCHING: {Outcome.REMOVED: 40, Outcome.NOT_FOUND: 45, Outcome.PARTLY_REMOVED: 15},
+    ReferralKind.SUPPORT: {Outcome.ACCEPTED: 85, Outcome.DECLINED: 15},
+    ReferralKind.CHILD_PROTECTION: {Outcome.ACCEPTED: 75, Outcome.DECLINED: 25},
+}
+SLOW_OUTCOMES = {Outcome.CHARGES_LAID: 4.0, Outcome.OFFENDER_IDENTIFIED: 2.0}  # times longer to reach
+ITEM_KINDS = {ReferralKind.TAKEDOWN, ReferralKind.PLATFORM}
+# The kinds whose agency is drawn from a table (a platform report goes to the platform of first contact).
+TABLE_KINDS = [
+    ReferralKind.POLICE,
+    ReferralKind.TAKEDOWN,
+    ReferralKind.HASH_MATCHING,
+    ReferralKind.SUPPORT,
+    ReferralKind.CHILD_PROTECTION,
+]
+ITEM_STATUSES: dict[str, dict[str, float]] = {
+    ReferralKind.TAKEDOWN: {ItemStatus.REMOVED: 78, ItemStatus.REFUSED: 9, ItemStatus.NOT_FOUND: 13},
+    ReferralKind.PLATFORM: {ItemStatus.REMOVED: 60, ItemStatus.REFUSED: 28, ItemStatus.NOT_FOUND: 12},
+}
+ITEM_CONTENT: dict[str, dict[str, float]] = {
+    ReferralKind.TAKEDOWN: {ItemContent.IMAGE: 55, ItemContent.VIDEO: 25, ItemContent.PROFILE: 12, ItemContent.CHAT: 8},
+    ReferralKind.PLATFORM: {
+        ItemContent.PROFILE: 40,
+        ItemContent.IMAGE: 30,
+        ItemContent.CHAT: 20,
+        ItemContent.VIDEO: 10,
+    },
+}
+DECLINE_NOTES = [
+    "Outside the agency's remit.",
+    "Not enough information to act on.",
+    "Handled by another service.",
+    "",
+]
+WITHDRAW_NOTES = [
+    "The victim decided not to go ahead.",
+    "No answer; closed by the helpline.",
+    "Sent twice by mistake.",
+    "",
+]
+NOT_REQUIRED_REASONS = {
+    "child": "A child at risk of harm: reported to protect them.",
+    "account": "Reports the offender's account only; nothing about the victim is shared.",
+}
+REFERRAL_SENT = "Referral sent"  # the reason step_mark_done gives a step it adds
+STILL_DRAFT = 0.04  # share of the referrals of cases under 14 days old still waiting for consent
+ABANDONED = 0.012  # share of referrals withdrawn before sending (consent refused)
+
 
 def _answers(yes: float, no: float) -> list[str]:
     return _table({Answer.YES: yes, Answer.NO: no, Answer.UNKNOWN: max(0.0, 1 - yes - no)})
@@ -295,16 +419,57 @@ class _Generator:
         self.offender_counts = _table({None: 50, 1: 40, 2: 7, 3: 3})
         self.platform_labels = {pk: self.labels[pk] for pk in self.terms.get(Vocabulary.PLATFORM, {}).values()}
         self.platform_codes = {pk: code for code, pk in self.terms.get(Vocabulary.PLATFORM, {}).items()}
+        self.platform_slugs = {pk: code.replace("_", "-") for pk, code in self.platform_codes.items()}
         self.identifier_kinds = _table(IDENTIFIER_KINDS)
         self.statuses = [_table(weights) for weights in STATUSES]
         self.pool = self._offender_pool(max(30, count // 3))
         self.steps: dict[tuple[Any, ...], list[tuple[int, str, int | None]]] = {}
-        self.opened = {status: json.dumps({"status": status}) for status in (Status.NEW, Status.OPEN)}
+        self.opened = {status: _json({"status": status}) for status in (Status.NEW, Status.OPEN)}
         self.closed_detail = {
-            pk: json.dumps({"from": Status.OPEN.value, "to": Status.CLOSED.value, "reason": self.labels[pk]})
+            pk: _json({"from": Status.OPEN.value, "to": Status.CLOSED.value, "reason": self.labels[pk]})
             for pk in set(self.closure_reasons)
         }
-        self.waiting_detail = json.dumps({"from": Status.OPEN.value, "to": Status.WAITING.value})
+        self.waiting_detail = _json({"from": Status.OPEN.value, "to": Status.WAITING.value})
+
+        # Referrals: the agencies that fit each kind for minors and for adults, and a platform's own agency.
+        self.zone = timezone.get_current_timezone()
+        agencies = list(Agency.objects.filter(active=True).order_by("pk"))
+        self.agency_tables = {
+            minor: tuple(self._agencies(agencies, kind, minor) for kind in TABLE_KINDS) for minor in (False, True)
+        }
+        platform_agencies = {a.code: a.pk for a in agencies if a.kind == AGENCY_KIND[ReferralKind.PLATFORM]}
+        self.platform_agency = {
+            pk: platform_agencies[code]
+            for code, pk in self.terms.get(Vocabulary.PLATFORM, {}).items()
+            if code in platform_agencies
+        }
+        self.response_days = {a.pk: a.expected_response_days for a in agencies}
+        self.reference_prefix = {a.pk: a.code.replace("_", "")[:4].upper() for a in agencies}
+        self.outcomes = {kind: _table(weights) for kind, weights in OUTCOMES.items()}
+        self.item_statuses = {kind: _table(weights) for kind, weights in ITEM_STATUSES.items()}
+        self.item_content = {kind: _table(weights) for kind, weights in ITEM_CONTENT.items()}
+        self.step_by_kind: dict[str, int] = {
+            kind: self.step_types[code] for kind, code in STEP_DONE_BY_SENDING.items() if code in self.step_types
+        }
+        self.threat_publish = self.terms.get(Vocabulary.THREAT, {}).get("publish")
+        tables = [Case._meta.db_table, *MANY_TABLES.values(), *CHILD_COLUMNS, Referral._meta.db_table]
+        self.column_types = _column_types([*tables, *REFERRAL_CHILD_COLUMNS])
+
+    def _agencies(self, agencies: list[Agency], kind: str, minor: bool) -> list[int] | None:
+        """A draw table of the agencies a helpline of this country refers minors (or adults) to, or None.
+
+        Those of the country, else international ones, and those that take reports from anywhere;
+        agencies for the other age group are left out.
+        """
+        if kind == ReferralKind.CHILD_PROTECTION and not minor:
+            return None
+        who = "minor" if minor else "adult"
+        fit = [a for a in agencies if a.kind == AGENCY_KIND[kind] and AGENCY_AGES.get(a.code, who) == who]
+        near = [a for a in fit if a.country and a.country == self.country] or [a for a in fit if not a.country]
+        near += [a for a in fit if a.code in WORLDWIDE and a not in near]
+        if not near and kind in ANY_COUNTRY:
+            near = fit
+        return _table({a.pk: AGENCY_WEIGHTS.get(a.code, 1) for a in near}) if near else None
 
     def _ids(self, vocabulary: str, weights: Mapping[str, float]) -> list[int]:
         """A draw table of term ids; codes no longer active are left out."""
@@ -370,6 +535,247 @@ class _Generator:
         return steps
 
 
+S = ReferralStatus
+ANSWERS = (S.ACKNOWLEDGED, S.IN_PROGRESS, S.COMPLETED, S.DECLINED)  # the first answer acknowledges the referral
+ENDS = (S.COMPLETED, S.DECLINED, S.WITHDRAWN)
+
+
+class _Referrals:
+    """The referrals of one batch, as rows of Referral, ReferralTransition and TakedownItem.
+
+    Each row starts with the referral's number in the batch, replaced by its id when the ids are
+    taken from the sequence at the end of the batch.
+    """
+
+    def __init__(self, g: _Generator, now_ts: int) -> None:
+        self.g = g
+        self.now = now_ts
+        self.today = datetime.fromtimestamp(now_ts, g.zone).date()
+        self.rnd = g.random.random
+        self.gauss = g.random.gauss
+        self.referrals: list[tuple[Any, ...]] = []
+        self.transitions: list[tuple[Any, ...]] = []
+        self.items: list[tuple[Any, ...]] = []
+
+    def case(
+        self,
+        case_id: int,
+        opened_at: int,
+        case_end: int,
+        age_days: float,
+        holder: int,
+        age: int | None,
+        minor: bool,
+        facts: tuple[bool, bool, bool, bool, bool, bool, bool],
+        platforms: tuple[int, int | None],
+    ) -> dict[int, tuple[int, int]] | None:
+        """Refer a case to none, one, two or three agencies.
+
+        ``facts``: whether the case is waiting, of high or critical risk, its content distributed,
+        the victim paid, self-harm or danger, a threat to publish, any content obtained. ``platforms``:
+        of first contact, and where the offender moved (or None). Returns the response steps that
+        sending marked done, as {step type id: (at, by)}, or None if there are none.
+        """
+        rnd = self.rnd
+        waiting, high, shared, paid, urgent, publish, has_content = facts
+        police, takedown, hashing, support, child = self.g.agency_tables[minor]
+        boost = 1.8 if waiting else 1.0  # a case waiting is often waiting on an agency
+        chosen: list[tuple[str, int]] = []
+        if police and rnd() < boost * (0.07 + 0.08 * minor + 0.1 * high + 0.15 * shared + 0.04 * paid):
+            chosen.append((ReferralKind.POLICE, police[int(rnd() * _N)]))
+        if has_content:
+            if takedown and rnd() < boost * (0.4 if shared else 0.03 if publish else 0.0):
+                chosen.append((ReferralKind.TAKEDOWN, takedown[int(rnd() * _N)]))
+            if hashing and rnd() < boost * (0.35 if shared else 0.08 + 0.04 * publish):
+                chosen.append((ReferralKind.HASH_MATCHING, hashing[int(rnd() * _N)]))
+        platform_agency = self.g.platform_agency.get(platforms[0])
+        if platform_agency is not None and rnd() < boost * (0.1 + 0.15 * shared):
+            chosen.append((ReferralKind.PLATFORM, platform_agency))
+        if support and rnd() < boost * (0.025 + 0.08 * urgent):
+            chosen.append((ReferralKind.SUPPORT, support[int(rnd() * _N)]))
+        if child and rnd() < boost * (0.015 + 0.1 * shared):
+            chosen.append((ReferralKind.CHILD_PROTECTION, child[int(rnd() * _N)]))
+        if not chosen:
+            return None
+
+        done_steps: dict[int, tuple[int, int]] = {}
+        step_by_kind = self.g.step_by_kind
+        for kind, agency in chosen[:3]:
+            sent = self._one(
+                case_id, kind, agency, opened_at, case_end, age_days, holder, age, minor, urgent, platforms
+            )
+            step = step_by_kind.get(kind)
+            if sent is not None and step is not None:
+                done_steps[step] = (sent, holder)
+        return done_steps
+
+    def _one(
+        self,
+        case_id: int,
+        kind: str,
+        agency: int,
+        opened_at: int,
+        case_end: int,
+        age_days: float,
+        owner: int,
+        age: int | None,
+        minor: bool,
+        urgent: bool,
+        platforms: tuple[int, int | None],
+    ) -> int | None:
+        """One referral, its moves and items; returns when it was sent, or None."""
+        rnd, gauss, log, exp, g, now = self.rnd, self.gauss, math.log, math.exp, self.g, self.now
+        life = LIVES[kind]
+        number = len(self.referrals)
+        drafted = opened_at + int(-log(1 - rnd()) * life.draft_hours * 3600)
+        if drafted > case_end:
+            drafted = opened_at + int(rnd() * (case_end - opened_at))
+
+        consent: str = Consent.VICTIM
+        reason = ""
+        if kind == ReferralKind.PLATFORM and rnd() < 0.3:
+            consent, reason = Consent.NOT_REQUIRED, NOT_REQUIRED_REASONS["account"]
+        elif minor and urgent and kind in (ReferralKind.POLICE, ReferralKind.CHILD_PROTECTION) and rnd() < 0.5:
+            consent, reason = Consent.NOT_REQUIRED, NOT_REQUIRED_REASONS["child"]
+        elif minor and (age is None or age < 16 or rnd() < 0.4):
+            consent = Consent.GUARDIAN
+
+        # The moves (to, at, by, note) as they would happen; those after now are cut off below.
+        moves: list[tuple[str, int, int, str]] = []
+        item_kind = kind in ITEM_KINDS
+        outcome = ""
+        settled: list[tuple[str, int]] = []  # per item: its status and when it was settled
+        u = rnd()
+        if u < ABANDONED:  # consent refused: withdrawn without sending
+            consent, reason = "", ""
+            moves.append((S.WITHDRAWN, drafted + 600 + int(-log(1 - rnd()) * 2 * DAY), owner, WITHDRAW_NOTES[0]))
+        elif u < ABANDONED + STILL_DRAFT and age_days < 14:
+            consent, reason = "", ""  # waiting for consent
+        else:
+            sent = drafted + 300 + int(-log(1 - rnd()) * 7200)
+            moves.append((S.SENT, sent, owner, ""))
+            u = rnd()
+            if u < life.silent:  # never answered; most are given up after one to three months
+                if rnd() < 0.7:
+                    moves.append((S.WITHDRAWN, sent + int((30 + 60 * rnd()) * DAY), owner, WITHDRAW_NOTES[1]))
+            else:
+                first = sent + 60 + int(life.ack_hours * 3600 * exp(life.ack_spread * gauss()))
+                workers = g.workers
+                answerer = owner if rnd() < 0.85 else workers[int(rnd() * len(workers))]
+                later = first + 600 + int(life.done_days * DAY * exp(life.done_spread * gauss()))
+                u = rnd()
+                if u < life.declined:
+                    note = DECLINE_NOTES[int(rnd() * len(DECLINE_NOTES))]
+                    if rnd() < 0.5:
+                        moves.append((S.DECLINED, first, answerer, note))
+                    else:
+                        moves.append((S.ACKNOWLEDGED, first, answerer, ""))
+                        moves.append((S.DECLINED, first + (later - first) // 3, answerer, note))
+                elif u < life.declined + life.withdrawn:
+                    moves.append((S.ACKNOWLEDGED, first, answerer, ""))
+                    note = WITHDRAW_NOTES[(0, 2, 3)[int(rnd() * 3)]]
+                    moves.append((S.WITHDRAWN, first + (later - first) // 2, owner, note))
+                else:
+                    direct = rnd() < life.direct
+                    if item_kind:
+                        # Each item is settled on its own answer; the last one completes the referral.
+                        statuses = g.item_statuses[kind]
+                        settled = [(statuses[int(rnd() * _N)], first if direct else later)]
+                        for _ in range((rnd() < 0.4) + (rnd() < 0.3)):
+                            when = first
+                            if not direct:
+                                when = first + 600 + int(life.done_days * DAY * exp(life.done_spread * gauss()))
+                            settled.append((statuses[int(rnd() * _N)], when))
+                        done = max(when for _, when in settled)
+                        outcome = items_outcome([item_status for item_status, _ in settled])
+                    else:
+                        outcome = g.outcomes[kind][int(rnd() * _N)]
+                        done = first + int((later - first) * SLOW_OUTCOMES.get(outcome, 1.0))
+                    if direct:
+                        moves.append((S.COMPLETED, first, answerer, ""))
+                    else:
+                        moves.append((S.ACKNOWLEDGED, first, answerer, ""))
+                        if rnd() < life.in_progress:
+                            progress = first + int((done - first) * (0.05 + 0.3 * rnd()))
+                            moves.append((S.IN_PROGRESS, progress, answerer, ""))
+                        moves.append((S.COMPLETED, done, answerer, ""))
+        while moves and moves[-1][1] > now:
+            moves.pop()
+
+        # The transitions, and the times on the referral that agree with them.
+        status: str = S.DRAFT
+        sent_at = acknowledged_at = closed_at = last_at = None
+        sent_ts: int | None = None
+        transitions = self.transitions
+        drafted_at = _at(drafted)
+        transitions.append((number, status, status, drafted_at, owner, "Drafted"))
+        for to, when, by, note in moves:
+            last_at = when_at = _at(when)
+            transitions.append((number, status, to, when_at, by, note))
+            status = to
+            if to == S.SENT:
+                sent_at, sent_ts = when_at, when
+            elif acknowledged_at is None and to in ANSWERS:
+                acknowledged_at = when_at
+            if to in ENDS:
+                closed_at = when_at
+        if status != S.COMPLETED:
+            outcome = ""
+        follow_up = None
+        external_reference = ""
+        if sent_at is not None:
+            # Set on sending; once answered, the worker sets the next one and mostly keeps it current.
+            follow_up = sent_at.astimezone(g.zone).date() + timedelta(days=g.response_days[agency])
+            if status in (S.ACKNOWLEDGED, S.IN_PROGRESS) and last_at is not None:
+                days = life.follow_up_days
+                follow_up = last_at.astimezone(g.zone).date() + timedelta(days=days)
+                if follow_up < self.today and rnd() < 0.7:
+                    follow_up = self.today + timedelta(days=1 + int(rnd() * days))
+            if acknowledged_at is not None and rnd() < 0.6:
+                external_reference = f"{g.reference_prefix[agency]}-{1_000_000 + int(rnd() * 9_000_000)}"
+        self.referrals.append(
+            (
+                number,
+                case_id,
+                kind,
+                agency,
+                status,
+                outcome,
+                consent,
+                reason,
+                external_reference,
+                follow_up,
+                owner,
+                owner,
+                drafted_at,
+                sent_at,
+                acknowledged_at,
+                closed_at,
+            )
+        )
+
+        if item_kind:
+            # Listed when drafting; settled as the answers come (all by the completion), else still requested.
+            contents = g.item_content[kind]
+            first_platform, second = platforms
+            count = len(settled) or 1 + (rnd() < 0.4) + (rnd() < 0.3)
+            for index in range(count):
+                platform = first_platform
+                if second is not None and kind == ReferralKind.TAKEDOWN and rnd() < 0.5:
+                    platform = second
+                content_type = contents[int(rnd() * _N)]
+                link = f"https://example.com/{g.platform_slugs[platform]}/{content_type}/{int(rnd() * 2**40):010x}"
+                item_status: str = ItemStatus.REQUESTED
+                removed_at = None
+                if settled and settled[index][1] <= now:
+                    item_status = settled[index][0]
+                    if item_status == ItemStatus.REMOVED:
+                        removed_at = _at(settled[index][1])
+                created = drafted_at + timedelta(minutes=index + 1) if drafted + 60 * (index + 1) <= now else drafted_at
+                self.items.append((number, platform, link, content_type, item_status, removed_at, created))
+        return sent_ts
+
+
 CASE_COLUMNS = [
     "id",
     "organisation_id",
@@ -414,6 +820,37 @@ CHILD_COLUMNS: dict[str, list[str]] = {
     Note._meta.db_table: ["case_id", "author_id", "text", "created_at", "identifiers_kept"],
     CaseActivity._meta.db_table: ["case_id", "at", "actor_id", "kind", "detail"],
 }
+# The referral tables; their rows start with the referral id.
+REFERRAL_COLUMNS = [
+    "id",
+    "case_id",
+    "kind",
+    "agency_id",
+    "status",
+    "outcome",
+    "consent",
+    "consent_reason",
+    "external_reference",
+    "follow_up_on",
+    "owner_id",
+    "created_by_id",
+    "created_at",
+    "sent_at",
+    "acknowledged_at",
+    "closed_at",
+]
+REFERRAL_CHILD_COLUMNS: dict[str, list[str]] = {
+    ReferralTransition._meta.db_table: ["referral_id", "from_status", "to_status", "at", "actor_id", "note"],
+    TakedownItem._meta.db_table: [
+        "referral_id",
+        "platform_id",
+        "link",
+        "content_type",
+        "status",
+        "removed_at",
+        "created_at",
+    ],
+}
 # The tables of the many-to-many facts (case_id, term_id).
 MANY_TABLES = {
     name: getattr(Case, name).field.m2m_db_table() for name in ("approaches", "content_types", "demands", "threats")
@@ -450,6 +887,7 @@ def generate_cases(
     end: date,
     seed: int = 0,
     with_notes: bool = True,
+    with_referrals: bool = True,
     batch_size: int = BATCH_SIZE,
     progress: Callable[[int, int], None] | None = None,
     skip_triggers: bool = True,
@@ -459,6 +897,8 @@ def generate_cases(
     ``workers`` (workers or supervisors of the organisation) open, hold and work the cases.
     References continue the organisation's counters, which are left at the last number used.
     Returns the number of cases made; ``progress(done, count)`` is called after each batch.
+    With ``with_referrals``, about a third of the cases are referred to the active agencies of the
+    catalogue that fit the case and the organisation's country, with their moves and takedown items.
 
     The history triggers are skipped (synthetic data has no history to keep). With ``skip_triggers``
     and a database role allowed to set session_replication_role, the foreign-key checks are skipped
@@ -490,7 +930,7 @@ def generate_cases(
             case_years = [years[bisect.bisect_right(boundaries, stamp) - 1] for stamp in chunk]
             with transaction.atomic():
                 previous = _replication_role("replica") if skip_all else None
-                _batch(generator, chunk, case_years, first_year, int(now.timestamp()), with_notes)
+                _batch(generator, chunk, case_years, first_year, int(now.timestamp()), with_notes, with_referrals)
                 if previous is not None:
                     # Back to normal for the rest of an enclosing transaction (seed_demo, tests).
                     _replication_role(previous)
@@ -556,9 +996,15 @@ def _references(organisation: Organisation, case_years: list[int]) -> list[str]:
 
 
 def _batch(
-    g: _Generator, stamps: list[int], case_years: list[int], first_year: int, now_ts: int, with_notes: bool
+    g: _Generator,
+    stamps: list[int],
+    case_years: list[int],
+    first_year: int,
+    now_ts: int,
+    with_notes: bool,
+    with_referrals: bool = True,
 ) -> None:
-    """One batch of cases and their children, written with COPY in the current transaction."""
+    """One batch of cases, their children and referrals, written with COPY in the current transaction."""
     n = len(stamps)
     with connection.cursor() as cursor:
         # Run through Django, so pgtrigger.ignore sets its variable for the COPYs that follow in this transaction.
@@ -595,6 +1041,9 @@ def _batch(
     many: dict[str, list[tuple[int, int]]] = {table: [] for table in MANY_TABLES.values()}
     approach_rows, content_rows = many[MANY_TABLES["approaches"]], many[MANY_TABLES["content_types"]]
     demand_rows, threat_rows = many[MANY_TABLES["demands"]], many[MANY_TABLES["threats"]]
+    referrals = _Referrals(g, now_ts)
+    refer = referrals.case if with_referrals else None
+    content_none, threat_publish = g.content_none, g.threat_publish
 
     for index in range(n):
         case_id, stamp = ids[index], stamps[index]
@@ -772,6 +1221,29 @@ def _batch(
         elif second is None and rnd() < 0.25:
             platforms_rows.append((case_id, first_platform, PlatformRole.CONTENT_OBTAINED))
 
+        # Referrals, once the case is taken on; sending one marks its response step done.
+        done_by_referral = None
+        if refer is not None and status != Status.NEW:
+            done_by_referral = refer(
+                case_id,
+                opened_at,
+                case_end,
+                age_days,
+                holder,
+                age,
+                minor,
+                (
+                    status == Status.WAITING,
+                    risk == Risk.HIGH or risk == Risk.CRITICAL,
+                    distributed == Answer.YES,
+                    paid == Answer.YES,
+                    self_harm or danger or risk == Risk.CRITICAL,
+                    threat_publish in chosen_threats,
+                    content_none not in chosen_content,
+                ),
+                (first_platform, second),
+            )
+
         # Response steps: the playbook's, mostly done on old cases, mostly to do on new ones.
         if status == Status.CLOSED:
             done_share = 0.88
@@ -782,6 +1254,12 @@ def _batch(
         else:
             done_share = 0.25 + 0.5 * min(1.0, age_days / 30)
         for step_type, reason, due in g.playbook(age, risk, distributed, paid, self_harm, danger):
+            if done_by_referral and step_type in done_by_referral:
+                sent, by = done_by_referral.pop(step_type)
+                steps_rows.append(
+                    (case_id, step_type, StepStatus.DONE, at(stamp + due) if due else None, by, at(sent), reason)
+                )
+                continue
             u = rnd()
             if u < done_share:
                 steps_rows.append(
@@ -804,6 +1282,10 @@ def _batch(
                 steps_rows.append(
                     (case_id, step_type, step_status, at(stamp + due) if due else None, None, None, reason)
                 )
+        # Steps the playbook did not call for, added when the referral was sent (as step_mark_done does).
+        if done_by_referral:
+            for step_type, (sent, by) in done_by_referral.items():
+                steps_rows.append((case_id, step_type, StepStatus.DONE, None, by, at(sent), REFERRAL_SENT))
 
         # Offender identifiers for about 30% of cases, from a shared pool so some link cases.
         if rnd() < IDENTIFIER_SHARE:
@@ -817,7 +1299,9 @@ def _batch(
         if with_notes:
             for _ in range((rnd() < 0.7) + (rnd() < 0.35)):
                 note_ts = opened_at + int(rnd() * (case_end - opened_at + 1))
-                note_rows.append((case_id, holder, NOTES[int(rnd() * len(NOTES))], at(min(now_ts, note_ts)), "[]"))
+                note_rows.append(
+                    (case_id, holder, NOTES[int(rnd() * len(NOTES))], at(min(now_ts, note_ts)), NOTHING_KEPT)
+                )
 
         # The timeline: opened, and the last status change.
         opened_status = Status.NEW if status == Status.NEW else Status.OPEN
@@ -828,18 +1312,70 @@ def _batch(
             activity_rows.append((case_id, at(last_ts), holder, EventKind.STATUS, g.waiting_detail))
 
     with connection.cursor() as cursor:
-        _copy(cursor, Case._meta.db_table, CASE_COLUMNS, cases)
+        types = g.column_types
+        _copy(cursor, Case._meta.db_table, CASE_COLUMNS, cases, types)
         for table, rows in many.items():
-            _copy(cursor, table, ["case_id", "term_id"], rows)
+            _copy(cursor, table, ["case_id", "term_id"], rows, types)
         for table, columns in CHILD_COLUMNS.items():
-            _copy(cursor, table, columns, children[table])
+            _copy(cursor, table, columns, children[table], types)
+        if referrals.referrals:
+            # Ids from the sequence, like the cases; the rows carry their number in the batch until now.
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [Referral._meta.db_table, len(referrals.referrals)],
+            )
+            referral_ids = [row[0] for row in cursor.fetchall()]
+            _copy(cursor, Referral._meta.db_table, REFERRAL_COLUMNS, referrals.referrals, types, referral_ids)
+            for table, rows in (
+                (ReferralTransition._meta.db_table, referrals.transitions),
+                (TakedownItem._meta.db_table, referrals.items),
+            ):
+                _copy(cursor, table, REFERRAL_CHILD_COLUMNS[table], rows, types, referral_ids)
 
 
-def _copy(cursor: Any, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+def _json(value: Any) -> Jsonb:
+    """A jsonb value encoded once, for the many rows that share it."""
+    return Jsonb(json.dumps(value), dumps=str)
+
+
+NOTHING_KEPT = _json([])
+
+
+def _column_types(tables: list[str]) -> dict[str, dict[str, int]]:
+    """The type (oid) of every column of the tables, for binary COPY."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, a.attname, a.atttypid::int FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+            " WHERE c.oid = ANY(%s::regclass[]) AND a.attnum > 0 AND NOT a.attisdropped",
+            [tables],
+        )
+        types: dict[str, dict[str, int]] = {}
+        for table, column, oid in cursor.fetchall():
+            types.setdefault(table, {})[column] = oid
+    return types
+
+
+def _copy(
+    cursor: Any,
+    table: str,
+    columns: list[str],
+    rows: list[tuple[Any, ...]],
+    types: dict[str, dict[str, int]],
+    ids: list[int] | None = None,
+) -> None:
+    """COPY the rows; with ``ids``, each row's first value is an index into them (a batch-local number).
+
+    In binary, with the columns' types: the client encodes a row several times faster than in text.
+    """
     if not rows:
         return
     names = ", ".join(connection.ops.quote_name(column) for column in columns)
-    with cursor.copy(f"COPY {connection.ops.quote_name(table)} ({names}) FROM STDIN") as copy:
+    with cursor.copy(f"COPY {connection.ops.quote_name(table)} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types([types[table][column] for column in columns])
         write = copy.write_row
-        for row in rows:
-            write(row)
+        if ids is None:
+            for row in rows:
+                write(row)
+        else:
+            for row in rows:
+                write((ids[row[0]], *row[1:]))

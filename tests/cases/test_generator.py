@@ -1,5 +1,6 @@
 """The synthetic case generator and the demo cases of seed_demo."""
 
+import itertools
 from collections import Counter
 from datetime import timedelta
 from io import StringIO
@@ -29,7 +30,27 @@ from cases.models import (
     PlatformRole,
     ResponseStep,
     Status,
+    StepStatus,
     StepType,
+)
+from referrals.models import (
+    Agency,
+    Consent,
+    ItemStatus,
+    Referral,
+    ReferralKind,
+    ReferralStatus,
+    ReferralTransition,
+    TakedownItem,
+)
+from referrals.services import (
+    AGENCY_KIND,
+    CLOSED,
+    ITEM_KINDS,
+    OUTCOMES,
+    STEP_DONE_BY_SENDING,
+    TRANSITIONS,
+    items_outcome,
 )
 from tests.factories import OrganisationFactory, UserFactory
 
@@ -90,7 +111,14 @@ def test_generated_cases_are_valid_and_consistent(organisation: Organisation, wo
         for row in model._default_manager.all()[:20]:
             row.full_clean()
         assert model._default_manager.exclude(case__organisation=organisation).count() == 0
-    for model in [Case, *CHILDREN, *(getattr(Case, name).through for name in ("approaches", "demands"))]:
+    for model in [
+        Case,
+        *CHILDREN,
+        *(getattr(Case, name).through for name in ("approaches", "demands")),
+        Referral,
+        ReferralTransition,
+        TakedownItem,
+    ]:
         assert dangling(model) == 0, model
 
     # The check constraints, as the database would enforce them.
@@ -120,10 +148,19 @@ def test_generated_cases_are_valid_and_consistent(organisation: Organisation, wo
             assert case.payment_method is None
         assert not pii.find_identifiers(case.incident_description)
 
-        # Exactly the playbook's steps, with its reasons.
+        # Exactly the playbook's steps, with its reasons, and those that sending a referral added and did.
         wanted = {code: str(reason) for code, reason, _ in services.playbook_steps(case)}
-        steps = {step.step_type.code: step.reason for step in case.steps.select_related("step_type")}
-        assert steps == wanted
+        done_by_sending = {
+            STEP_DONE_BY_SENDING[ReferralKind(r.kind)]: r.sent_at
+            for r in case.referrals.all()
+            if r.sent_at and r.kind in STEP_DONE_BY_SENDING
+        }
+        steps = {step.step_type.code: step for step in case.steps.select_related("step_type")}
+        assert {code: step.reason for code, step in steps.items()} == wanted | {
+            code: "Referral sent" for code in done_by_sending if code not in wanted
+        }
+        for code, sent_at in done_by_sending.items():
+            assert steps[code].status == StepStatus.DONE and steps[code].done_at == sent_at
     for text in Note.objects.values_list("text", flat=True):
         assert not pii.find_identifiers(text)
 
@@ -155,9 +192,152 @@ def test_generated_cases_are_valid_and_consistent(organisation: Organisation, wo
     # No history for the synthetic rows, and history is back on for what follows.
     case_event = apps.get_model("cases", "CaseEvent")
     assert list(case_event.objects.values_list("pgh_obj_id", flat=True)) == [opened.pk]
+    assert Referral.objects.exists() and TakedownItem.objects.exists()
+    for name in ("ReferralEvent", "TakedownItemEvent"):
+        assert not apps.get_model("referrals", name).objects.exists()
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('session_replication_role')")
         assert cursor.fetchone()[0] == "origin"
+
+
+def test_generated_referrals_are_realistic_and_consistent(organisation: Organisation, workers: list[User]) -> None:
+    count = 1500
+    generate(organisation, workers, count=count)
+    now = timezone.now()
+    worker_ids = {w.pk for w in workers}
+    cases = {
+        case.pk: case for case in Case.objects.filter(organisation=organisation).prefetch_related("platforms__platform")
+    }
+    referrals = list(Referral.objects.select_related("agency").prefetch_related("transitions", "items").order_by("pk"))
+    for referral in referrals[::50]:
+        referral.full_clean()
+        for item in referral.items.all():
+            item.full_clean()
+
+    # About a third of the cases are referred, some more than once; never before the case is taken on.
+    per_case = Counter(r.case_id for r in referrals)
+    assert 0.25 * count <= len(per_case) <= 0.45 * count
+    assert 0.1 * len(per_case) <= sum(n > 1 for n in per_case.values()) <= 0.45 * len(per_case)
+    assert not any(cases[pk].status == Status.NEW for pk in per_case)
+    kinds = Counter(r.kind for r in referrals)
+    assert kinds[ReferralKind.POLICE] == max(kinds.values())
+    assert {ReferralKind.POLICE, ReferralKind.TAKEDOWN, ReferralKind.PLATFORM, ReferralKind.HASH_MATCHING} <= set(kinds)
+    statuses = Counter(r.status for r in referrals)
+    assert statuses[ReferralStatus.COMPLETED] >= 0.5 * len(referrals)
+    assert statuses[ReferralStatus.DRAFT] <= 0.03 * len(referrals)
+    assert statuses[ReferralStatus.DECLINED] and statuses[ReferralStatus.WITHDRAWN]
+    assert 0.7 * len(referrals) <= sum(r.acknowledged_at is not None for r in referrals) < len(referrals)
+
+    for referral in referrals:
+        case = cases[referral.case_id]
+        minor = case.is_minor
+        platforms = {p.platform_id for p in case.platforms.all()}
+        # The right agency: of the kind, of the country or international, for the victim's age group.
+        agency = referral.agency
+        assert agency.active and agency.kind == AGENCY_KIND[ReferralKind(referral.kind)]
+        if referral.kind == ReferralKind.PLATFORM:
+            first = next(p.platform for p in case.platforms.all() if p.role == PlatformRole.FIRST_CONTACT)
+            assert agency.code == first.code
+        elif referral.kind == ReferralKind.HASH_MATCHING:
+            assert agency.code == ("take_it_down" if minor else "stopncii")
+        elif referral.kind == ReferralKind.POLICE:
+            assert agency.code in (("polizia_postale", "cncpo") if minor else ("polizia_postale",))
+        elif referral.kind == ReferralKind.CHILD_PROTECTION:
+            assert minor and agency.code == "inhope"
+        if referral.kind in (ReferralKind.TAKEDOWN, ReferralKind.HASH_MATCHING):
+            assert case.content_types.exclude(code="none").exists()
+
+        # The check constraints, and the times the services would set.
+        sent = referral.status not in (ReferralStatus.DRAFT, ReferralStatus.WITHDRAWN) or referral.sent_at
+        assert referral.consent or not sent
+        assert referral.consent != Consent.NOT_REQUIRED or referral.consent_reason
+        assert (referral.status == ReferralStatus.COMPLETED) == bool(referral.outcome)
+        assert referral.status != ReferralStatus.COMPLETED or referral.outcome in OUTCOMES[ReferralKind(referral.kind)]
+        assert (referral.status in CLOSED) == (referral.closed_at is not None)
+        assert (referral.sent_at is not None) == (referral.follow_up_on is not None)
+        assert referral.owner_id in worker_ids and referral.created_by_id == referral.owner_id
+        times = [referral.created_at, referral.sent_at, referral.acknowledged_at, referral.closed_at]
+        assert all(case.first_contact_at <= t <= now for t in times if t is not None)
+
+        # One transition per move, allowed by the services, agreeing with the times.
+        moves = list(referral.transitions.all())
+        assert (moves[0].from_status, moves[0].to_status, moves[0].at) == ("draft", "draft", referral.created_at)
+        for before, move in itertools.pairwise(moves):
+            assert move.from_status == before.to_status and move.to_status in TRANSITIONS[move.from_status]
+            assert before.at <= move.at
+        assert moves[-1].to_status == referral.status
+        assert all(move.actor_id in worker_ids for move in moves)
+        at = {move.to_status: move.at for move in reversed(moves[1:])}
+        assert referral.sent_at == at.get("sent")
+        answers = [m.at for m in moves if m.to_status in ("acknowledged", "in_progress", "completed", "declined")]
+        assert referral.acknowledged_at == (answers[0] if answers else None)
+        assert referral.closed_at == next((at[s] for s in CLOSED if s in at), None)
+
+        # Items only on takedown and platform referrals, settled by the time the referral completes.
+        items = list(referral.items.all())
+        if referral.kind not in ITEM_KINDS:
+            assert not items
+            continue
+        assert 1 <= len(items) <= 3
+        for item in items:
+            assert item.platform_id in platforms and item.link.startswith("https://example.com/")
+            assert referral.created_at <= item.created_at <= now
+            assert (item.status == ItemStatus.REMOVED) == (item.removed_at is not None)
+            if item.removed_at is not None:
+                assert referral.sent_at and referral.sent_at <= item.removed_at <= now
+        settled = [item.status for item in items]
+        if referral.status == ReferralStatus.COMPLETED:
+            assert referral.outcome == items_outcome(settled)
+        elif referral.status not in CLOSED:
+            assert ItemStatus.REQUESTED in settled
+
+    # Realistic delays: platforms and hash services answer within days, the police take longer.
+    def median_hours(kind: str) -> float:
+        waits = sorted(
+            (r.acknowledged_at - r.sent_at).total_seconds() / 3600
+            for r in referrals
+            if r.kind == kind and r.acknowledged_at and r.sent_at
+        )
+        return waits[len(waits) // 2]
+
+    assert median_hours(ReferralKind.HASH_MATCHING) < 2 < median_hours(ReferralKind.PLATFORM) < 48
+    assert 24 < median_hours(ReferralKind.POLICE) < 24 * 10
+    removed = [i for r in referrals for i in r.items.all() if i.status == ItemStatus.REMOVED]
+    assert len(removed) > 20
+
+    # Old cases' referrals are closed but for a few the agency never answered or is still working on.
+    old = [r for r in referrals if cases[r.case_id].first_contact_at < now - timedelta(days=365)]
+    assert sum(r.status in CLOSED for r in old) > 0.9 * len(old)
+
+
+def test_recent_referrals_are_mostly_under_way(organisation: Organisation, workers: list[User]) -> None:
+    today = timezone.localdate()
+    generate_cases(
+        organisation=organisation, workers=workers, count=600, start=today - timedelta(days=6), end=today, seed=2
+    )
+    statuses = Counter(Referral.objects.values_list("status", flat=True))
+    under_way = sum(statuses[s] for s in ("draft", "sent", "acknowledged", "in_progress"))
+    assert under_way > 0.6 * sum(statuses.values()) > 60
+    assert statuses["draft"] < 0.2 * sum(statuses.values())
+
+
+def test_referrals_go_to_agencies_of_the_country() -> None:
+    australian = OrganisationFactory.create(name="Australian Helpline", country="AU")
+    staff = [UserFactory.create(username="au-worker", role=Role.WORKER, organisation=australian)]
+    Agency.objects.filter(code="take_it_down").update(active=False)
+    generate(australian, staff, count=400)
+    by_kind: dict[str, set[str]] = {}
+    for kind, code in Referral.objects.values_list("kind", "agency__code"):
+        by_kind.setdefault(kind, set()).add(code)
+    assert by_kind[ReferralKind.POLICE] == {"accce"}
+    assert by_kind[ReferralKind.TAKEDOWN] == {"esafety"}
+    assert by_kind[ReferralKind.HASH_MATCHING] == {"stopncii"}  # Take It Down is inactive
+    assert by_kind.get(ReferralKind.SUPPORT, {"kids_helpline"}) == {"kids_helpline"}
+    for referral in Referral.objects.select_related("case"):
+        if referral.kind in (ReferralKind.POLICE, ReferralKind.CHILD_PROTECTION, ReferralKind.SUPPORT):
+            assert referral.case.is_minor
+        elif referral.kind == ReferralKind.HASH_MATCHING:
+            assert not referral.case.is_minor
 
 
 def test_same_seed_same_cases(organisation: Organisation, workers: list[User]) -> None:
@@ -174,6 +354,27 @@ def test_same_seed_same_cases(organisation: Organisation, workers: list[User]) -
         )
 
     assert facts(organisation) == facts(other)
+
+    def referrals(org: Organisation) -> list[tuple[Any, ...]]:
+        return [
+            (
+                *row,
+                list(ReferralTransition.objects.filter(referral_id=row[0]).values_list("to_status", "at")),
+                list(TakedownItem.objects.filter(referral_id=row[0]).values_list("link", "status", "removed_at")),
+            )
+            for row in Referral.objects.filter(case__organisation=org)
+            .order_by("case__reference", "kind")
+            .values_list("id", "case__reference", "kind", "agency", "status", "outcome", "sent_at", "closed_at")
+        ]
+
+    mine, twin = referrals(organisation), referrals(other)
+    assert mine and [row[1:] for row in mine] == [row[1:] for row in twin]
+
+
+def test_without_referrals(organisation: Organisation, workers: list[User]) -> None:
+    generate(organisation, workers, count=50, with_referrals=False)
+    assert Case.objects.count() == 50 and not Referral.objects.exists()
+    assert not ResponseStep.objects.filter(reason="Referral sent").exists()
 
 
 def test_with_foreign_key_checks_and_without_notes(organisation: Organisation, workers: list[User]) -> None:

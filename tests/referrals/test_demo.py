@@ -16,7 +16,12 @@ def test_demo_referrals_are_consistent(personas: dict[str, User]) -> None:
     worker = personas["worker"]
     today = timezone.localdate()
     generate_cases(
-        organisation=worker.organisation, workers=[worker], count=120, start=today - timedelta(days=700), end=today
+        organisation=worker.organisation,
+        workers=[worker],
+        count=120,
+        start=today - timedelta(days=700),
+        end=today,
+        with_referrals=False,
     )
     made = demo_referrals(cases=list(worker.organisation.cases.select_related("assigned_to").order_by("pk")))
     referrals = list(Referral.objects.all())
