@@ -17,6 +17,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append((_("Cases"), reverse("case_list")))
         items.append((_("New case"), reverse("case_new")))
         items.append((_("Referrals"), reverse("referral_list")))
+    if user.has_perm("reports.view_report"):
+        items.append((_("Reports"), reverse("reports:report")))
     if user.is_staff and user.has_perm("accounts.view_user"):
         items.append((_("Administration"), reverse("admin:index")))
     current = request.path

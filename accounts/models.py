@@ -42,6 +42,16 @@ class User(AbstractUser):
         help_text=_("Demo account: exempt from two-factor login while DEBUG is on, never in production."),
     )
 
+    report_organisations = models.ManyToManyField(
+        Organisation,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reports on other organisations"),
+        help_text=_(
+            "Analysts only: other helplines whose statistics this analyst may read, always disclosure-controlled."
+        ),
+    )
+
     objects = HelplineUserManager()  # type: ignore[misc]
 
     REQUIRED_FIELDS = ["organisation", "role"]

@@ -29,8 +29,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "cases.assign_case",
         "cases.view_case_history",
         "accounts.view_user",
+        "reports.view_report",
     ],
-    Role.ANALYST: [],
+    Role.ANALYST: ["reports.view_report"],
     Role.ADMINISTRATOR: [
         "accounts.view_organisation",
         "accounts.change_organisation",
@@ -38,6 +39,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.add_user",
         "accounts.change_user",
         "audit.view_accesslog",
+        "reports.view_report",
         *TAXONOMIES,
     ],
 }

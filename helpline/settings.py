@@ -12,6 +12,7 @@ from pathlib import Path
 
 import django_stubs_ext
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -75,6 +76,7 @@ INSTALLED_APPS = [
     "cases",
     "referrals",
     "notifications",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -253,9 +255,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = TIME_ZONE
+# How often the statistics rollups are recounted (see reports/rollups.py).
+ROLLUP_REFRESH_MINUTES = env.int("ROLLUP_REFRESH_MINUTES", default=10)
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "health.tasks.heartbeat", "schedule": 60.0},
     "notification-reminders": {"task": "notifications.tasks.send_reminders", "schedule": 15 * 60.0},
+    "report-rollups": {"task": "reports.tasks.refresh_rollups", "schedule": ROLLUP_REFRESH_MINUTES * 60.0},
+    # Daily, so that a day missed (the scheduler was down on the 1st) is made up; the snapshot is made once.
+    "report-snapshots": {"task": "reports.tasks.make_monthly_snapshots", "schedule": crontab(minute=15, hour=2)},
 }
 
 REST_FRAMEWORK = {
@@ -306,3 +313,10 @@ DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="")
 # Key of the hashes that link offender identifiers across cases. Changing it unlinks
 # existing cases, so production should set it once and keep it.
 OFFENDER_HASH_KEY = env.str("OFFENDER_HASH_KEY", default="") or f"offender-identifiers:{SECRET_KEY}"
+
+# Statistics: counts from 1 to k-1 are published as "<k" (disclosure control).
+DISCLOSURE_THRESHOLD = env.int("DISCLOSURE_THRESHOLD", default=5)
+if DISCLOSURE_THRESHOLD < 3:
+    raise ImproperlyConfigured('DISCLOSURE_THRESHOLD must be at least 3 (with 2, "<2" would mean exactly 1).')
+# Report exports of more cases than this run in the background, with a progress bar.
+REPORT_EXPORT_INLINE_CASES = env.int("REPORT_EXPORT_INLINE_CASES", default=50_000)

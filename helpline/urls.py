@@ -10,6 +10,7 @@ from cases.api import CaseViewSet, TaxonomiesView
 from health.views import healthz
 from helpline.admin import site as admin_site
 from referrals.api import AgenciesView, ReferralViewSet
+from reports.api import ReportView, SnapshotViewSet
 
 account_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -24,11 +25,13 @@ account_patterns = [
 router = SimpleRouter()
 router.register("cases", CaseViewSet, basename="api-case")
 router.register("referrals", ReferralViewSet, basename="api-referral")
+router.register("reports/snapshots", SnapshotViewSet, basename="api-snapshot")
 
 api_v1_patterns = [
     path("me/", MeView.as_view(), name="api-me"),
     path("taxonomies/", TaxonomiesView.as_view(), name="api-taxonomies"),
     path("agencies/", AgenciesView.as_view(), name="api-agencies"),
+    path("reports/", ReportView.as_view(), name="api-report"),
     *router.urls,
 ]
 
@@ -38,6 +41,7 @@ urlpatterns = [
     path("cases/", include("cases.urls")),
     path("notifications/", include("notifications.urls")),
     path("referrals/", include("referrals.urls")),
+    path("reports/", include("reports.urls")),
     path("admin/", admin_site.urls),
     path("api/v1/", include(api_v1_patterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -28,7 +28,7 @@ def test_api_token_authenticates_a_service_account(personas: dict[str, User]) ->
         "username": "anna",
         "organisation": "Home Helpline",
         "role": "analyst",
-        "permissions": [],
+        "permissions": ["reports.view_report"],
     }
     assert "no-store" in response["Cache-Control"]
     stored = AuthToken.objects.get(user=personas["analyst"])

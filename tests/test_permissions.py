@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from accounts.models import User
 from audit.models import Action
@@ -18,6 +19,8 @@ from cases.models import StepType, Term
 from cases.services import case_open
 from referrals.models import Agency
 from referrals.services import referral_create, takedown_item_add
+from reports.engine import Params
+from reports.models import Export, ExportStatus, Snapshot
 
 STAFF = ["worker", "supervisor", "analyst", "administrator", "other_worker", "other_administrator"]
 PERSONAS = ["anonymous", *STAFF]
@@ -87,6 +90,40 @@ def own_or_foreign(url: Callable[[dict[str, Any]], str], expect: dict[str, int |
         expect=expect,
         url=url,
         whose={"own": {"other_worker": 404}, "foreign": {"worker": 404, "supervisor": 404, "other_worker": answer}},
+    )
+
+
+READERS = ["analyst", "supervisor", "administrator", "other_administrator"]
+
+
+def reporting(answer: int | str = 200) -> dict[str, int | str]:
+    """Roles that read statistics; a 404 for workers, as for anything out of scope."""
+    return everyone(404, **dict.fromkeys(READERS, answer))
+
+
+def api_reporting(answer: int | str = 200) -> dict[str, int | str]:
+    """The report API: 401 without credentials, 403 for roles that do not read statistics."""
+    return {**everyone(403, **dict.fromkeys(READERS, answer)), "anonymous": 401}
+
+
+def export_row(name: str) -> Row:
+    """A report export belongs to the person who asked: the analyst's ("own") or the other administrator's."""
+    return Row(
+        expect=reporting(404),
+        url=lambda r: reverse(name, args=[r["export"].pk]),
+        whose={"own": {"analyst": 200}, "foreign": {"other_administrator": 200}},
+    )
+
+
+def snapshot_row(name: str, query: str = "", expect: dict[str, int | str] | None = None) -> Row:
+    """A snapshot of the home organisation ("own") or of the other one ("foreign")."""
+    return Row(
+        expect=expect or reporting(),
+        url=lambda r: reverse(name, args=[r["snapshot"].pk]) + query,
+        whose={
+            "own": {"other_administrator": 404},
+            "foreign": {"analyst": 404, "supervisor": 404, "administrator": 404},
+        },
     )
 
 
@@ -193,6 +230,17 @@ TABLE: dict[str, Row] = {
     "api-referral-transition": Row(
         api_casework(405), url=lambda r: reverse("api-referral-transition", args=[r["referral"].pk])
     ),
+    "reports:report": Row(reporting()),
+    "reports:export": Row(reporting(), url=lambda r: reverse("reports:export") + "?format=json"),
+    "reports:export_detail": export_row("reports:export_detail"),
+    "reports:export_download": export_row("reports:export_download"),
+    "reports:printed": Row(reporting(405)),  # POST only
+    "reports:snapshot_list": Row(reporting()),
+    "reports:snapshot_detail": snapshot_row("reports:snapshot_detail"),
+    "reports:snapshot_download": snapshot_row("reports:snapshot_download", "?format=csv"),
+    "api-report": Row(api_reporting()),
+    "api-snapshot-list": Row(api_reporting()),
+    "api-snapshot-detail": snapshot_row("api-snapshot-detail", expect=api_reporting()),
     "notification_list": Row(everyone(200)),  # each person's own notifications, whatever the role
     "notification_read": Row(everyone(405), url=lambda r: reverse("notification_read", args=[1])),  # POST only
     "notification_read_all": Row(everyone(405)),  # POST only
@@ -285,6 +333,23 @@ def records(personas: dict[str, User], home_org: Any, other_org: Any) -> dict[st
         )
         return referral, item
 
+    def export_of(user: User) -> Export:
+        month = timezone.localdate().replace(day=1)
+        params = Params(organisations=(user.organisation_id,), start=month, end=month)
+        return Export.objects.create(
+            user=user, parameters=params.as_json(), format="csv", status=ExportStatus.DONE, progress=100, content=b""
+        )
+
+    def snapshot_of(organisation: Any) -> Snapshot:
+        return Snapshot.objects.create(
+            organisation=organisation,
+            title="Monthly report",
+            parameters={},
+            threshold=5,
+            tables=[],
+            tables_suppressed=[],
+        )
+
     own_referral, own_item = referral_of(own_case, personas["worker"])
     foreign_referral, foreign_item = referral_of(foreign_case, personas["other_worker"])
     shared = {"term": term, "steptype": steptype, "agency": agency, "content_type": content_type}
@@ -297,6 +362,8 @@ def records(personas: dict[str, User], home_org: Any, other_org: Any) -> dict[st
             "referral": own_referral,
             "item": own_item,
             "step": own_case.steps.first(),
+            "export": export_of(personas["analyst"]),
+            "snapshot": snapshot_of(home_org),
             **shared,
         },
         "foreign": {
@@ -307,6 +374,8 @@ def records(personas: dict[str, User], home_org: Any, other_org: Any) -> dict[st
             "referral": foreign_referral,
             "item": foreign_item,
             "step": foreign_case.steps.first(),
+            "export": export_of(personas["other_administrator"]),
+            "snapshot": snapshot_of(other_org),
             **shared,
         },
     }

@@ -81,8 +81,15 @@ class Command(BaseCommand):
                 start=today - timedelta(days=3 * 365 - 1),
                 end=today,
                 seed=seed,
+                with_referrals=False,  # the demo's referrals go through the services, with their timeline
             )
             demo_referrals(cases=list(organisation.cases.select_related("assigned_to").order_by("pk")), seed=seed)
+        # Statistics: count the rollups now rather than at the scheduler's first run, and keep last month's report.
+        from reports.rollups import rollups_refresh
+        from reports.snapshots import snapshots_monthly
+
+        rollups_refresh()
+        snapshots_monthly()
 
 
 # Synthetic cases per organisation: how many, and who holds them.

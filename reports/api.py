@@ -1,0 +1,149 @@
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.roles import Role
+from audit.models import Action
+from audit.services import access_log_record
+from reports.exports import published_for
+from reports.forms import ReportForm
+from reports.models import Snapshot
+from reports.selectors import snapshots_visible_to
+
+
+class CanReadReports(BasePermission):
+    """Analysts, supervisors and administrators; workers get no statistics."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user.is_authenticated and request.user.has_perm("reports.view_report"))
+
+
+class ColumnSerializer(serializers.Serializer[Any]):
+    key = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
+    kind = serializers.ChoiceField(choices=["count", "percent", "days", "change", "minutes"])
+
+
+class RowSerializer(serializers.Serializer[Any]):
+    label = serializers.CharField()  # type: ignore[assignment]
+    values = serializers.ListField(
+        child=serializers.JSONField(),
+        help_text='One per column: a number, "<k" for a small count, "x" for a hidden figure, or null.',
+    )
+
+
+class TableSerializer(serializers.Serializer[Any]):
+    key = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    row_header = serializers.CharField()
+    columns = ColumnSerializer(many=True)
+    rows = RowSerializer(many=True)
+    total = RowSerializer(allow_null=True)
+
+
+class ReportSerializer(serializers.Serializer[Any]):
+    parameters = serializers.DictField()
+    generated_at = serializers.DateTimeField()
+    suppressed = serializers.BooleanField(help_text="Whether disclosure control was applied (always, for analysts).")
+    threshold = serializers.IntegerField()
+    tables = TableSerializer(many=True)
+
+
+REPORT_PARAMETERS = [
+    OpenApiParameter("organisations", int, many=True, description="Organisation ids; default the user's own."),
+    OpenApiParameter("start", str, description="First month, YYYY-MM."),
+    OpenApiParameter("end", str, description="Last month, YYYY-MM."),
+    OpenApiParameter("granularity", str, enum=["month", "quarter", "year"]),
+    OpenApiParameter("age_scheme", str, description="guidance, postal_police, iwf, esafety or custom."),
+    OpenApiParameter("bands", str, description="With age_scheme=custom: lowest age of each band, e.g. 13,18,25."),
+    OpenApiParameter("platform", str, description="Platform code: only cases naming this platform."),
+    OpenApiParameter("sextortion_type", str, description="Sextortion type code."),
+    OpenApiParameter("region", str, description="ISO 3166-2 region of the victim, e.g. IT-RM."),
+]
+
+
+class ReportView(APIView):
+    """The statistical report: every table, disclosure-controlled unless the reader may see true counts."""
+
+    permission_classes = [IsAuthenticated, CanReadReports]
+
+    @extend_schema(parameters=REPORT_PARAMETERS, responses={200: ReportSerializer, 400: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        form = ReportForm(request.query_params, user=request.user)
+        if not form.is_valid():
+            return Response({"errors": form.errors.get_json_data()}, status=400)
+        params = form.params()
+        report, tables, suppressed = published_for(request.user, params)
+        access_log_record(
+            action=Action.VIEW,
+            request=request,
+            actor=request.user,
+            object_type="report",
+            detail={"parameters": params.as_json(), "api": True},
+        )
+        return Response(
+            {
+                "parameters": params.as_json(),
+                "generated_at": report.generated_at,
+                "suppressed": suppressed,
+                "threshold": settings.DISCLOSURE_THRESHOLD,
+                "tables": [table.as_json() for table in tables],
+            }
+        )
+
+
+TRUE_COUNT_ROLES = (Role.SUPERVISOR, Role.ADMINISTRATOR)
+
+
+class SnapshotSerializer(serializers.ModelSerializer[Snapshot]):
+    organisation = serializers.CharField(source="organisation.name")
+    suppressed = serializers.SerializerMethodField()
+    tables = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Snapshot
+        fields = ["id", "organisation", "title", "parameters", "generated_at", "threshold", "suppressed", "tables"]
+
+    def get_suppressed(self, snapshot: Snapshot) -> bool:
+        user = self.context["request"].user
+        return not (user.role in TRUE_COUNT_ROLES and snapshot.organisation_id == user.organisation_id)
+
+    @extend_schema_field(TableSerializer(many=True))
+    def get_tables(self, snapshot: Snapshot) -> list[dict[str, Any]]:
+        return snapshot.tables_suppressed if self.get_suppressed(snapshot) else snapshot.tables
+
+
+class SnapshotSummarySerializer(serializers.ModelSerializer[Snapshot]):
+    organisation = serializers.CharField(source="organisation.name")
+
+    class Meta:
+        model = Snapshot
+        fields = ["id", "organisation", "title", "parameters", "generated_at", "threshold"]
+
+
+class SnapshotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Snapshot]):
+    """The monthly reports kept as they were generated; analysts receive the disclosure-controlled tables."""
+
+    serializer_class = SnapshotSerializer
+    permission_classes = [IsAuthenticated, CanReadReports]
+
+    def get_queryset(self) -> QuerySet[Snapshot]:
+        return snapshots_visible_to(self.request.user)
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[Snapshot]]:
+        # The list names the snapshots; their figures come one at a time, each read logged.
+        return SnapshotSummarySerializer if self.action == "list" else SnapshotSerializer
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        snapshot = self.get_object()
+        access_log_record(action=Action.VIEW, request=request, actor=request.user, obj=snapshot, detail={"api": True})
+        return Response(self.get_serializer(snapshot).data)

@@ -1,0 +1,723 @@
+"""The report engine: parameters in, tables of true counts out, aggregated in PostgreSQL.
+
+One function per family of tables; each runs one SQL statement over the cases in scope (the
+organisations, the months and the filters of the parameters) and never loads a case into Python.
+Pages, exports, the API and the monthly snapshots all call ``build_report``; ``publish_report``
+decides whether the reader receives true counts or disclosure-controlled ones.
+"""
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time
+from typing import Any, Literal
+
+import pycountry
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from accounts.roles import Role
+from cases.models import AgeUnknown, Gender, PlatformRole, StepType, Term, Vocabulary
+from referrals.models import Agency, AgencyKind, Outcome
+from reports import rollups
+from reports.disclosure import Ref
+from reports.tables import TOTAL_KEY, Column, Derived, PublishedTable, Table, publish, withheld
+
+Granularity = Literal["month", "quarter", "year"]
+DAY_SECONDS = 86_400
+
+
+@dataclass(frozen=True)
+class Params:
+    """What a report covers. ``start`` and ``end`` are the first days of the first and last months."""
+
+    organisations: tuple[int, ...]
+    start: date
+    end: date
+    granularity: Granularity = "month"
+    age_limits: tuple[int, ...] = (13, 18)
+    age_scheme: str = "guidance"
+    platform: int | None = None
+    sextortion_type: int | None = None
+    region: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(start=self.start.isoformat(), end=self.end.isoformat())
+        data["organisations"] = list(self.organisations)
+        data["age_limits"] = list(self.age_limits)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Params":
+        return cls(
+            **{
+                **data,
+                "organisations": tuple(data["organisations"]),
+                "age_limits": tuple(data["age_limits"]),
+                "start": date.fromisoformat(data["start"]),
+                "end": date.fromisoformat(data["end"]),
+            }
+        )
+
+
+def add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def periods(params: Params) -> list[date]:
+    step = {"month": 1, "quarter": 3, "year": 12}[params.granularity]
+    first = _truncate(params.start, params.granularity)
+    result = []
+    while first <= params.end:
+        result.append(first)
+        first = add_months(first, step)
+    return result
+
+
+def _truncate(day: date, granularity: Granularity) -> date:
+    if granularity == "year":
+        return date(day.year, 1, 1)
+    if granularity == "quarter":
+        return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+    return date(day.year, day.month, 1)
+
+
+def period_label(day: date, granularity: Granularity) -> str:
+    if granularity == "year":
+        return str(day.year)
+    if granularity == "quarter":
+        return f"{day.year} Q{(day.month - 1) // 3 + 1}"
+    return f"{day:%Y-%m}"
+
+
+def age_bands(limits: Sequence[int]) -> list[tuple[str, str]]:
+    """Row keys and labels of the bands, then the unknown-age rows. Keys are width_bucket's numbers."""
+    bounds = [0, *limits]
+    rows = []
+    for index, low in enumerate(bounds):
+        if index + 1 < len(bounds):
+            high = bounds[index + 1] - 1
+            label = f"{high} and under" if low == 0 else f"{low}" if low == high else f"{low} to {high}"
+        else:
+            label = f"{low} and over"
+        rows.append((str(index), label))
+    return [
+        *rows,
+        (AgeUnknown.MINOR.value, str(AgeUnknown.MINOR.label)),
+        (AgeUnknown.ADULT.value, str(AgeUnknown.ADULT.label)),
+        ("", "Age not recorded"),
+    ]
+
+
+@dataclass
+class Report:
+    params: Params
+    tables: list[Table] = field(default_factory=list)
+    generated_at: datetime = field(default_factory=timezone.now)
+    # The moment the figures describe: the last refresh of the rollups when they were read.
+    as_of: datetime | None = None
+
+
+class _Query:
+    """The SQL pieces shared by every table: the cases in scope, read from the rollups or the live tables."""
+
+    period = "date_trunc(%(unit)s, s.month)::date"
+
+    def __init__(self, params: Params, *, use_rollups: bool | None = None) -> None:
+        zone = timezone.get_default_timezone()  # the zone the months are counted in (settings.TIME_ZONE)
+        end = add_months(params.end, 1)
+        self.args: dict[str, Any] = {
+            "orgs": list(params.organisations),
+            "start_month": params.start,
+            "end_month": end,
+            "before_start_month": add_months(params.start, -12),
+            "before_end_month": add_months(end, -12),
+            "unit": params.granularity,
+            "tz": settings.TIME_ZONE,
+            "limits": list(params.age_limits),
+            "platform": params.platform,
+            "type": params.sextortion_type,
+            "region": params.region,
+        }
+        for key in ("start", "end", "before_start", "before_end"):
+            self.args[key] = datetime.combine(self.args[f"{key}_month"], time(), tzinfo=zone)
+        filters = ["c.organisation_id = ANY(%(orgs)s)"]
+        if params.sextortion_type is not None:
+            filters.append("c.sextortion_type_id = %(type)s")
+        if params.region:
+            filters.append("c.victim_region = %(region)s")
+        if params.platform is not None:
+            filters.append(
+                "EXISTS (SELECT 1 FROM cases_caseplatform p WHERE p.case_id = c.id AND p.platform_id = %(platform)s)"
+            )
+        self.filters = " AND ".join(filters)
+        # The rollups count whole organisations; a filter needs the live rows.
+        if use_rollups and len(filters) > 1:
+            raise ValueError("The rollups have no platform, type or region: a filtered report reads the live tables.")
+        self.use_rollups = len(filters) == 1 if use_rollups is None else use_rollups
+
+    def source(self, name: str, *, before: bool = False) -> str:
+        """The family's counts per organisation and month within the report's months (or a year earlier)."""
+        family = rollups.BY_NAME[name]
+        prefix = "before_" if before else ""
+        if self.use_rollups:
+            return (
+                f"(SELECT * FROM {family.view} WHERE org = ANY(%(orgs)s)"
+                f" AND month >= %({prefix}start_month)s AND month < %({prefix}end_month)s)"
+            )
+        in_range = f"{family.time} >= %({prefix}start)s AND {family.time} < %({prefix}end)s"
+        return f"({family.select(f'{self.filters} AND {in_range}')})"
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, self.args)
+            return cursor.fetchall()
+
+
+def build_report(
+    params: Params, *, progress: Callable[[int, int], None] | None = None, use_rollups: bool | None = None
+) -> Report:
+    """All tables; from the rollups when there is no filter, unless ``use_rollups`` says otherwise."""
+    report = Report(params)
+    as_of = rollups.rollups_as_of()
+    if use_rollups is None and as_of is None:
+        use_rollups = False  # never counted yet: the live rows are the only figures
+    query = _Query(params, use_rollups=use_rollups)
+    report.as_of = as_of if query.use_rollups else report.generated_at
+    steps = [_case_tables, _term_tables, _platform_table, _referral_tables, _step_table, _workload_table]
+    for done, step in enumerate(steps, start=1):
+        report.tables += step(params, query)
+        if progress is not None:
+            progress(done, len(steps))
+    order = {key: index for index, key in enumerate(TABLE_ORDER)}
+    report.tables.sort(key=lambda table: order.get(table.key, len(order)))
+    return report
+
+
+TABLE_ORDER = [
+    "new_cases",
+    "age_gender",
+    "minors_adults",
+    "sextortion_type",
+    "demands",
+    "approaches",
+    "content_types",
+    "threats",
+    "platforms",
+    "outcomes",
+    "regions",
+    "referrals",
+    "referral_outcomes",
+    "takedown_items",
+    "steps",
+    "workload",
+]
+
+
+def may_see_true_counts(user: Any, params: Params) -> bool:
+    """Supervisors and administrators see true counts of their own organisation; analysts never do."""
+    return user.role in (Role.SUPERVISOR, Role.ADMINISTRATOR) and set(params.organisations) == {user.organisation_id}
+
+
+def publish_report(report: Report, *, suppressed: bool) -> list[PublishedTable]:
+    threshold = settings.DISCLOSURE_THRESHOLD
+    protection = withheld(report.tables, threshold=threshold) if suppressed else {}
+    return [
+        publish(table, threshold=threshold, suppressed=suppressed, protection=protection.get(table.key))
+        for table in report.tables
+    ]
+
+
+def _period_links(rows: int, ref: Callable[[int | None], Ref]) -> dict[str, Ref]:
+    """The new cases of each period and of all periods, as this table shows them."""
+    return {**{f"cases:{r}": ref(r) for r in range(rows)}, "cases": ref(None)}
+
+
+# --- the cases themselves: new cases, victims, type, outcome facts, region --------------------------------------
+
+
+def _case_tables(params: Params, q: _Query) -> list[Table]:
+    band = "CASE WHEN s.age >= 0 THEN width_bucket(s.age, %(limits)s::int[])::text ELSE s.age_unknown END"
+    minor = "CASE WHEN s.age >= 0 THEN (CASE WHEN s.age < 18 THEN 'minor' ELSE 'adult' END) ELSE s.age_unknown END"
+    victims = q.rows(
+        f"""
+        SELECT GROUPING(period, band, gender, minor), period, band, gender, minor, sum(n)::int
+        FROM (
+            SELECT {q.period} AS period, {band} AS band, s.gender, {minor} AS minor, s.n FROM {q.source("victims")} s
+        ) s
+        GROUP BY GROUPING SETS ((period), (band, gender), (period, minor))
+        """
+    )
+    before = dict(
+        q.rows(
+            f"SELECT ({q.period} + interval '1 year')::date, sum(n)::int FROM {q.source('victims', before=True)} s"
+            " GROUP BY 1"
+        )
+    )
+    # GROUPING() has one bit per argument, the first the highest: 0b0111 is "period only".
+    sets: dict[int, list[tuple[Any, ...]]] = {}
+    for row in victims:
+        sets.setdefault(row[0], []).append(row)
+    by_period = {row[1]: row[5] for row in sets.get(0b0111, [])}
+    keys = periods(params)
+    period_rows = [(key.isoformat(), period_label(key, params.granularity)) for key in keys]
+    key_rows = [(key, "") for key in keys]
+
+    new_cases = Table(
+        key="new_cases",
+        title="New cases",
+        description="Cases by the date of first contact, against the same period a year earlier.",
+        row_header="Period",
+        rows=period_rows,
+        columns=[Column("cases", "Cases"), Column("year_before", "A year earlier")],
+        counts=[[by_period.get(key, 0), before.get(key, 0)] for key in keys],
+        chart="line",
+        links=_period_links(len(keys), lambda r: (r, 0)),
+    )
+    new_cases.derived.append(_change(new_cases, "change", "Change", 0, 1))
+
+    genders = [(g.value, str(g.label)) for g in Gender] + [("", "Not recorded")]
+    bands = age_bands(params.age_limits)
+    minors = [("minor", "Minors"), ("adult", "Adults"), ("", "Age not recorded")]
+    tables = [
+        new_cases,
+        Table(
+            key="age_gender",
+            title="Victims by age and gender",
+            description="Age bands of the chosen scheme; ages not known exactly are counted in their own rows.",
+            row_header="Age",
+            rows=bands,
+            columns=[Column(key or "not_recorded", label) for key, label in genders],
+            counts=_grid({(row[2], row[3]): row[5] for row in sets.get(0b1001, [])}, bands, genders),
+            row_totals=True,
+            chart="stacked",
+            links={"cases": (None, None)},
+        ),
+        Table(
+            key="minors_adults",
+            title="Minors and adults",
+            description="Minors whose exact age is not known count as minors, adults likewise.",
+            row_header="Period",
+            rows=period_rows,
+            columns=[Column(key or "not_recorded", label) for key, label in minors],
+            counts=_grid({(row[1], row[4]): row[5] for row in sets.get(0b0110, [])}, key_rows, minors),
+            row_totals=True,
+            chart="stacked",
+            links=_period_links(len(keys), lambda r: (r, None)),
+        ),
+    ]
+
+    type_counts = {
+        (row[0], row[1]): row[2]
+        for row in q.rows(f"SELECT {q.period}, s.type, sum(n)::int FROM {q.source('types')} s GROUP BY 1, 2")
+    }
+    types = [*_terms(Vocabulary.SEXTORTION_TYPE, used={t for _, t in type_counts}), (0, "Not recorded")]
+    tables.append(
+        Table(
+            key="sextortion_type",
+            title="Sextortion type",
+            row_header="Period",
+            rows=period_rows,
+            columns=[Column(str(key or "not_recorded"), label) for key, label in types],
+            counts=_grid(type_counts, key_rows, types),
+            row_totals=True,
+            chart="stacked",
+            links=_period_links(len(keys), lambda r: (r, None)),
+        )
+    )
+
+    fact_labels = [
+        ("paid", "Paid"),
+        ("complied", "Complied with a demand"),
+        ("distributed", "Content distributed"),
+        ("extorted_again", "Extorted again"),
+        ("self_harm", "Self-harm or suicidal thoughts"),
+        ("immediate_danger", "Immediate danger"),
+        ("under_13", "Under 13"),
+        ("high_risk", "High or critical risk"),
+    ]
+    sums = ", ".join(f"sum({name})::int" for name in ["n", *(key for key, _ in fact_labels)])
+    facts = {
+        row[0]: list(row[1:]) for row in q.rows(f"SELECT {q.period}, {sums} FROM {q.source('facts')} s GROUP BY 1")
+    }
+    outcomes = Table(
+        key="outcomes",
+        title="Outcome facts and risk flags",
+        description="Cases with each fact; a case can have several. Shares are of all cases of the period.",
+        row_header="Period",
+        rows=period_rows,
+        columns=[Column("cases", "Cases"), *(Column(key, label) for key, label in fact_labels)],
+        counts=[facts.get(key, [0] * (len(fact_labels) + 1)) for key in keys],
+        chart="line",
+        links=_period_links(len(keys), lambda r: (r, 0)),
+    )
+    for index, (key, label) in enumerate(fact_labels, start=1):
+        outcomes.derived.append(_share(outcomes, f"{key}_share", f"% {label.lower()}", index, 0))
+    outcomes.order = ["cases"] + [k for key, _ in fact_labels for k in (key, f"{key}_share")]
+    tables.append(outcomes)
+
+    region_counts = {
+        (row[0], row[1]): row[2]
+        for row in q.rows(f"SELECT s.region, s.minor, sum(n)::int FROM {q.source('regions')} s GROUP BY 1, 2")
+    }
+    region_rows = [(code, _region_name(code)) for code in sorted({r for r, _ in region_counts if r})]
+    region_rows.append(("", "Region not recorded"))
+    tables.append(
+        Table(
+            key="regions",
+            title="Region",
+            description="The victim's region, minors against adults.",
+            row_header="Region",
+            rows=region_rows,
+            columns=[Column(key or "not_recorded", label) for key, label in minors],
+            counts=_grid(region_counts, region_rows, minors),
+            row_totals=True,
+            chart="bar",
+            links={"cases": (None, None)},
+        )
+    )
+    return tables
+
+
+# --- many-valued facts: demands, approaches, content obtained, threats, platforms -----------------------------------
+
+TERM_TABLES = [
+    ("demands", Vocabulary.DEMAND, "Demands"),
+    ("approaches", Vocabulary.APPROACH, "Offender's approach"),
+    ("content_types", Vocabulary.CONTENT_TYPE, "Content obtained"),
+    ("threats", Vocabulary.THREAT, "Threats"),
+]
+
+
+def _term_tables(params: Params, q: _Query) -> list[Table]:
+    rows = q.rows(f"SELECT {q.period}, s.term, sum(n)::int FROM {q.source('terms')} s GROUP BY 1, 2")
+    counts = {(row[0], row[1]): row[2] for row in rows}
+    used = {term for _, term in counts}
+    keys = periods(params)
+    tables = []
+    for key, vocabulary, title in TERM_TABLES:
+        terms = _terms(vocabulary, used=used)
+        tables.append(
+            Table(
+                key=key,
+                title=title,
+                description="Cases with each; a case can have several.",
+                row_header="Period",
+                rows=[(k.isoformat(), period_label(k, params.granularity)) for k in keys],
+                columns=[Column(str(pk), label) for pk, label in terms],
+                counts=_grid(counts, [(k, "") for k in keys], terms),
+                chart="line",
+            )
+        )
+    return tables
+
+
+def _platform_table(params: Params, q: _Query) -> list[Table]:
+    rows = q.rows(f"SELECT s.platform, s.role, sum(n)::int FROM {q.source('platforms')} s GROUP BY 1, 2")
+    counts = {(row[0], row[1]): row[2] for row in rows}
+    platforms = _terms(Vocabulary.PLATFORM, used={platform for platform, _ in counts})
+    roles = [(role.value, str(role.label).capitalize()) for role in PlatformRole]
+    return [
+        Table(
+            key="platforms",
+            title="Platforms",
+            description="Cases naming each platform in each role; a case can name several.",
+            row_header="Platform",
+            rows=[(str(pk), label) for pk, label in platforms],
+            columns=[Column(key, label) for key, label in roles],
+            counts=_grid(counts, platforms, roles),
+            chart="bar",
+        )
+    ]
+
+
+# --- referrals and takedown items ------------------------------------------------------------------------------------
+
+
+def _referral_tables(params: Params, q: _Query) -> list[Table]:
+    acks = _histograms(q.rows(f"SELECT s.agency, s.tenths, sum(n)::int FROM {q.source('referrals')} s GROUP BY 1, 2"))
+    done_rows = q.rows(
+        f"SELECT s.agency, s.outcome, s.tenths, sum(n)::int FROM {q.source('outcomes')} s GROUP BY 1, 2, 3"
+    )
+    dones = _histograms([(agency, tenths, n) for agency, _, tenths, n in done_rows])
+    outcome_counts: dict[tuple[str, str], int] = {}
+    for agency, outcome, _, n in done_rows:
+        outcome_counts[str(agency), outcome] = outcome_counts.get((str(agency), outcome), 0) + n
+    agencies = _agencies(set(acks))
+    referrals = Table(
+        key="referrals",
+        title="Referrals by kind and agency",
+        description="Referrals sent for the cases of the period; days are counted from sending.",
+        row_header="Agency",
+        rows=agencies,
+        columns=[Column("sent", "Sent"), Column("acknowledged", "Acknowledged"), Column("completed", "Completed")],
+        counts=[
+            [acks[int(key)].count, acks[int(key)].timed, dones[int(key)].count if int(key) in dones else 0]
+            for key, _ in agencies
+        ],
+        chart="bar",
+    )
+    referrals.derived.append(_share(referrals, "acknowledged_share", "% acknowledged", 1, 0))
+    all_acks, all_dones = _Histogram.merge(acks.values()), _Histogram.merge(dones.values())
+    for key, label, histograms, overall, fraction, base in [
+        ("ack_median", "Median days to acknowledgement", acks, all_acks, 0.5, 1),
+        ("ack_p90", "90th percentile days to acknowledgement", acks, all_acks, 0.9, 1),
+        ("outcome_median", "Median days to outcome", dones, all_dones, 0.5, 2),
+        ("outcome_p90", "90th percentile days to outcome", dones, all_dones, 0.9, 2),
+    ]:
+        referrals.derived.append(
+            Derived(
+                column=Column(key, label, "days"),
+                values=[
+                    histograms[int(agency)].percentile(fraction) if int(agency) in histograms else None
+                    for agency, _ in agencies
+                ],
+                depends=[[(r, base)] for r in range(len(agencies))],
+                total=overall.percentile(fraction),
+                total_depends=[(None, base)],
+            )
+        )
+    referrals.order = [
+        "sent",
+        "acknowledged",
+        "acknowledged_share",
+        "ack_median",
+        "ack_p90",
+        "completed",
+        "outcome_median",
+        "outcome_p90",
+    ]
+
+    used = {outcome for _, outcome in outcome_counts}
+    outcome_columns = [(o.value, str(o.label)) for o in Outcome if o.value in used]
+    outcome_agencies = [(key, label) for key, label in agencies if int(key) in dones]
+    outcomes = Table(
+        key="referral_outcomes",
+        title="Referral outcomes",
+        description="Completed referrals by outcome; shares are of the agency's completed referrals.",
+        row_header="Agency",
+        rows=outcome_agencies,
+        columns=[Column(key, label) for key, label in outcome_columns],
+        counts=_grid(outcome_counts, outcome_agencies, outcome_columns),
+        row_totals=True,
+        chart="stacked",
+    )
+    for index, (key, label) in enumerate(outcome_columns):
+        outcomes.derived.append(_share(outcomes, f"{key}_share", f"% {label.lower()}", index, None))
+    outcomes.order = [k for key, _ in outcome_columns for k in (key, f"{key}_share")] + [TOTAL_KEY]
+    return [referrals, outcomes, _takedown_table(q)]
+
+
+def _takedown_table(q: _Query) -> Table:
+    items = _histograms(q.rows(f"SELECT s.platform, s.tenths, sum(n)::int FROM {q.source('items')} s GROUP BY 1, 2"))
+    platforms = _terms(Vocabulary.PLATFORM, used=set(items), only_used=True)
+    table = Table(
+        key="takedown_items",
+        title="Takedown items",
+        description="Items whose removal was asked for, by platform; days from sending the request to removal.",
+        row_header="Platform",
+        rows=[(str(pk), label) for pk, label in platforms],
+        columns=[Column("items", "Items"), Column("removed", "Removed")],
+        counts=[[items[pk].count, items[pk].done] for pk, _ in platforms],
+        chart="bar",
+    )
+    table.derived += [
+        _share(table, "removed_share", "% removed", 1, 0),
+        Derived(
+            column=Column("removal_median", "Median days to removal", "days"),
+            values=[items[pk].percentile(0.5) for pk, _ in platforms],
+            depends=[[(r, 1)] for r in range(len(platforms))],
+            total=_Histogram.merge(items.values()).percentile(0.5),
+            total_depends=[(None, 1)],
+        ),
+    ]
+    return table
+
+
+# --- response steps and workload -------------------------------------------------------------------------------------
+
+
+def _step_table(params: Params, q: _Query) -> list[Table]:
+    steps_done = _histograms(q.rows(f"SELECT s.step, s.tenths, sum(n)::int FROM {q.source('steps')} s GROUP BY 1, 2"))
+    steps = [(step.pk, step.label) for step in StepType.objects.all() if step.active or step.pk in steps_done]
+    empty = _Histogram()
+    table = Table(
+        key="steps",
+        title="Response steps",
+        description="Cases whose checklist has the step, and how many had it done; days from first contact.",
+        row_header="Step",
+        rows=[(str(pk), label) for pk, label in steps],
+        columns=[Column("planned", "On the checklist"), Column("done", "Done")],
+        counts=[[steps_done.get(pk, empty).count, steps_done.get(pk, empty).done] for pk, _ in steps],
+        column_totals=False,
+        chart="bar",
+    )
+    table.derived += [
+        _share(table, "done_share", "% done", 1, 0),
+        Derived(
+            column=Column("done_median", "Median days to done", "days"),
+            values=[steps_done.get(pk, empty).percentile(0.5) for pk, _ in steps],
+            depends=[[(r, 1)] for r in range(len(steps))],
+        ),
+    ]
+    return [table]
+
+
+def _workload_table(params: Params, q: _Query) -> list[Table]:
+    contacts = {
+        row[0]: row[1:]
+        for row in q.rows(
+            f"SELECT {q.period}, sum(contacts)::int, sum(timed)::int, sum(minutes)::int"
+            f" FROM {q.source('contacts')} s GROUP BY 1"
+        )
+    }
+    new_cases = dict(q.rows(f"SELECT {q.period}, sum(n)::int FROM {q.source('facts')} s GROUP BY 1"))
+    keys = periods(params)
+    table = Table(
+        key="workload",
+        title="Workload",
+        description="Contacts by their own date (on the cases of the scope) and new cases by first contact.",
+        row_header="Period",
+        rows=[(key.isoformat(), period_label(key, params.granularity)) for key in keys],
+        columns=[Column("contacts", "Contacts"), Column("new_cases", "New cases")],
+        counts=[[contacts[key][0] if key in contacts else 0, new_cases.get(key, 0)] for key in keys],
+        chart="line",
+        links=_period_links(len(keys), lambda r: (r, 1)),
+    )
+
+    def average(timed: int, minutes: int | None) -> float | None:
+        return minutes / timed if timed and minutes is not None else None
+
+    table.derived.append(
+        Derived(
+            column=Column("minutes", "Average minutes per contact", "minutes"),
+            values=[average(*contacts[key][1:]) if key in contacts else None for key in keys],
+            depends=[[(r, 0)] for r in range(len(keys))],
+            total=average(sum(row[1] for row in contacts.values()), sum(row[2] or 0 for row in contacts.values())),
+            total_depends=[(None, 0)],
+        )
+    )
+    return [table]
+
+
+@dataclass
+class _Histogram:
+    """Counts of delays in tenths of a day: -1 not done, -2 done at an unknown time, else the delay."""
+
+    counts: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def done(self) -> int:
+        return sum(n for tenths, n in self.counts.items() if tenths != -1)
+
+    @property
+    def timed(self) -> int:
+        return sum(n for tenths, n in self.counts.items() if tenths >= 0)
+
+    def percentile(self, fraction: float) -> float | None:
+        """As percentile_cont over the delays, in days."""
+        values = sorted((tenths, n) for tenths, n in self.counts.items() if tenths >= 0)
+        total = sum(n for _, n in values)
+        if not total:
+            return None
+        position = fraction * (total - 1)
+        low_rank, high_rank = math.floor(position), math.ceil(position)
+        low = high = None
+        seen = 0
+        for tenths, n in values:
+            seen += n
+            if low is None and seen > low_rank:
+                low = tenths
+            if seen > high_rank:
+                high = tenths
+                break
+        assert low is not None and high is not None
+        return (low + (position - low_rank) * (high - low)) / 10
+
+    @classmethod
+    def merge(cls, histograms: Iterable["_Histogram"]) -> "_Histogram":
+        merged = cls()
+        for histogram in histograms:
+            for tenths, n in histogram.counts.items():
+                merged.counts[tenths] = merged.counts.get(tenths, 0) + n
+        return merged
+
+
+def _histograms(rows: Iterable[tuple[Any, int, int]]) -> dict[Any, _Histogram]:
+    histograms: dict[Any, _Histogram] = {}
+    for key, tenths, n in rows:
+        histogram = histograms.setdefault(key, _Histogram())
+        histogram.counts[tenths] = histogram.counts.get(tenths, 0) + n
+    return histograms
+
+
+# --- helpers ---------------------------------------------------------------------------------------------------------
+
+
+def _grid(
+    counts: dict[tuple[Any, Any], int], rows: Sequence[tuple[Any, str]], columns: Sequence[tuple[Any, str]]
+) -> list[list[int]]:
+    return [[counts.get((row, column), 0) for column, _ in columns] for row, _ in rows]
+
+
+def _share(table: Table, key: str, label: str, numerator: int, base: int | None) -> Derived:
+    """Percent of ``numerator`` (a column) over ``base`` (a column, or None for the row total)."""
+
+    def value(top: int, bottom: int) -> float | None:
+        return 100 * top / bottom if bottom else None
+
+    n = len(table.rows)
+    bases = [table.row_total(r) if base is None else table.counts[r][base] for r in range(n)]
+    base_ref = [(r, base) for r in range(n)]
+    derived = Derived(
+        column=Column(key, label, "percent"),
+        values=[value(table.counts[r][numerator], bases[r]) for r in range(n)],
+        depends=[[(r, numerator), base_ref[r]] for r in range(n)],
+    )
+    if table.column_totals:
+        bottom = table.grand_total() if base is None else table.column_total(base)
+        derived.total = value(table.column_total(numerator), bottom)
+        derived.total_depends = [(None, numerator), (None, base)]
+    return derived
+
+
+def _change(table: Table, key: str, label: str, now: int, before: int) -> Derived:
+    def value(current: int, previous: int) -> float | None:
+        return 100 * (current - previous) / previous if previous else None
+
+    n = len(table.rows)
+    return Derived(
+        column=Column(key, label, "change"),
+        values=[value(table.counts[r][now], table.counts[r][before]) for r in range(n)],
+        depends=[[(r, now), (r, before)] for r in range(n)],
+        total=value(table.column_total(now), table.column_total(before)),
+        total_depends=[(None, now), (None, before)],
+    )
+
+
+def _terms(vocabulary: str, *, used: set[Any] | None = None, only_used: bool = False) -> list[tuple[Any, str]]:
+    """Active terms of a vocabulary, and inactive ones the figures still count."""
+    used = used or set()
+    return [
+        (term.pk, term.label)
+        for term in Term.objects.filter(vocabulary=vocabulary).order_by("position", "label")
+        if term.pk in used or (term.active and not only_used)
+    ]
+
+
+def _agencies(used: set[int]) -> list[tuple[str, str]]:
+    kinds = dict(AgencyKind.choices)
+    agencies = Agency.objects.filter(pk__in=used).order_by("kind", "name")
+    return [(str(agency.pk), f"{kinds[agency.kind]}: {agency.name}") for agency in agencies]
+
+
+def _region_name(code: str) -> str:
+    region = pycountry.subdivisions.get(code=code)
+    return f"{region.name} ({code})" if region else code

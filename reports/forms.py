@@ -1,0 +1,211 @@
+"""The parameters of a report, from a page's query string or the API's: the same rules for both."""
+
+import re
+from collections.abc import Mapping
+from datetime import date
+from itertools import pairwise
+from typing import Any
+
+import pycountry
+from django import forms
+from django.core.exceptions import ValidationError
+from django.http import QueryDict
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Organisation
+from cases.models import Term, Vocabulary
+from reports.engine import Params
+from reports.models import AgeScheme
+from reports.selectors import organisations_for_reports
+
+CUSTOM = "custom"
+MAX_MONTHS = 120
+MAX_AGE = 120
+MAX_BANDS = 12
+EARLIEST_YEAR = 2000
+MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+GRANULARITIES = [("month", _("Month")), ("quarter", _("Quarter")), ("year", _("Year"))]
+
+
+def month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def from_month_index(index: int) -> date:
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def default_months(today: date) -> tuple[date, date]:
+    """The last twelve full months."""
+    end = from_month_index(month_index(today) - 1)
+    return from_month_index(month_index(end) - 11), end
+
+
+class MonthField(forms.CharField):
+    """A month as "YYYY-MM" (what ``<input type=month>`` sends), cleaned to its first day."""
+
+    widget = forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM"})
+
+    def to_python(self, value: Any) -> date | None:  # type: ignore[override]
+        text = (super().to_python(value) or "").strip()
+        if not text:
+            return None
+        match = MONTH.match(text)
+        if match is None or not 1 <= int(match[2]) <= 12:
+            raise ValidationError(_("Enter a month as YYYY-MM, for example 2025-01."), code="invalid")
+        month = date(int(match[1]), int(match[2]), 1)
+        if month.year < EARLIEST_YEAR:
+            raise ValidationError(
+                _("Reports start in %(year)s or later."), code="too_early", params={"year": EARLIEST_YEAR}
+            )
+        return month
+
+    def prepare_value(self, value: Any) -> Any:
+        return f"{value:%Y-%m}" if isinstance(value, date) else value
+
+
+def parse_limits(text: str) -> tuple[int, ...]:
+    """Custom age bands as the lowest age of each band after the first: "13, 18, 25"."""
+    parts = [part.strip() for part in re.split(r"[,;\s]+", text.strip()) if part.strip()]
+    if not parts:
+        raise ValidationError(_("Give at least one age limit, for example 13, 18."), code="required")
+    if not all(part.isascii() and part.isdigit() for part in parts):
+        raise ValidationError(_("Enter whole numbers separated by commas, for example 13, 18, 25."), code="invalid")
+    limits = tuple(int(part) for part in parts)
+    if any(not 1 <= limit <= MAX_AGE for limit in limits):
+        raise ValidationError(_("Each age limit must be between 1 and %(max)s."), code="range", params={"max": MAX_AGE})
+    for low, high in pairwise(limits):
+        if high <= low:
+            raise ValidationError(
+                _("The limits must increase: %(high)s comes after %(low)s."),
+                code="order",
+                params={"low": low, "high": high},
+            )
+    if len(limits) >= MAX_BANDS:
+        raise ValidationError(_("At most %(max)s bands."), code="too_many", params={"max": MAX_BANDS})
+    return limits
+
+
+class ReportForm(forms.Form):
+    """Parameters missing from the data take their defaults, so an empty query string is a valid report."""
+
+    organisations = forms.ModelMultipleChoiceField(
+        label=_("Organisations"), queryset=Organisation.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+    start = MonthField(label=_("From month"))
+    end = MonthField(label=_("To month"))
+    granularity = forms.ChoiceField(label=_("By"), choices=GRANULARITIES)
+    age_scheme = forms.ChoiceField(label=_("Age bands"))
+    bands = forms.CharField(
+        label=_("Custom age bands"),
+        required=False,
+        max_length=100,
+        help_text=_(
+            "The lowest age of each band after the first: 13, 18, 25 gives 12 and under, 13 to 17, "
+            "18 to 24, 25 and over."
+        ),
+    )
+    platform = forms.ModelChoiceField(
+        label=_("Platform"),
+        queryset=Term.objects.none(),
+        required=False,
+        to_field_name="code",
+        empty_label=_("All platforms"),
+    )
+    sextortion_type = forms.ModelChoiceField(
+        label=_("Sextortion type"),
+        queryset=Term.objects.none(),
+        required=False,
+        to_field_name="code",
+        empty_label=_("All types"),
+    )
+    region = forms.CharField(
+        label=_("Region"), required=False, max_length=6, help_text=_("ISO 3166-2 code, for example IT-RM.")
+    )
+
+    def __init__(self, data: Mapping[str, Any] | None = None, *, user: Any) -> None:
+        self.user = user
+        self.schemes = {scheme.code: scheme for scheme in AgeScheme.objects.all()}
+        organisations = organisations_for_reports(user).order_by("name")
+        start, end = default_months(timezone.localdate())
+        own = [user.organisation_id] if organisations.filter(pk=user.organisation_id).exists() else []
+        defaults: dict[str, list[str]] = {
+            "organisations": [str(pk) for pk in own],
+            "start": [f"{start:%Y-%m}"],
+            "end": [f"{end:%Y-%m}"],
+            "granularity": ["month"],
+            "age_scheme": [next(iter(self.schemes), CUSTOM)],
+        }
+        merged = QueryDict(mutable=True)
+        for name, values in defaults.items():
+            merged.setlist(name, values)
+        for name in self.base_fields:
+            if data is not None and name in data:
+                merged.setlist(name, _values(data, name))
+        super().__init__(merged)
+        self.fields["organisations"].queryset = organisations  # type: ignore[attr-defined]
+        self.fields["age_scheme"].choices = [  # type: ignore[attr-defined]
+            *((code, scheme.label) for code, scheme in self.schemes.items()),
+            (CUSTOM, _("Custom bands")),
+        ]
+        self.fields["platform"].queryset = Term.objects.filter(  # type: ignore[attr-defined]
+            vocabulary=Vocabulary.PLATFORM, active=True
+        ).order_by("position", "label")
+        self.fields["sextortion_type"].queryset = Term.objects.filter(  # type: ignore[attr-defined]
+            vocabulary=Vocabulary.SEXTORTION_TYPE
+        ).order_by("position", "label")
+
+    @property
+    def single_organisation(self) -> bool:
+        return self.fields["organisations"].queryset.count() <= 1  # type: ignore[attr-defined]
+
+    def clean_region(self) -> str:
+        region: str = self.cleaned_data["region"].strip().upper()
+        if region and pycountry.subdivisions.get(code=region) is None:
+            raise ValidationError(_("Not an ISO 3166-2 region code; use one like IT-RM or AU-NSW."), code="invalid")
+        return region
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if start and end:
+            if end < start:
+                self.add_error("end", _("The last month is before the first month."))
+            elif month_index(end) > month_index(timezone.localdate()):
+                self.add_error("end", _("The report cannot end after the current month."))
+            elif month_index(end) - month_index(start) + 1 > MAX_MONTHS:
+                self.add_error("end", _("A report covers at most 10 years (120 months)."))
+        if data.get("age_scheme") == CUSTOM:
+            if not data.get("bands", "").strip():
+                self.add_error("bands", _("Give the custom age bands, for example 13, 18, 25."))
+            else:
+                try:
+                    data["age_limits"] = parse_limits(data["bands"])
+                except ValidationError as error:
+                    self.add_error("bands", error)
+        elif data.get("age_scheme") in self.schemes:
+            data["age_limits"] = tuple(self.schemes[data["age_scheme"]].limits)
+        return data
+
+    def params(self) -> Params:
+        """The report's parameters; only for a valid form."""
+        data = self.cleaned_data
+        return Params(
+            organisations=tuple(sorted(organisation.pk for organisation in data["organisations"])),
+            start=data["start"],
+            end=data["end"],
+            granularity=data["granularity"],
+            age_limits=data["age_limits"],
+            age_scheme=data["age_scheme"],
+            platform=data["platform"].pk if data["platform"] else None,
+            sextortion_type=data["sextortion_type"].pk if data["sextortion_type"] else None,
+            region=data["region"],
+        )
+
+
+def _values(data: Mapping[str, Any], name: str) -> list[str]:
+    if hasattr(data, "getlist"):
+        return list(data.getlist(name))
+    value = data[name]
+    return [str(item) for item in value] if isinstance(value, list | tuple) else [str(value)]

@@ -1,0 +1,209 @@
+"""Monthly rollups: the cases, steps, contacts and referrals of each organisation, counted by month.
+
+A full report on a national helpline reads millions of rows (ten response steps a case). The rollups
+are materialised views that keep those counts per organisation and month, with delays kept as
+tenths of a day so that medians and percentiles come out exactly as from the rows; Celery refreshes
+them every few minutes (``ROLLUP_REFRESH_MINUTES``). A report without a platform, type or region
+filter reads them; a filtered report runs the same family queries on the live tables, so both
+give the same figures.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from reports.models import RollupRefresh
+
+TENTHS = "floor(extract(epoch FROM {}) / 8640)::int"  # a delay in tenths of a day, rounded down
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    joins: str  # FROM cases_case c <joins>
+    time: str  # the timestamp that gives the month
+    dims: tuple[tuple[str, str], ...]  # (name, expression)
+    measures: tuple[tuple[str, str], ...]
+    where: str = "TRUE"
+
+    def select(self, filters: str = "TRUE") -> str:
+        dims = "".join(f", {expression} AS {name}" for name, expression in self.dims)
+        measures = ", ".join(f"{expression} AS {name}" for name, expression in self.measures)
+        group = ", ".join(str(position) for position in range(1, len(self.dims) + 3))
+        return (
+            f"SELECT c.organisation_id AS org, {month(self.time)} AS month{dims}, {measures} "
+            f"FROM cases_case c {self.joins} WHERE {self.where} AND {filters} GROUP BY {group}"
+        )
+
+    @property
+    def view(self) -> str:
+        return f"reports_rollup_{self.name}"
+
+
+def month(column: str) -> str:
+    return f"date_trunc('month', {column} AT TIME ZONE %(tz)s)::date"
+
+
+N = (("n", "count(*)"),)
+MINOR = (
+    "CASE WHEN c.victim_age IS NOT NULL THEN (CASE WHEN c.victim_age < 18 THEN 'minor' ELSE 'adult' END)"
+    " ELSE c.victim_age_unknown END"
+)
+FACTS = {
+    "paid": "c.victim_paid = 'yes'",
+    "complied": "c.victim_complied = 'yes'",
+    "distributed": "c.content_distributed = 'yes'",
+    "extorted_again": "c.extorted_again = 'yes'",
+    "self_harm": "c.self_harm",
+    "immediate_danger": "c.immediate_danger",
+    "under_13": "c.victim_age < 13",
+    "high_risk": "c.risk_level IN ('high', 'critical')",
+}
+TERM_TABLES = ("cases_case_demands", "cases_case_approaches", "cases_case_content_types", "cases_case_threats")
+
+FAMILIES = [
+    Family(
+        "victims",
+        "",
+        "c.first_contact_at",
+        (("age", "coalesce(c.victim_age, -1)"), ("age_unknown", "c.victim_age_unknown"), ("gender", "c.victim_gender")),
+        N,
+    ),
+    Family("types", "", "c.first_contact_at", (("type", "coalesce(c.sextortion_type_id, 0)"),), N),
+    Family("regions", "", "c.first_contact_at", (("region", "c.victim_region"), ("minor", MINOR)), N),
+    Family(
+        "facts",
+        "",
+        "c.first_contact_at",
+        (),
+        N + tuple((name, f"count(*) FILTER (WHERE {condition})") for name, condition in FACTS.items()),
+    ),
+    Family(
+        "terms",
+        "JOIN (" + " UNION ALL ".join(f"SELECT case_id, term_id FROM {table}" for table in TERM_TABLES) + ") m"
+        " ON m.case_id = c.id",
+        "c.first_contact_at",
+        (("term", "m.term_id"),),
+        N,
+    ),
+    Family(
+        "platforms",
+        "JOIN cases_caseplatform p ON p.case_id = c.id",
+        "c.first_contact_at",
+        (("platform", "p.platform_id"), ("role", "p.role")),
+        N,
+    ),
+    Family(
+        "steps",
+        "JOIN cases_responsestep s ON s.case_id = c.id",
+        "c.first_contact_at",
+        (
+            ("step", "s.step_type_id"),
+            # -1: not done; -2: done, with no time recorded.
+            (
+                "tenths",
+                "CASE WHEN s.status <> 'done' THEN -1 WHEN s.done_at IS NULL THEN -2 "
+                f"ELSE greatest(0, {TENTHS.format('s.done_at - c.first_contact_at')}) END",
+            ),
+        ),
+        N,
+    ),
+    Family(
+        "contacts",
+        "JOIN cases_contact k ON k.case_id = c.id",
+        "k.at",
+        (),
+        (("contacts", "count(*)"), ("timed", "count(k.duration_minutes)"), ("minutes", "sum(k.duration_minutes)")),
+    ),
+    Family(
+        "referrals",
+        "JOIN referrals_referral r ON r.case_id = c.id",
+        "c.first_contact_at",
+        (
+            ("agency", "r.agency_id"),
+            (
+                "tenths",
+                "CASE WHEN r.acknowledged_at IS NULL THEN -1 "
+                f"ELSE greatest(0, {TENTHS.format('r.acknowledged_at - r.sent_at')}) END",
+            ),
+        ),
+        N,
+        where="r.sent_at IS NOT NULL",
+    ),
+    Family(
+        "outcomes",
+        "JOIN referrals_referral r ON r.case_id = c.id",
+        "c.first_contact_at",
+        (
+            ("agency", "r.agency_id"),
+            ("outcome", "r.outcome"),
+            (
+                "tenths",
+                "CASE WHEN r.closed_at IS NULL THEN -2 "
+                f"ELSE greatest(0, {TENTHS.format('r.closed_at - r.sent_at')}) END",
+            ),
+        ),
+        N,
+        where="r.status = 'completed' AND r.sent_at IS NOT NULL",
+    ),
+    Family(
+        "items",
+        "JOIN referrals_referral r ON r.case_id = c.id JOIN referrals_takedownitem i ON i.referral_id = r.id",
+        "c.first_contact_at",
+        (
+            ("platform", "i.platform_id"),
+            (
+                "tenths",
+                "CASE WHEN i.status <> 'removed' THEN -1 WHEN i.removed_at IS NULL THEN -2 "
+                f"ELSE greatest(0, {TENTHS.format('i.removed_at - r.sent_at')}) END",
+            ),
+        ),
+        N,
+        where="r.sent_at IS NOT NULL",
+    ),
+]
+BY_NAME = {family.name: family for family in FAMILIES}
+REFRESH_LOCK = 7_301_001  # advisory lock key: one refresh at a time
+
+
+def create_sql() -> list[str]:
+    """The views and their unique indexes (which REFRESH ... CONCURRENTLY needs), in the deployment's time zone."""
+    statements = []
+    for family in FAMILIES:
+        sql = family.select().replace("%(tz)s", "'" + settings.TIME_ZONE.replace("'", "''") + "'")
+        statements.append(f"CREATE MATERIALIZED VIEW {family.view} AS {sql}")
+        keys = ", ".join(["org", "month", *(name for name, _ in family.dims)])
+        statements.append(f"CREATE UNIQUE INDEX {family.view}_key ON {family.view} ({keys})")
+    return statements
+
+
+def drop_sql() -> list[str]:
+    return [f"DROP MATERIALIZED VIEW IF EXISTS {family.view}" for family in FAMILIES]
+
+
+def rollups_refresh() -> bool:
+    """Recount every rollup; readers keep the previous figures until each view is swapped in.
+
+    Returns False, doing nothing, when another refresh is running (a slow one overlapping the next).
+    """
+    started = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [REFRESH_LOCK])
+        if not cursor.fetchone()[0]:
+            return False
+        try:
+            for family in FAMILIES:
+                cursor.execute(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {family.view}")
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [REFRESH_LOCK])
+    RollupRefresh.objects.create(started_at=started)
+    return True
+
+
+def rollups_as_of() -> datetime | None:
+    """The counts of the rollups are those of this moment."""
+    latest = RollupRefresh.objects.order_by("-started_at").first()
+    return latest.started_at if latest else None

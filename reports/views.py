@@ -1,0 +1,274 @@
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.views.decorators.http import require_POST
+
+from audit.models import Action
+from audit.services import access_log_record
+from reports import services
+from reports.engine import Params, may_see_true_counts
+from reports.exports import (
+    FORMATS,
+    about_snapshot,
+    filename,
+    published_for,
+    render_report,
+    render_tables,
+    scope_case_count,
+    tables_from_json,
+)
+from reports.forms import ReportForm
+from reports.models import Export, ExportStatus, Snapshot
+from reports.selectors import snapshots_visible_to
+from reports.tables import TOTAL_KEY, PublishedTable
+
+
+def _reporting(view: Any) -> Any:
+    """Pages for roles that read statistics; others get a 404, as for anything out of scope."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.has_perm("reports.view_report"):
+            access_log_record(
+                action=Action.REFUSED, request=request, object_type="reports", object_id=request.path[:64]
+            )
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return login_required(guarded)
+
+
+def chart_data(table: PublishedTable) -> dict[str, Any] | None:
+    """What the chart of a table draws: its counts (not the total column), a gap for each hidden one."""
+    if not table.chart or not table.rows:
+        return None
+    positions = [i for i, column in enumerate(table.columns) if column.kind == "count" and column.key != TOTAL_KEY]
+    if not positions:
+        first = table.columns[0].kind if table.columns else ""
+        positions = [i for i, column in enumerate(table.columns) if column.kind == first]
+    return {
+        "type": table.chart,
+        "labels": [label for label, _ in table.rows],
+        "series": [
+            {
+                "label": table.columns[i].label,
+                "values": [cells[i].value if cells[i].flag == "" else None for _, cells in table.rows],
+            }
+            for i in positions
+        ],
+    }
+
+
+def _displayed(tables: list[PublishedTable]) -> list[dict[str, Any]]:
+    shown = []
+    for index, table in enumerate(tables):
+        cells = [cell for _, row in table.rows for cell in row] + (list(table.total[1]) if table.total else [])
+        shown.append(
+            {
+                "table": table,
+                "anchor": f"table-{index}-{slugify(table.key)}",
+                "chart": chart_data(table),
+                "chart_id": f"chart-data-{index}",
+                "flagged": any(cell.flag for cell in cells),
+            }
+        )
+    return shown
+
+
+def _query(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("format", None)
+    return query.urlencode()
+
+
+def _report_page(request: HttpRequest, form: ReportForm, status: int = 200, **context: Any) -> HttpResponse:
+    query = _query(request)
+    prefix = f"{reverse('reports:export')}?{query}{'&' if query else ''}format="
+    downloads = [(format, prefix + format) for format in FORMATS]
+    return render(
+        request, "reports/report.html", {"form": form, "query": query, "downloads": downloads, **context}, status=status
+    )
+
+
+@_reporting
+def report(request: HttpRequest) -> HttpResponse:
+    form = ReportForm(request.GET, user=request.user)
+    if not form.is_valid():
+        return _report_page(request, form, status=400)
+    params = form.params()
+    built, tables, suppressed = published_for(request.user, params)
+    access_log_record(
+        action=Action.VIEW,
+        request=request,
+        object_type="report",
+        detail={"parameters": params.as_json(), "suppressed": suppressed},
+    )
+    return _report_page(
+        request,
+        form,
+        tables=_displayed(tables),
+        suppressed=suppressed,
+        threshold=settings.DISCLOSURE_THRESHOLD,
+        generated_at=built.generated_at,
+        as_of=built.as_of,
+        refresh_minutes=settings.ROLLUP_REFRESH_MINUTES,
+    )
+
+
+@_reporting
+def export(request: HttpRequest) -> HttpResponse:
+    """The report as a file: made at once for a small scope, else in the background."""
+    form = ReportForm(request.GET, user=request.user)
+    format = request.GET.get("format", "")
+    if format not in FORMATS:
+        form.add_error(None, "Choose an export format: CSV, XLSX or JSON.")
+    if not form.is_valid():
+        return _report_page(request, form, status=400)
+    params = form.params()
+    limit = settings.REPORT_EXPORT_INLINE_CASES
+    if scope_case_count(params, limit=limit) > limit:
+        made = services.export_request(user=request.user, params=params, format=format, request=request)
+        return redirect("reports:export_detail", pk=made.pk)
+    built, tables, suppressed = published_for(request.user, params)
+    content = render_report(format, tables, params, generated_at=built.generated_at, suppressed=suppressed)
+    access_log_record(
+        action=Action.EXPORT,
+        request=request,
+        object_type="report",
+        detail={"parameters": params.as_json(), "format": format, "suppressed": suppressed, "background": False},
+    )
+    return _attachment(content, format, filename(params, format))
+
+
+def _attachment(content: bytes, format: str, name: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=FORMATS[format])
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _export_for_user(request: HttpRequest, pk: int) -> Export:
+    """Only the person who asked for an export can see it; anyone else finds nothing."""
+    user: Any = request.user
+    found = Export.objects.filter(pk=pk, user=user).defer("content").first()
+    if found is None:
+        raise Http404
+    return found
+
+
+@_reporting
+def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    made = _export_for_user(request, pk)
+    try:
+        params: Params | None = Params.from_json(made.parameters)
+    except (KeyError, TypeError, ValueError):
+        params = None
+    working = made.status in (ExportStatus.PENDING, ExportStatus.RUNNING)
+    return render(request, "reports/export_detail.html", {"export": made, "params": params, "working": working})
+
+
+@_reporting
+def export_download(request: HttpRequest, pk: int) -> HttpResponse:
+    made = _export_for_user(request, pk)
+    if made.status != ExportStatus.DONE:
+        return redirect("reports:export_detail", pk=made.pk)
+    content = Export.objects.values_list("content", flat=True).get(pk=made.pk)
+    access_log_record(action=Action.EXPORT, request=request, obj=made, detail={"format": made.format, "download": True})
+    params = Params.from_json(made.parameters)
+    return _attachment(bytes(content or b""), made.format, filename(params, made.format))
+
+
+def _snapshot_for_user(request: HttpRequest, pk: int) -> Snapshot:
+    found = snapshots_visible_to(request.user).filter(pk=pk).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def _snapshot_true_counts(user: Any, snapshot: Snapshot) -> bool:
+    """The engine's rule, for the snapshot's one organisation: its supervisors and administrators."""
+    today = timezone.localdate()
+    return may_see_true_counts(user, Params(organisations=(snapshot.organisation_id,), start=today, end=today))
+
+
+def _snapshot_tables(user: Any, snapshot: Snapshot) -> tuple[list[PublishedTable], bool]:
+    true_counts = _snapshot_true_counts(user, snapshot)
+    stored = snapshot.tables if true_counts else snapshot.tables_suppressed
+    return tables_from_json(stored, suppressed=not true_counts, threshold=snapshot.threshold), not true_counts
+
+
+@_reporting
+def snapshot_list(request: HttpRequest) -> HttpResponse:
+    snapshots = snapshots_visible_to(request.user).defer("tables", "tables_suppressed")
+    page = Paginator(snapshots, 50).get_page(request.GET.get("page"))
+    return render(request, "reports/snapshot_list.html", {"page": page})
+
+
+@_reporting
+def snapshot_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    snapshot = _snapshot_for_user(request, pk)
+    tables, suppressed = _snapshot_tables(request.user, snapshot)
+    access_log_record(action=Action.VIEW, request=request, obj=snapshot, detail={"suppressed": suppressed})
+    return render(
+        request,
+        "reports/snapshot_detail.html",
+        {
+            "snapshot": snapshot,
+            "tables": _displayed(tables),
+            "suppressed": suppressed,
+            "threshold": snapshot.threshold,
+            "downloads": [
+                (format, f"{reverse('reports:snapshot_download', args=[snapshot.pk])}?format={format}")
+                for format in FORMATS
+            ],
+            "about": about_snapshot(
+                snapshot.parameters,
+                generated_at=snapshot.generated_at,
+                suppressed=suppressed,
+                threshold=snapshot.threshold,
+            ),
+        },
+    )
+
+
+@_reporting
+def snapshot_download(request: HttpRequest, pk: int) -> HttpResponse:
+    snapshot = _snapshot_for_user(request, pk)
+    format = request.GET.get("format", "csv")
+    if format not in FORMATS:
+        raise Http404
+    tables, suppressed = _snapshot_tables(request.user, snapshot)
+    about = about_snapshot(
+        snapshot.parameters, generated_at=snapshot.generated_at, suppressed=suppressed, threshold=snapshot.threshold
+    )
+    content = render_tables(format, tables, about)
+    access_log_record(
+        action=Action.EXPORT, request=request, obj=snapshot, detail={"format": format, "suppressed": suppressed}
+    )
+    name = f"{slugify(snapshot.title) or 'snapshot'}-{snapshot.generated_at:%Y-%m-%d}.{format}"
+    return _attachment(content, format, name)
+
+
+@_reporting
+@require_POST
+def printed(request: HttpRequest) -> HttpResponse:
+    """The page's script reports that a report was printed (or saved as PDF): logged, nothing else."""
+    snapshot_id = request.POST.get("snapshot", "")
+    if snapshot_id.isascii() and snapshot_id.isdigit():
+        snapshot = _snapshot_for_user(request, int(snapshot_id))
+        access_log_record(action=Action.PRINT, request=request, obj=snapshot)
+    else:
+        access_log_record(
+            action=Action.PRINT,
+            request=request,
+            object_type="report",
+            detail={"query": request.POST.get("query", "")[:500]},
+        )
+    return HttpResponse(status=204)
