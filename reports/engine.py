@@ -6,8 +6,7 @@ Pages, exports, the API and the monthly snapshots all call ``build_report``; ``p
 decides whether the reader receives true counts or disclosure-controlled ones.
 """
 
-import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Literal
@@ -171,9 +170,9 @@ class _Query:
         in_range = f"{family.time} >= %({prefix}start)s AND {family.time} < %({prefix}end)s"
         return f"({family.select(f'{self.filters} AND {in_range}')})"
 
-    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+    def rows(self, sql: str, **args: Any) -> list[tuple[Any, ...]]:
         with connection.cursor() as cursor:
-            cursor.execute(sql, self.args)
+            cursor.execute(sql, {**self.args, **args})
             return cursor.fetchall()
 
 
@@ -438,15 +437,17 @@ def _platform_table(params: Params, q: _Query) -> list[Table]:
 
 
 def _referral_tables(params: Params, q: _Query) -> list[Table]:
-    acks = _histograms(q.rows(f"SELECT s.agency, s.tenths, sum(n)::int FROM {q.source('referrals')} s GROUP BY 1, 2"))
-    done_rows = q.rows(
-        f"SELECT s.agency, s.outcome, s.tenths, sum(n)::int FROM {q.source('outcomes')} s GROUP BY 1, 2, 3"
-    )
-    dones = _histograms([(agency, tenths, n) for agency, _, tenths, n in done_rows])
-    outcome_counts: dict[tuple[str, str], int] = {}
-    for agency, outcome, _, n in done_rows:
-        outcome_counts[str(agency), outcome] = outcome_counts.get((str(agency), outcome), 0) + n
-    agencies = _agencies(set(acks))
+    fractions = (0.5, 0.9)
+    acks = _delays(q, "referrals", "agency", fractions)
+    dones = _delays(q, "outcomes", "agency", fractions)
+    outcome_counts = {
+        (str(agency), outcome): n
+        for agency, outcome, n in q.rows(
+            f"SELECT s.agency, s.outcome, sum(n)::int FROM {q.source('outcomes')} s GROUP BY 1, 2"
+        )
+    }
+    none = _Delays()
+    agencies = _agencies({key for key in acks if key is not None})
     referrals = Table(
         key="referrals",
         title="Referrals by kind and agency",
@@ -454,29 +455,22 @@ def _referral_tables(params: Params, q: _Query) -> list[Table]:
         row_header="Agency",
         rows=agencies,
         columns=[Column("sent", "Sent"), Column("acknowledged", "Acknowledged"), Column("completed", "Completed")],
-        counts=[
-            [acks[int(key)].count, acks[int(key)].timed, dones[int(key)].count if int(key) in dones else 0]
-            for key, _ in agencies
-        ],
+        counts=[[acks[int(key)].count, acks[int(key)].timed, dones.get(int(key), none).count] for key, _ in agencies],
         chart="bar",
     )
     referrals.derived.append(_share(referrals, "acknowledged_share", "% acknowledged", 1, 0))
-    all_acks, all_dones = _Histogram.merge(acks.values()), _Histogram.merge(dones.values())
-    for key, label, histograms, overall, fraction, base in [
-        ("ack_median", "Median days to acknowledgement", acks, all_acks, 0.5, 1),
-        ("ack_p90", "90th percentile days to acknowledgement", acks, all_acks, 0.9, 1),
-        ("outcome_median", "Median days to outcome", dones, all_dones, 0.5, 2),
-        ("outcome_p90", "90th percentile days to outcome", dones, all_dones, 0.9, 2),
+    for key, label, delays, fraction, base in [
+        ("ack_median", "Median days to acknowledgement", acks, 0.5, 1),
+        ("ack_p90", "90th percentile days to acknowledgement", acks, 0.9, 1),
+        ("outcome_median", "Median days to outcome", dones, 0.5, 2),
+        ("outcome_p90", "90th percentile days to outcome", dones, 0.9, 2),
     ]:
         referrals.derived.append(
             Derived(
                 column=Column(key, label, "days"),
-                values=[
-                    histograms[int(agency)].percentile(fraction) if int(agency) in histograms else None
-                    for agency, _ in agencies
-                ],
+                values=[delays.get(int(agency), none).percentiles.get(fraction) for agency, _ in agencies],
                 depends=[[(r, base)] for r in range(len(agencies))],
-                total=overall.percentile(fraction),
+                total=delays.get(None, none).percentiles.get(fraction),
                 total_depends=[(None, base)],
             )
         )
@@ -493,7 +487,7 @@ def _referral_tables(params: Params, q: _Query) -> list[Table]:
 
     used = {outcome for _, outcome in outcome_counts}
     outcome_columns = [(o.value, str(o.label)) for o in Outcome if o.value in used]
-    outcome_agencies = [(key, label) for key, label in agencies if int(key) in dones]
+    outcome_agencies = [(key, label) for key, label in agencies if dones.get(int(key), none).count]
     outcomes = Table(
         key="referral_outcomes",
         title="Referral outcomes",
@@ -512,8 +506,8 @@ def _referral_tables(params: Params, q: _Query) -> list[Table]:
 
 
 def _takedown_table(q: _Query) -> Table:
-    items = _histograms(q.rows(f"SELECT s.platform, s.tenths, sum(n)::int FROM {q.source('items')} s GROUP BY 1, 2"))
-    platforms = _terms(Vocabulary.PLATFORM, used=set(items), only_used=True)
+    items = _delays(q, "items", "platform")
+    platforms = _terms(Vocabulary.PLATFORM, used={key for key in items if key is not None}, only_used=True)
     table = Table(
         key="takedown_items",
         title="Takedown items",
@@ -528,9 +522,9 @@ def _takedown_table(q: _Query) -> Table:
         _share(table, "removed_share", "% removed", 1, 0),
         Derived(
             column=Column("removal_median", "Median days to removal", "days"),
-            values=[items[pk].percentile(0.5) for pk, _ in platforms],
+            values=[items[pk].percentiles.get(0.5) for pk, _ in platforms],
             depends=[[(r, 1)] for r in range(len(platforms))],
-            total=_Histogram.merge(items.values()).percentile(0.5),
+            total=items[None].percentiles.get(0.5) if None in items else None,
             total_depends=[(None, 1)],
         ),
     ]
@@ -541,9 +535,9 @@ def _takedown_table(q: _Query) -> Table:
 
 
 def _step_table(params: Params, q: _Query) -> list[Table]:
-    steps_done = _histograms(q.rows(f"SELECT s.step, s.tenths, sum(n)::int FROM {q.source('steps')} s GROUP BY 1, 2"))
+    steps_done = _delays(q, "steps", "step")
     steps = [(step.pk, step.label) for step in StepType.objects.all() if step.active or step.pk in steps_done]
-    empty = _Histogram()
+    empty = _Delays()
     table = Table(
         key="steps",
         title="Response steps",
@@ -559,7 +553,7 @@ def _step_table(params: Params, q: _Query) -> list[Table]:
         _share(table, "done_share", "% done", 1, 0),
         Derived(
             column=Column("done_median", "Median days to done", "days"),
-            values=[steps_done.get(pk, empty).percentile(0.5) for pk, _ in steps],
+            values=[steps_done.get(pk, empty).percentiles.get(0.5) for pk, _ in steps],
             depends=[[(r, 1)] for r in range(len(steps))],
         ),
     ]
@@ -604,58 +598,58 @@ def _workload_table(params: Params, q: _Query) -> list[Table]:
 
 
 @dataclass
-class _Histogram:
-    """Counts of delays in tenths of a day: -1 not done, -2 done at an unknown time, else the delay."""
+class _Delays:
+    """How many items (steps, referrals, takedown items) and how long they took, in days."""
 
-    counts: dict[int, int] = field(default_factory=dict)
-
-    @property
-    def count(self) -> int:
-        return sum(self.counts.values())
-
-    @property
-    def done(self) -> int:
-        return sum(n for tenths, n in self.counts.items() if tenths != -1)
-
-    @property
-    def timed(self) -> int:
-        return sum(n for tenths, n in self.counts.items() if tenths >= 0)
-
-    def percentile(self, fraction: float) -> float | None:
-        """As percentile_cont over the delays, in days."""
-        values = sorted((tenths, n) for tenths, n in self.counts.items() if tenths >= 0)
-        total = sum(n for _, n in values)
-        if not total:
-            return None
-        position = fraction * (total - 1)
-        low_rank, high_rank = math.floor(position), math.ceil(position)
-        low = high = None
-        seen = 0
-        for tenths, n in values:
-            seen += n
-            if low is None and seen > low_rank:
-                low = tenths
-            if seen > high_rank:
-                high = tenths
-                break
-        assert low is not None and high is not None
-        return (low + (position - low_rank) * (high - low)) / 10
-
-    @classmethod
-    def merge(cls, histograms: Iterable["_Histogram"]) -> "_Histogram":
-        merged = cls()
-        for histogram in histograms:
-            for tenths, n in histogram.counts.items():
-                merged.counts[tenths] = merged.counts.get(tenths, 0) + n
-        return merged
+    count: int = 0
+    done: int = 0  # done, with or without a time
+    timed: int = 0  # done at a known time: the base of the percentiles
+    percentiles: dict[float, float | None] = field(default_factory=dict)
 
 
-def _histograms(rows: Iterable[tuple[Any, int, int]]) -> dict[Any, _Histogram]:
-    histograms: dict[Any, _Histogram] = {}
-    for key, tenths, n in rows:
-        histogram = histograms.setdefault(key, _Histogram())
-        histogram.counts[tenths] = histogram.counts.get(tenths, 0) + n
-    return histograms
+def _delays(q: _Query, family: str, key: str, fractions: Sequence[float] = (0.5,)) -> dict[Any, _Delays]:
+    """Per key, and under None for all keys: counts and percentile_cont of the delays.
+
+    The delays are kept as counts per tenth of a day, so the percentile is taken on the cumulative
+    counts: the values at ranks floor and ceil of fraction * (n - 1), interpolated.
+    """
+    source = q.source(family)
+    result: dict[Any, _Delays] = {}
+    for grouping, value, count, done, timed in q.rows(
+        f"""
+        SELECT GROUPING(s.{key}), s.{key}, sum(n)::int, coalesce(sum(n) FILTER (WHERE s.tenths <> -1), 0)::int,
+               coalesce(sum(n) FILTER (WHERE s.tenths >= 0), 0)::int
+        FROM {source} s GROUP BY GROUPING SETS ((s.{key}), ())
+        """
+    ):
+        result[None if grouping else value] = _Delays(count, done, timed)
+    rows = q.rows(
+        f"""
+        WITH counts AS (
+            SELECT GROUPING(s.{key}) AS everything, s.{key} AS key, s.tenths, sum(n) AS n
+            FROM {source} s WHERE s.tenths >= 0
+            GROUP BY GROUPING SETS ((s.{key}, s.tenths), (s.tenths))
+        ), ranked AS (
+            SELECT everything, key, tenths,
+                   sum(n) OVER (PARTITION BY everything, key ORDER BY tenths) AS upto,
+                   sum(n) OVER (PARTITION BY everything, key) AS total
+            FROM counts
+        ), wanted AS (
+            SELECT everything, key, tenths, upto, fraction, fraction * (total - 1) AS position
+            FROM ranked, unnest(%(fractions)s::float8[]) AS fraction
+        )
+        SELECT everything, key, fraction,
+               min(tenths) FILTER (WHERE upto > floor(position)),
+               min(tenths) FILTER (WHERE upto > ceil(position)),
+               max(position - floor(position))
+        FROM wanted GROUP BY everything, key, fraction
+        """,
+        fractions=list(fractions),
+    )
+    for everything, value, fraction, low, high, weight in rows:
+        delays = result.setdefault(None if everything else value, _Delays())
+        delays.percentiles[fraction] = (low + weight * (high - low)) / 10
+    return result
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------------
