@@ -23,7 +23,7 @@ from cases.models import Case, CasePlatform, Term
 from reports.engine import Params, Report, build_report, may_see_true_counts, publish_report
 from reports.forms import CUSTOM, from_month_index, month_index
 from reports.models import AgeScheme
-from reports.tables import Cell, Column, PublishedTable
+from reports.tables import Cell, Column, PublishedTable, format_value
 
 About = list[tuple[str, str]]
 
@@ -240,16 +240,6 @@ def _has_flags(table: PublishedTable) -> bool:
 
 
 # --- stored tables --------------------------------------------------------------------------------------------------
-
-
-def format_value(value: float, kind: str) -> str:
-    if kind == "count":
-        return f"{int(value):,}"
-    if kind == "percent":
-        return f"{value:.1f}%"
-    if kind == "change":
-        return f"{value:+.1f}%"
-    return f"{value:.1f}"
 
 
 def _stored_cell(value: Any, kind: str) -> Cell:

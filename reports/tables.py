@@ -107,7 +107,7 @@ class PublishedTable:
 TOTAL_KEY = "total"
 
 
-def _format(value: float | None, kind: Kind) -> str:
+def format_value(value: float | None, kind: str) -> str:
     if value is None:
         return ""
     if kind == "count":
@@ -172,14 +172,14 @@ def publish(
             return Cell(None, f"<{threshold}", "small")
         if ref in hidden:
             return Cell(None, "x", "hidden")
-        return Cell(value, _format(value, "count"))
+        return Cell(value, format_value(value, "count"))
 
     def derived_cell(value: float | None, depends: list[Ref], kind: Kind) -> Cell:
         if value is None:
             return Cell(None, "")
         if any(ref in withheld_cells for ref in depends):
             return Cell(None, "x", "hidden")
-        return Cell(round(value, 1), _format(value, kind))
+        return Cell(round(value, 1), format_value(value, kind))
 
     columns = list(table.columns)
     if table.row_totals:
