@@ -84,6 +84,19 @@ def _truncate(day: date, granularity: Granularity) -> date:
     return date(day.year, day.month, 1)
 
 
+def period_rows(params: Params) -> list[tuple[str, str]]:
+    """Row keys and labels of the periods; a quarter or year the report covers only in part says which months."""
+    rows = []
+    for key in periods(params):
+        label = period_label(key, params.granularity)
+        step = {"month": 1, "quarter": 3, "year": 12}[params.granularity]
+        first, last = max(key, params.start), min(add_months(key, step - 1), params.end)
+        if (first, last) != (key, add_months(key, step - 1)):
+            label += f" ({first:%b} to {last:%b})" if first != last else f" ({first:%b} only)"
+        rows.append((key.isoformat(), label))
+    return rows
+
+
 def period_label(day: date, granularity: Granularity) -> str:
     if granularity == "year":
         return str(day.year)
@@ -262,7 +275,7 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
         sets.setdefault(row[0], []).append(row)
     by_period = {row[1]: row[5] for row in sets.get(0b0111, [])}
     keys = periods(params)
-    period_rows = [(key.isoformat(), period_label(key, params.granularity)) for key in keys]
+    labelled = period_rows(params)
     key_rows = [(key, "") for key in keys]
 
     new_cases = Table(
@@ -270,13 +283,13 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
         title="New cases",
         description="Cases by the date of first contact, against the same period a year earlier.",
         row_header="Period",
-        rows=period_rows,
+        rows=labelled,
         columns=[Column("cases", "Cases"), Column("year_before", "A year earlier")],
         counts=[[by_period.get(key, 0), before.get(key, 0)] for key in keys],
         chart="line",
         links=_period_links(len(keys), lambda r: (r, 0)),
     )
-    new_cases.derived.append(_change(new_cases, "change", "Change", 0, 1))
+    new_cases.derived.append(_change(new_cases, "change", "Change, %", 0, 1))
 
     genders = [(g.value, str(g.label)) for g in Gender] + [("", "Not recorded")]
     bands = age_bands(params.age_limits)
@@ -300,7 +313,7 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
             title="Minors and adults",
             description="Minors whose exact age is not known count as minors, adults likewise.",
             row_header="Period",
-            rows=period_rows,
+            rows=labelled,
             columns=[Column(key or "not_recorded", label) for key, label in minors],
             counts=_grid({(row[1], row[4]): row[5] for row in sets.get(0b0110, [])}, key_rows, minors),
             row_totals=True,
@@ -319,7 +332,7 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
             key="sextortion_type",
             title="Sextortion type",
             row_header="Period",
-            rows=period_rows,
+            rows=labelled,
             columns=[Column(str(key or "not_recorded"), label) for key, label in types],
             counts=_grid(type_counts, key_rows, types),
             row_totals=True,
@@ -347,7 +360,7 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
         title="Outcome facts and risk flags",
         description="Cases with each fact; a case can have several. Shares are of all cases of the period.",
         row_header="Period",
-        rows=period_rows,
+        rows=labelled,
         columns=[Column("cases", "Cases"), *(Column(key, label) for key, label in fact_labels)],
         counts=[facts.get(key, [0] * (len(fact_labels) + 1)) for key in keys],
         chart="line",
@@ -405,7 +418,7 @@ def _term_tables(params: Params, q: _Query) -> list[Table]:
                 title=title,
                 description="Cases with each; a case can have several.",
                 row_header="Period",
-                rows=[(k.isoformat(), period_label(k, params.granularity)) for k in keys],
+                rows=period_rows(params),
                 columns=[Column(str(pk), label) for pk, label in terms],
                 counts=_grid(counts, [(k, "") for k in keys], terms),
                 chart="line",
@@ -575,7 +588,7 @@ def _workload_table(params: Params, q: _Query) -> list[Table]:
         title="Workload",
         description="Contacts by their own date (on the cases of the scope) and new cases by first contact.",
         row_header="Period",
-        rows=[(key.isoformat(), period_label(key, params.granularity)) for key in keys],
+        rows=period_rows(params),
         columns=[Column("contacts", "Contacts"), Column("new_cases", "New cases")],
         counts=[[contacts[key][0] if key in contacts else 0, new_cases.get(key, 0)] for key in keys],
         chart="line",
