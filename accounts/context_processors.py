@@ -17,6 +17,12 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append((_("Cases"), reverse("case_list")))
         items.append((_("New case"), reverse("case_new")))
         items.append((_("Referrals"), reverse("referral_list")))
+    if user.has_perm("cases.assign_case"):
+        items.append((_("Workload"), reverse("supervision:board")))
+    if user.has_perm("cases.approve_closure"):
+        items.append((_("Closure requests"), reverse("closure_request_list")))
+    if user.has_perm("imports.add_importjob"):
+        items.append((_("Imports"), reverse("imports:list")))
     if user.has_perm("reports.view_report"):
         items.append((_("Reports"), reverse("reports:report")))
     if user.is_staff and user.has_perm("accounts.view_user"):

@@ -20,6 +20,7 @@ class Action(models.TextChoices):
     PASSWORD_CHANGED = "password_changed", _("changed password")
     TOKEN_ISSUED = "token_issued", _("issued API token")
     REFUSED = "refused", _("refused access")
+    ERASE = "erase", _("erased")
 
 
 class AccessLog(models.Model):

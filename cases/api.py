@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -21,11 +22,13 @@ from cases.filters import CaseFilter
 from cases.models import (
     Case,
     CasePlatform,
+    ClosureRequest,
     Contact,
     IdempotencyKey,
     Note,
     PlatformRole,
     ResponseStep,
+    Status,
     StepStatus,
     StepType,
     Term,
@@ -182,9 +185,16 @@ class Conflict(APIException):
     default_code = "stale_version"
 
 
+class ClosureApprovalRequired(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "closure_approval_required"
+
+
 def as_api_error(error: Exception) -> APIException:
     if isinstance(error, services.StaleVersion):
         return Conflict(str(error))
+    if isinstance(error, services.ClosureNeedsApproval):
+        return ClosureApprovalRequired({"status": [error.message_text]})
     if isinstance(error, services.IdentifiersFound):
         return ValidationError(
             {error.field: [str(error)], "identifiers_found": sorted({f.label for f in error.findings})}
@@ -229,6 +239,51 @@ class StepSerializer(serializers.ModelSerializer[ResponseStep]):
         read_only_fields = ["done_at", "reason"]
 
 
+class StatusChangeSerializer(serializers.Serializer[Case]):
+    """The status part of a case update: closing needs the reason, and a supervisor for high and critical cases."""
+
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    closure_reason = term_field(Vocabulary.CLOSURE_REASON, required=False, allow_null=True)
+
+
+class ClosureRequestSerializer(serializers.ModelSerializer[ClosureRequest]):
+    closure_reason = term_field(Vocabulary.CLOSURE_REASON)
+    requested_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    text_decision = serializers.ChoiceField(choices=["redact", "keep"], required=False, write_only=True)
+
+    class Meta:
+        model = ClosureRequest
+        fields = [
+            "id",
+            "status",
+            "closure_reason",
+            "comment",
+            "risk_level",
+            "requested_by",
+            "requested_at",
+            "decided_by",
+            "decided_at",
+            "decision_comment",
+            "text_decision",
+        ]
+        read_only_fields = ["status", "risk_level", "requested_at", "decided_at", "decision_comment"]
+        extra_kwargs = {"comment": {"max_length": services.COMMENT_LIMIT}}
+
+
+class ClosureDecisionSerializer(serializers.Serializer[ClosureRequest]):
+    decision = serializers.ChoiceField(
+        choices=["approve", "send_back", "withdraw"],
+        help_text="approve or send_back: supervisors; withdraw: anyone working on the case.",
+    )
+    comment = serializers.CharField(
+        required=False, allow_blank=True, max_length=services.COMMENT_LIMIT, help_text="Required to send back."
+    )
+    text_decision = serializers.ChoiceField(choices=["redact", "keep"], required=False)
+
+
 class NoteSerializer(serializers.ModelSerializer[Note]):
     author: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
     text_decision = serializers.ChoiceField(choices=["redact", "keep"], required=False, write_only=True)
@@ -260,7 +315,15 @@ class NoteSerializer(serializers.ModelSerializer[Note]):
     update=extend_schema(summary="Replace the facts of a case (send the version you read)"),
     partial_update=extend_schema(
         summary="Change some facts of a case (send the version you read)",
-        examples=[OpenApiExample("Raise the risk", value={"version": 3, "risk_level": "critical"}, request_only=True)],
+        description="Send status (and closure_reason when closing) to move the case along its lifecycle. "
+        "A worker closing a high or critical case, or one whose closure request is waiting, gets 409 "
+        "closure_approval_required: request closure at closure-requests/ instead.",
+        examples=[
+            OpenApiExample("Raise the risk", value={"version": 3, "risk_level": "critical"}, request_only=True),
+            OpenApiExample(
+                "Close", value={"version": 4, "status": "closed", "closure_reason": "resolved"}, request_only=True
+            ),
+        ],
     ),
 )
 class CaseViewSet(
@@ -346,16 +409,37 @@ class CaseViewSet(
         if "version" not in serializer.validated_data:
             raise ValidationError({"version": ["Send the version of the case you read, to detect concurrent edits."]})
         facts, platforms, decision = serializer.split(serializer.validated_data)
+        sent: Any = request.data
+        change = StatusChangeSerializer(
+            data={field: sent[field] for field in ("status", "closure_reason") if field in sent}
+        )
+        change.is_valid(raise_exception=True)
+        new_status = change.validated_data.get("status")
+        if new_status == case.status:
+            new_status = None  # a whole case sent back unchanged is not a move
+        version = serializer.validated_data["version"]
         try:
-            case = services.case_update(
-                actor=request.user,
-                case=case,
-                version=serializer.validated_data["version"],
-                facts=facts,
-                platforms=platforms,
-                text_decision=decision,
-                request=request,
-            )
+            with transaction.atomic():  # a refused move saves none of the facts sent with it
+                if facts or platforms is not None or new_status is None:
+                    case = services.case_update(
+                        actor=request.user,
+                        case=case,
+                        version=version,
+                        facts=facts,
+                        platforms=platforms,
+                        text_decision=decision,
+                        request=request,
+                    )
+                    version = case.version
+                if new_status is not None:
+                    case = services.case_set_status(
+                        actor=request.user,
+                        case=case,
+                        status=new_status,
+                        closure_reason=change.validated_data.get("closure_reason"),
+                        version=version,
+                        request=request,
+                    )
         except (DjangoValidationError, services.IdentifiersFound, services.StaleVersion) as error:
             raise as_api_error(error) from error
         return Response(self.get_serializer(self.get_queryset().get(pk=case.pk)).data)
@@ -447,6 +531,90 @@ class CaseViewSet(
         except (DjangoValidationError, services.IdentifiersFound) as error:
             raise as_api_error(error) from error
         return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["GET"], summary="Closure requests of a case", responses=ClosureRequestSerializer(many=True))
+    @extend_schema(
+        methods=["POST"],
+        summary="Request closure of a high or critical case",
+        description="One request waits per case; a supervisor approves it (the case closes with this reason) "
+        "or sends it back with a comment.",
+        request=ClosureRequestSerializer,
+        responses=ClosureRequestSerializer,
+        examples=[
+            OpenApiExample(
+                "Resolved",
+                value={"closure_reason": "resolved", "comment": "Content removed, victim safe."},
+                request_only=True,
+            )
+        ],
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        url_path="closure-requests",
+        serializer_class=ClosureRequestSerializer,
+        pagination_class=None,
+    )
+    def closure_requests(self, request: Request, pk: str) -> Response:
+        case = case_for_user(request, pk)
+        if request.method == "GET":
+            access_log_record(action=Action.VIEW, request=request, obj=case, detail={"part": "closure_requests"})
+            closures = case.closure_requests.select_related("closure_reason", "requested_by", "decided_by")
+            return Response(ClosureRequestSerializer(closures, many=True).data)
+        serializer = ClosureRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            closure = services.closure_request_create(
+                actor=request.user,
+                case=case,
+                closure_reason=serializer.validated_data["closure_reason"],
+                comment=serializer.validated_data.get("comment", ""),
+                text_decision=serializer.validated_data.get("text_decision"),
+                request=request,
+            )
+        except (DjangoValidationError, services.IdentifiersFound) as error:
+            raise as_api_error(error) from error
+        return Response(ClosureRequestSerializer(closure).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Approve, send back or withdraw the waiting closure request",
+        request=ClosureDecisionSerializer,
+        responses=ClosureRequestSerializer,
+        examples=[
+            OpenApiExample("Approve", value={"decision": "approve"}, request_only=True),
+            OpenApiExample(
+                "Send back",
+                value={"decision": "send_back", "comment": "Follow-up call first."},
+                request_only=True,
+            ),
+        ],
+    )
+    @action(detail=True, methods=["post"], url_path="closure-decision", serializer_class=ClosureDecisionSerializer)
+    def closure_decision(self, request: Request, pk: str) -> Response:
+        case = case_for_user(request, pk)
+        serializer = ClosureDecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        decision = serializer.validated_data["decision"]
+        try:
+            if decision == "approve":
+                services.closure_request_approve(actor=request.user, case=case, request=request)
+            elif decision == "send_back":
+                services.closure_request_send_back(
+                    actor=request.user,
+                    case=case,
+                    comment=serializer.validated_data.get("comment", ""),
+                    text_decision=serializer.validated_data.get("text_decision"),
+                    request=request,
+                )
+            else:
+                services.closure_request_withdraw(actor=request.user, case=case, request=request)
+        except DjangoPermissionDenied as error:
+            access_log_record(action=Action.REFUSED, request=request, obj=case, detail={"closure": decision})
+            raise PermissionDenied(str(error) or None) from error
+        except (DjangoValidationError, services.IdentifiersFound) as error:
+            raise as_api_error(error) from error
+        closure = case.closure_requests.select_related("closure_reason", "requested_by", "decided_by").first()
+        return Response(ClosureRequestSerializer(closure).data)
 
 
 class TaxonomyTermSerializer(serializers.Serializer[Term]):

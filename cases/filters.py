@@ -3,20 +3,73 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import django_filters
-from django.db.models import Exists, OuterRef, QuerySet
+from django import forms
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
-from cases.models import Case, CasePlatform, ResponseStep, Risk, Status, StepStatus, Term, Vocabulary
+from accounts.models import User
+from cases.models import (
+    HIGH_RISK,
+    Case,
+    CasePlatform,
+    Contact,
+    ResponseStep,
+    Risk,
+    Status,
+    StepStatus,
+    Term,
+    Vocabulary,
+)
+from referrals.models import UNDER_WAY, Referral
 
 
 def local_midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def overdue_steps() -> QuerySet[ResponseStep]:
+def overdue_steps(now: datetime | None = None) -> QuerySet[ResponseStep]:
     """Steps of the outer case still to do after their due time (for EXISTS)."""
-    return ResponseStep.objects.filter(case=OuterRef("pk"), status=StepStatus.TODO, due_at__lt=timezone.now())
+    return ResponseStep.objects.filter(case=OuterRef("pk"), status=StepStatus.TODO, due_at__lt=now or timezone.now())
+
+
+def open_cases() -> Q:
+    """Cases not closed: new, open, waiting on a referral or reopened (the condition of index case_open_assignee)."""
+    return ~Q(status=Status.CLOSED)
+
+
+def without_contact_since(cutoff: datetime) -> Q:
+    """Cases with nothing heard since ``cutoff``: first contact before it and no contact recorded after it."""
+    return Q(first_contact_at__lt=cutoff) & Q(~Exists(Contact.objects.filter(case=OuterRef("pk"), at__gte=cutoff)))
+
+
+def overdue_followups(today: date | None = None) -> QuerySet[Referral]:
+    """Referrals under way whose follow-up date has passed (as referrals.selectors.overdue)."""
+    return Referral.objects.filter(status__in=UNDER_WAY, follow_up_on__lt=today or timezone.localdate())
+
+
+def colleagues(request: Any) -> QuerySet[User]:
+    """Users of the requester's organisation: the only people a case list may be filtered by."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return User.objects.none()
+    return User.objects.filter(organisation_id=user.organisation_id).order_by("username")
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ColleagueFilter(django_filters.ModelChoiceFilter):
+    """A person of the requester's organisation, by user id."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, queryset=colleagues, **kwargs)
 
 
 class CaseFilter(django_filters.FilterSet):
@@ -40,6 +93,39 @@ class CaseFilter(django_filters.FilterSet):
     )
     contact_from = django_filters.DateFilter(label=_("First contact from"), method="filter_contact_from")
     contact_to = django_filters.DateFilter(label=_("to"), method="filter_contact_to")
+
+    # The filters behind the figures of the workload board. The case list shows them as labels, not fields.
+    assigned_to = ColleagueFilter(label=_("Assigned to"), help_text=_("User id, of your organisation."))
+    unassigned = django_filters.BooleanFilter(label=_("Unassigned"), method="filter_unassigned")
+    open = django_filters.BooleanFilter(label=_("Not closed"), method="filter_open")
+    high_risk = django_filters.BooleanFilter(label=_("High or critical risk"), method="filter_high_risk")
+    no_contact_days = IntegerFilter(
+        label=_("No contact for this many days"), method="filter_no_contact_days", min_value=1, max_value=365
+    )
+    referral_followup_overdue = django_filters.BooleanFilter(
+        label=_("Referral follow-up overdue"),
+        method="filter_referral_followup_overdue",
+        help_text=_("With referral_owner: overdue follow-ups of that person's referrals."),
+    )
+    referral_owner = ColleagueFilter(
+        label=_("Referral owned by"), method="filter_referral_owner", help_text=_("User id.")
+    )
+    contacted_by = ColleagueFilter(
+        label=_("Contact recorded by"), method="filter_contacted_by", help_text=_("User id; with contacted_since.")
+    )
+    contacted_since = django_filters.DateFilter(label=_("Contact on or after"), method="filter_contacted_since")
+
+    LABELLED = (
+        "assigned_to",
+        "unassigned",
+        "open",
+        "high_risk",
+        "no_contact_days",
+        "referral_followup_overdue",
+        "referral_owner",
+        "contacted_by",
+        "contacted_since",
+    )
 
     class Meta:
         model = Case
@@ -82,3 +168,77 @@ class CaseFilter(django_filters.FilterSet):
         if value:
             return queryset.filter(assigned_to=self.request.user if self.request else None)
         return queryset
+
+    def filter_unassigned(self, queryset: QuerySet[Case], name: str, value: bool) -> QuerySet[Case]:
+        return queryset.filter(assigned_to__isnull=True) if value else queryset
+
+    def filter_open(self, queryset: QuerySet[Case], name: str, value: bool) -> QuerySet[Case]:
+        return queryset.filter(open_cases()) if value else queryset
+
+    def filter_high_risk(self, queryset: QuerySet[Case], name: str, value: bool) -> QuerySet[Case]:
+        return queryset.filter(risk_level__in=HIGH_RISK) if value else queryset
+
+    def filter_no_contact_days(self, queryset: QuerySet[Case], name: str, value: int) -> QuerySet[Case]:
+        if not value:
+            return queryset
+        return queryset.filter(without_contact_since(timezone.now() - timedelta(days=value)))
+
+    # Owner and overdue are one condition on the same referral, so each is applied once with the other.
+    def filter_referral_followup_overdue(self, queryset: QuerySet[Case], name: str, value: bool) -> QuerySet[Case]:
+        if not value:
+            return queryset
+        referrals = overdue_followups().filter(case=OuterRef("pk"))
+        owner = self.form.cleaned_data.get("referral_owner")
+        if owner is not None:
+            referrals = referrals.filter(owner=owner)
+        return queryset.filter(Exists(referrals))
+
+    def filter_referral_owner(self, queryset: QuerySet[Case], name: str, value: User | None) -> QuerySet[Case]:
+        if value is None or self.form.cleaned_data.get("referral_followup_overdue"):
+            return queryset
+        return queryset.filter(Exists(Referral.objects.filter(case=OuterRef("pk"), owner=value)))
+
+    # By and since are one condition on the same contact, so each is applied once with the other.
+    def filter_contacted_by(self, queryset: QuerySet[Case], name: str, value: User | None) -> QuerySet[Case]:
+        return self._contacted(queryset) if value is not None else queryset
+
+    def filter_contacted_since(self, queryset: QuerySet[Case], name: str, value: date) -> QuerySet[Case]:
+        if value is None or self.form.cleaned_data.get("contacted_by") is not None:
+            return queryset
+        return self._contacted(queryset)
+
+    def _contacted(self, queryset: QuerySet[Case]) -> QuerySet[Case]:
+        """Cases with a contact by ``contacted_by`` on or after ``contacted_since`` (either alone, or both)."""
+        contacts = Contact.objects.filter(case=OuterRef("pk"))
+        if self.form.cleaned_data.get("contacted_by") is not None:
+            contacts = contacts.filter(worker=self.form.cleaned_data["contacted_by"])
+        if self.form.cleaned_data.get("contacted_since") is not None:
+            contacts = contacts.filter(at__gte=local_midnight(self.form.cleaned_data["contacted_since"]))
+        return queryset.filter(Exists(contacts))
+
+    def labels(self) -> list[dict[str, str]]:
+        """The board's filters in force, in words, each with the query of the list without it."""
+        if not self.is_bound or not self.form.is_valid():
+            return []
+        data = self.form.cleaned_data
+        words = {
+            "assigned_to": lambda user: gettext("Assigned to %(user)s") % {"user": user},
+            "unassigned": lambda _on: gettext("Unassigned"),
+            "open": lambda _on: gettext("Not closed"),
+            "high_risk": lambda _on: gettext("High or critical risk"),
+            "no_contact_days": lambda days: gettext("No contact for %(days)s days") % {"days": days},
+            "referral_followup_overdue": lambda _on: gettext("Referral follow-up overdue"),
+            "referral_owner": lambda user: gettext("Referral owned by %(user)s") % {"user": user},
+            "contacted_by": lambda user: gettext("Contact recorded by %(user)s") % {"user": user},
+            "contacted_since": lambda day: gettext("Contact on or after %(day)s") % {"day": date_format(day, "j M Y")},
+        }
+        labels = []
+        for name in self.LABELLED:
+            value = data.get(name)
+            if value is None or value is False:
+                continue
+            rest = self.data.copy()
+            rest.pop(name, None)
+            rest.pop("before", None)
+            labels.append({"name": name, "text": words[name](value), "without": rest.urlencode()})
+        return labels

@@ -133,6 +133,41 @@ class StatusForm(forms.Form):
         self.fields["status"].choices = [(s.value, s.label) for s in Status if s in allowed]  # type: ignore[attr-defined]
 
 
+TEXT_DECISION = [("redact", _("Remove them")), ("keep", _("Keep as written"))]
+
+
+class ClosureRequestForm(forms.Form):
+    closure_reason = forms.ModelChoiceField(label=_("Reason"), queryset=terms(Vocabulary.CLOSURE_REASON))
+    comment = forms.CharField(
+        label=_("Comment for the supervisor (optional)"),
+        max_length=services.COMMENT_LIMIT,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    text_decision = forms.ChoiceField(choices=TEXT_DECISION, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "closure_%s")  # the status form beside it has a closure_reason too
+        super().__init__(*args, **kwargs)
+
+
+class ClosureDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[("approve", _("Approve")), ("send_back", _("Send back")), ("withdraw", _("Withdraw"))]
+    )
+    comment = forms.CharField(
+        label=_("Why it is sent back"),
+        max_length=services.COMMENT_LIMIT,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    text_decision = forms.ChoiceField(choices=TEXT_DECISION, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "decision_%s")
+        super().__init__(*args, **kwargs)
+
+
 class AssignForm(forms.Form):
     assigned_to: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Assign to"), queryset=None, required=False, empty_label=_("Nobody")

@@ -72,6 +72,10 @@ class Risk(models.TextChoices):
     CRITICAL = "critical", _("Critical")
 
 
+# Closing a case at these levels needs a supervisor's approval.
+HIGH_RISK = (Risk.HIGH, Risk.CRITICAL)
+
+
 class Answer(models.TextChoices):
     YES = "yes", _("Yes")
     NO = "no", _("No")
@@ -213,6 +217,8 @@ class Case(models.Model):
         permissions = [
             ("assign_case", "Can assign cases to workers"),
             ("view_case_history", "Can read the change history of cases"),
+            ("view_case_access_log", "Can read who viewed, changed, exported or printed a case"),
+            ("approve_closure", "Can approve the closure of high and critical cases"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["organisation", "reference"], name="case_unique_reference"),
@@ -238,6 +244,19 @@ class Case(models.Model):
             models.Index(fields=["organisation", "assigned_to", "status"], name="case_org_assignee"),
             models.Index(fields=["organisation", "risk_level"], name="case_org_risk"),
             models.Index(fields=["reference"], opclasses=["text_pattern_ops"], name="case_reference_prefix"),
+            # The workload board and a person's open cases: open cases by assignee, read from the index alone.
+            models.Index(
+                fields=["organisation", "assigned_to", "first_contact_at", "id"],
+                include=["risk_level"],
+                condition=~Q(status="closed"),
+                name="case_open_assignee",
+            ),
+            # Open cases oldest first: the median age of the organisation's open cases, by position.
+            models.Index(
+                fields=["organisation", "first_contact_at", "id"],
+                condition=~Q(status="closed"),
+                name="case_open_recent",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -349,7 +368,11 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["case", "at"], name="contact_case_at")]
+        indexes = [
+            models.Index(fields=["case", "at"], name="contact_case_at"),
+            # Recent contacts (this week's per person, cases heard from lately) without reading the table.
+            models.Index(fields=["at"], include=["case", "worker"], name="contact_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case} {self.at:%Y-%m-%d %H:%M}"
@@ -412,6 +435,7 @@ class EventKind(models.TextChoices):
     FACTS = "facts", _("Facts updated")
     STEP = "step", _("Step updated")
     REFERRAL = "referral", _("Referral")
+    CLOSURE = "closure", _("Closure approval")
 
 
 class CaseActivity(models.Model):
@@ -429,6 +453,63 @@ class CaseActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} {self.kind}"
+
+
+class ClosureStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    SENT_BACK = "sent_back", _("Sent back")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+@pghistory.track()
+class ClosureRequest(models.Model):
+    """A worker's request to close a high or critical case, approved or sent back by a supervisor."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="closure_requests")
+    status = models.CharField(max_length=16, choices=ClosureStatus.choices, default=ClosureStatus.PENDING)
+    closure_reason = models.ForeignKey(
+        Term, on_delete=models.PROTECT, related_name="+", limit_choices_to={"vocabulary": "closure_reason"}
+    )
+    comment = models.TextField(blank=True)
+    risk_level = models.CharField(
+        max_length=16, choices=Risk.choices, help_text=_("The risk of the case when closure was requested.")
+    )
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(blank=True, help_text=_("Why the supervisor sent the request back."))
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            # The database, not only the service, keeps one request waiting per case.
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=Q(status="pending"),
+                name="closurerequest_one_pending",
+                violation_error_message=_("A closure request for this case is already waiting for approval."),
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_by__isnull=True, decided_at__isnull=True)
+                | (~Q(status="pending") & Q(decided_by__isnull=False, decided_at__isnull=False)),
+                name="closurerequest_decided",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="sent_back") | ~Q(decision_comment=""),
+                name="closurerequest_sent_back_comment",
+                violation_error_message=_("Say why the request is sent back."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["requested_at"], condition=Q(status="pending"), name="closurerequest_pending"),
+        ]
+
+    def __str__(self) -> str:
+        return f"closure of {self.case_id}: {self.status}"
 
 
 class IdempotencyKey(models.Model):

@@ -1,23 +1,26 @@
 from itertools import chain
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.models import Action
+from audit.models import AccessLog, Action
 from audit.services import access_log_record
 from cases.models import (
     Case,
     CaseActivity,
     CasePlatform,
+    ClosureRequest,
+    ClosureStatus,
     EventKind,
     OffenderIdentifier,
     ResponseStep,
     Status,
     StepStatus,
 )
+from referrals.models import Referral
 
 
 def cases_visible_to(user: Any) -> QuerySet[Case]:
@@ -72,8 +75,32 @@ def linked_cases(user: Any, case: Case) -> dict[int, list[Case]]:
     return {identifier.pk: by_hash.get(identifier.value_hash, []) for identifier in identifiers}
 
 
-def _activity_text(activity: CaseActivity) -> str:
+CLOSURE_EVENTS = {
+    "requested": _("requested"),
+    "approved": _("approved"),
+    "sent_back": _("sent back"),
+    "withdrawn": _("withdrawn"),
+}
+
+
+def _closure_text(detail: dict[str, Any], closures: dict[int, ClosureRequest]) -> str:
+    """The event and, from the request itself, its reason and comments (free text lives only on the request)."""
+    closure = closures.get(detail.get("request") or 0)
+    text = str(CLOSURE_EVENTS.get(detail.get("event", ""), detail.get("event", ""))).capitalize()
+    if closure is None:
+        return text
+    if detail.get("event") == "requested":
+        text = f"{text} ({closure.closure_reason})"
+        return f"{text}: {closure.comment}" if closure.comment else text
+    if detail.get("event") == "sent_back" and closure.decision_comment:
+        return f"{text}: {closure.decision_comment}"
+    return text
+
+
+def _activity_text(activity: CaseActivity, closures: dict[int, ClosureRequest] | None = None) -> str:
     detail = activity.detail
+    if activity.kind == EventKind.CLOSURE:
+        return _closure_text(detail, closures or {})
     if activity.kind in (EventKind.STATUS, EventKind.OPENED):
         moves = [Status(code).label for code in (detail.get("from"), detail.get("to") or detail.get("status")) if code]
         text = " → ".join(str(label) for label in moves)
@@ -93,8 +120,15 @@ def _activity_text(activity: CaseActivity) -> str:
 
 def case_timeline(case: Case) -> list[dict[str, Any]]:
     """Contacts, notes and recorded activity of a case, oldest first, as text for people."""
+    closures = {c.pk: c for c in ClosureRequest.objects.filter(case=case).select_related("closure_reason")}
     activity = [
-        {"at": a.at, "kind": a.kind, "label": a.get_kind_display(), "actor": a.actor, "text": _activity_text(a)}
+        {
+            "at": a.at,
+            "kind": a.kind,
+            "label": a.get_kind_display(),
+            "actor": a.actor,
+            "text": _activity_text(a, closures),
+        }
         for a in CaseActivity.objects.filter(case=case).select_related("actor")
     ]
     contacts = [
@@ -138,3 +172,40 @@ def mark_overdue(cases: list[Case]) -> None:
     )
     for case in cases:
         case.has_overdue = case.pk in late  # type: ignore[attr-defined]
+
+
+def closure_of(case: Case) -> ClosureRequest | None:
+    """What the case page shows about closure: the waiting request, or the last one if it was sent back."""
+    latest = (
+        ClosureRequest.objects.filter(case=case)
+        .select_related("closure_reason", "requested_by", "decided_by")
+        .order_by("-requested_at", "-id")
+        .first()
+    )
+    if latest is None or latest.status in (ClosureStatus.APPROVED, ClosureStatus.WITHDRAWN):
+        return None
+    if latest.status == ClosureStatus.SENT_BACK and case.status == Status.CLOSED:
+        return None  # closed since, by a supervisor: the refusal is history
+    return latest
+
+
+def closure_requests_pending(user: Any) -> QuerySet[ClosureRequest]:
+    """Requests waiting for a supervisor, of the cases the user may open, oldest first."""
+    return (
+        ClosureRequest.objects.filter(status=ClosureStatus.PENDING, case__in=cases_visible_to(user))
+        .select_related("case", "closure_reason", "requested_by")
+        .order_by("requested_at", "id")
+    )
+
+
+def case_access_log(case: Case) -> QuerySet[AccessLog]:
+    """Every access-log row about the case or one of its referrals (summaries and prints), newest first."""
+    referral_ids = [str(pk) for pk in Referral.objects.filter(case=case).values_list("pk", flat=True)]
+    return (
+        AccessLog.objects.filter(
+            Q(object_type="cases.case", object_id=str(case.pk))
+            | Q(object_type="referrals.referral", object_id__in=referral_ids)
+        )
+        .select_related("actor")
+        .order_by("-at", "-id")
+    )

@@ -7,8 +7,8 @@ from typing import Any
 
 import pycountry
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
@@ -19,10 +19,13 @@ from audit.models import Action
 from audit.services import access_log_record
 from cases import pii
 from cases.models import (
+    HIGH_RISK,
     Case,
     CaseActivity,
     CaseCounter,
     CasePlatform,
+    ClosureRequest,
+    ClosureStatus,
     Contact,
     EventKind,
     IdentifierKind,
@@ -69,6 +72,7 @@ TERM_FACTS = {
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 TEXT_LIMITS = {"incident_description": 20_000}
 NOTE_LIMIT = 20_000
+COMMENT_LIMIT = 2_000
 
 MANY_FACTS = {
     "approaches": Vocabulary.APPROACH,
@@ -96,6 +100,14 @@ class StaleVersion(Exception):
             % {"reference": case.reference}
         )
         self.case = case
+
+
+class ClosureNeedsApproval(ValidationError):
+    """A direct close that needs a supervisor's approval: of a high or critical case, or with a request waiting."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__({"status": ValidationError(message, code="closure_approval_required")})
+        self.message_text = message
 
 
 class IdentifiersFound(Exception):
@@ -328,12 +340,55 @@ def _bump(case: Case) -> None:
     case.version += 1
 
 
+def can_approve_closure(actor: Any, case: Case) -> bool:
+    """Supervisors of the case's organisation approve closures, and so may close any case themselves."""
+    return bool(actor.has_perm("cases.approve_closure") and actor.organisation_id == case.organisation_id)
+
+
+def _pending_closure(case: Case) -> ClosureRequest | None:
+    # Locked so that a decision and a direct close of the same request are made one after the other.
+    return (
+        ClosureRequest.objects.select_for_update(of=("self",))
+        .select_related("closure_reason", "requested_by")
+        .filter(case_id=case.pk, status=ClosureStatus.PENDING)
+        .first()
+    )
+
+
+def _closure_event(
+    *, actor: Any, case: Case, closure: ClosureRequest, event: str, request: HttpRequest | None, **extra: Any
+) -> None:
+    CaseActivity.objects.create(
+        case=case, actor=actor, kind=EventKind.CLOSURE, detail={"event": event, "request": closure.pk}
+    )
+    access_log_record(
+        action=Action.CHANGE,
+        request=request,
+        actor=actor,
+        obj=case,
+        detail={"closure_request": closure.pk, "event": event, **extra},
+    )
+
+
 @transaction.atomic
 def case_set_status(
-    *, actor: Any, case: Case, status: str, closure_reason: Term | None = None, request: HttpRequest | None = None
+    *,
+    actor: Any,
+    case: Case,
+    status: str,
+    closure_reason: Term | None = None,
+    version: int | None = None,
+    request: HttpRequest | None = None,
 ) -> Case:
-    """Move a case along its lifecycle; the allowed moves are TRANSITIONS."""
+    """Move a case along its lifecycle; the allowed moves are TRANSITIONS.
+
+    Closing a high or critical case, or a case whose closure request is waiting, is for a supervisor
+    of its organisation; a waiting request is then approved by that close. With ``version``, an
+    edit based on an older version is refused.
+    """
     case = Case.objects.select_for_update().get(pk=case.pk)
+    if version is not None and case.version != version:
+        raise StaleVersion(case)
     if status not in TRANSITIONS.get(case.status, set()):
         raise ValidationError(
             {
@@ -344,7 +399,20 @@ def case_set_status(
                 }
             }
         )
+    pending = None
     if status == Status.CLOSED:
+        pending = _pending_closure(case)
+        if not can_approve_closure(actor, case):
+            if pending is not None:
+                raise ClosureNeedsApproval(
+                    _("A closure request for %(reference)s is waiting for a supervisor; it closes when approved.")
+                    % {"reference": case.reference}
+                )
+            if case.risk_level in HIGH_RISK:
+                raise ClosureNeedsApproval(
+                    _("Closing a %(risk)s risk case needs a supervisor's approval: request closure instead.")
+                    % {"risk": case.get_risk_level_display().lower()}
+                )
         if closure_reason is None or closure_reason.vocabulary != Vocabulary.CLOSURE_REASON:
             raise ValidationError({"closure_reason": _("Give the reason for closing the case.")})
         case.closure_reason = closure_reason
@@ -352,6 +420,11 @@ def case_set_status(
     elif case.status == Status.CLOSED:
         case.closure_reason = None
         case.closed_at = None
+    if pending is not None:
+        pending.status = ClosureStatus.APPROVED
+        pending.decided_by, pending.decided_at = actor, timezone.now()
+        pending.save(update_fields=["status", "decided_by", "decided_at"])
+        _closure_event(actor=actor, case=case, closure=pending, event="approved", request=request)
     previous = case.status
     case.status = status
     case.version += 1
@@ -362,6 +435,111 @@ def case_set_status(
     CaseActivity.objects.create(case=case, actor=actor, kind=EventKind.STATUS, detail=detail)
     access_log_record(action=Action.CHANGE, request=request, actor=actor, obj=case, detail=detail)
     return case
+
+
+def _checked_comment(field: str, comment: str, text_decision: str | None, required: str = "") -> tuple[str, list[str]]:
+    comment = comment.strip()
+    if required and not comment:
+        raise ValidationError({field: required})
+    if len(comment) > COMMENT_LIMIT:
+        raise ValidationError({field: _("Keep this under %(limit)s characters.") % {"limit": COMMENT_LIMIT}})
+    return checked_text(field, comment, text_decision) if comment else ("", [])
+
+
+@transaction.atomic
+def closure_request_create(
+    *,
+    actor: Any,
+    case: Case,
+    closure_reason: Term | None,
+    comment: str = "",
+    text_decision: str | None = None,
+    request: HttpRequest | None = None,
+) -> ClosureRequest:
+    """Ask a supervisor to close a high or critical case; one request waits per case at a time."""
+    # Locked so that two requests for the same case are checked one after the other.
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if Status.CLOSED not in TRANSITIONS.get(case.status, set()):
+        raise ValidationError(
+            _("A case that is %(current)s cannot be closed.") % {"current": case.get_status_display()}
+        )
+    if case.risk_level not in HIGH_RISK:
+        raise ValidationError(
+            _("A %(risk)s risk case needs no approval: close it directly.")
+            % {"risk": case.get_risk_level_display().lower()}
+        )
+    if ClosureRequest.objects.filter(case_id=case.pk, status=ClosureStatus.PENDING).exists():
+        raise ValidationError(_("A closure request for this case is already waiting for approval."))
+    if closure_reason is None or closure_reason.vocabulary != Vocabulary.CLOSURE_REASON or not closure_reason.active:
+        raise ValidationError({"closure_reason": _("Give the reason for closing the case.")})
+    comment, kept = _checked_comment("comment", comment, text_decision)
+    try:
+        with transaction.atomic():
+            closure = ClosureRequest.objects.create(
+                case=case,
+                closure_reason=closure_reason,
+                comment=comment,
+                risk_level=case.risk_level,
+                requested_by=actor,
+            )
+    except IntegrityError:
+        raise ValidationError(_("A closure request for this case is already waiting for approval.")) from None
+    extra: dict[str, Any] = {"reason": closure_reason.label}
+    if kept:
+        extra["identifiers_kept"] = kept
+    _closure_event(actor=actor, case=case, closure=closure, event="requested", request=request, **extra)
+    return closure
+
+
+def _decidable(actor: Any, case: Case) -> tuple[Case, ClosureRequest]:
+    if not can_approve_closure(actor, case):
+        raise PermissionDenied(_("Only a supervisor of the organisation can approve or send back a closure request."))
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    pending = _pending_closure(case)
+    if pending is None:
+        raise ValidationError(_("No closure request is waiting for approval on this case."))
+    return case, pending
+
+
+@transaction.atomic
+def closure_request_approve(*, actor: Any, case: Case, request: HttpRequest | None = None) -> Case:
+    """A supervisor approves the waiting request: the case is closed with the requested reason."""
+    case, pending = _decidable(actor, case)
+    return case_set_status(
+        actor=actor, case=case, status=Status.CLOSED, closure_reason=pending.closure_reason, request=request
+    )
+
+
+@transaction.atomic
+def closure_request_send_back(
+    *, actor: Any, case: Case, comment: str, text_decision: str | None = None, request: HttpRequest | None = None
+) -> ClosureRequest:
+    """A supervisor refuses the waiting request, saying why; the case stays open."""
+    case, pending = _decidable(actor, case)
+    comment, kept = _checked_comment("comment", comment, text_decision, required=_("Say why the request is sent back."))
+    pending.status = ClosureStatus.SENT_BACK
+    pending.decided_by, pending.decided_at = actor, timezone.now()
+    pending.decision_comment = comment
+    pending.save(update_fields=["status", "decided_by", "decided_at", "decision_comment"])
+    extra = {"identifiers_kept": kept} if kept else {}
+    _closure_event(actor=actor, case=case, closure=pending, event="sent_back", request=request, **extra)
+    return pending
+
+
+@transaction.atomic
+def closure_request_withdraw(*, actor: Any, case: Case, request: HttpRequest | None = None) -> ClosureRequest:
+    """Whoever works on the case takes the waiting request back, for instance after a new contact."""
+    if actor.organisation_id != case.organisation_id or not actor.has_perm("cases.change_case"):
+        raise PermissionDenied
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    pending = _pending_closure(case)
+    if pending is None:
+        raise ValidationError(_("No closure request is waiting for approval on this case."))
+    pending.status = ClosureStatus.WITHDRAWN
+    pending.decided_by, pending.decided_at = actor, timezone.now()
+    pending.save(update_fields=["status", "decided_by", "decided_at"])
+    _closure_event(actor=actor, case=case, closure=pending, event="withdrawn", request=request)
+    return pending
 
 
 @transaction.atomic

@@ -4,6 +4,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -11,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from audit.models import Action
@@ -20,6 +22,8 @@ from cases.filters import CaseFilter
 from cases.forms import (
     AssignForm,
     CaseForm,
+    ClosureDecisionForm,
+    ClosureRequestForm,
     ContactForm,
     IdentifierForm,
     NoteForm,
@@ -27,10 +31,20 @@ from cases.forms import (
     StepForm,
     add_service_error,
 )
-from cases.models import Case, CasePlatform, StepStatus
-from cases.selectors import case_for_user, case_timeline, cases_visible_to, linked_cases, mark_overdue
+from cases.models import HIGH_RISK, Case, CasePlatform, Status, StepStatus
+from cases.selectors import (
+    case_access_log,
+    case_for_user,
+    case_timeline,
+    cases_visible_to,
+    closure_of,
+    closure_requests_pending,
+    linked_cases,
+    mark_overdue,
+)
 
 PAGE_SIZE = 50
+ACCESS_LOG_PAGE_SIZE = 50
 
 
 def _casework(view: Any) -> Any:
@@ -125,6 +139,7 @@ def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str,
     linked = linked_cases(request.user, case)
     for identifier in case.offender_identifiers.all():
         identifier.others = linked[identifier.pk]  # type: ignore[attr-defined]
+    can_approve = services.can_approve_closure(request.user, case)
     return {
         "case": case,
         "steps": steps,
@@ -141,6 +156,13 @@ def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str,
         "referrals": case.referrals.select_related("agency"),
         "can_assign": request.user.has_perm("cases.assign_case"),
         "can_read_history": request.user.has_perm("cases.view_case_history"),
+        "can_read_access_log": request.user.has_perm("cases.view_case_access_log"),
+        "closure": closure_of(case),
+        "can_approve": can_approve,
+        "needs_approval": not can_approve and case.risk_level in HIGH_RISK and case.status != Status.CLOSED,
+        "closure_form": forms.get("closure_form") or ClosureRequestForm(),
+        "decision_form": forms.get("decision_form") or ClosureDecisionForm(),
+        "closure_errors": [form for name in ("closure_form", "decision_form") if (form := forms.get(name))],
     }
 
 
@@ -331,3 +353,112 @@ def case_history(request: HttpRequest, pk: int) -> HttpResponse:
             }
         )
     return render(request, "cases/case_history.html", {"case": case, "rows": rows})
+
+
+@_casework
+@require_POST
+def closure_request(request: HttpRequest, pk: int) -> HttpResponse:
+    case = case_for_user(request, pk)
+
+    def save(data: dict[str, Any]) -> None:
+        services.closure_request_create(
+            actor=request.user,
+            case=case,
+            closure_reason=data["closure_reason"],
+            comment=data["comment"],
+            text_decision=data["text_decision"] or None,
+            request=request,
+        )
+
+    success = _("Closure requested: a supervisor will approve it or send it back.")
+    return _post_case_form(request, case, ClosureRequestForm(request.POST), "closure_form", success, save)
+
+
+CLOSURE_DECISIONS = {
+    "approve": gettext_lazy("Closure approved: the case is closed."),
+    "send_back": gettext_lazy("Closure request sent back."),
+    "withdraw": gettext_lazy("Closure request withdrawn."),
+}
+
+
+@_casework
+@require_POST
+def closure_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    """Approve or send back the waiting request (supervisors), or withdraw it (anyone on the case)."""
+    case = case_for_user(request, pk)
+    decision = request.POST.get("decision", "")
+    if decision in ("approve", "send_back") and not services.can_approve_closure(request.user, case):
+        access_log_record(action=Action.REFUSED, request=request, obj=case, detail={"closure": decision})
+        raise Http404
+
+    def save(data: dict[str, Any]) -> None:
+        if data["decision"] == "approve":
+            services.closure_request_approve(actor=request.user, case=case, request=request)
+        elif data["decision"] == "send_back":
+            services.closure_request_send_back(
+                actor=request.user,
+                case=case,
+                comment=data["comment"],
+                text_decision=data["text_decision"] or None,
+                request=request,
+            )
+        else:
+            services.closure_request_withdraw(actor=request.user, case=case, request=request)
+
+    success = str(CLOSURE_DECISIONS.get(decision, ""))
+    return _post_case_form(request, case, ClosureDecisionForm(request.POST), "decision_form", success, save)
+
+
+def _refuse_unless(request: HttpRequest, permission: str, obj: Any = None, **detail: Any) -> None:
+    if not request.user.has_perm(permission):
+        access_log_record(
+            action=Action.REFUSED,
+            request=request,
+            obj=obj,
+            object_type="" if obj else "cases",
+            object_id="" if obj else request.path[:64],
+            detail=detail,
+        )
+        raise Http404
+
+
+@_casework
+def closure_request_list(request: HttpRequest) -> HttpResponse:
+    """The closure requests of the organisation waiting for a supervisor, oldest first."""
+    _refuse_unless(request, "cases.approve_closure", closure_requests=True)
+    access_log_record(action=Action.VIEW, request=request, object_type="cases.closurerequest")
+    page = Paginator(closure_requests_pending(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "cases/closure_request_list.html", {"page": page})
+
+
+def _detail_text(detail: dict[str, Any]) -> str:
+    """An access-log row's detail as one short line; the log holds ids, field names and labels, not free text."""
+    parts = []
+    for key, value in detail.items():
+        if isinstance(value, bool):
+            parts.append(str(key))
+        elif isinstance(value, list):
+            parts.append(f"{key}: {', '.join(str(v) for v in value)}")
+        elif isinstance(value, dict):
+            parts.append(f"{key}: " + ", ".join(f"{k} {v}" for k, v in value.items()))
+        else:
+            parts.append(f"{key}: {value}")
+    return "; ".join(parts)
+
+
+@_casework
+def case_access_log_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Who viewed, changed, exported or printed the case and its referrals, when and from where; supervisors only."""
+    case = case_for_user(request, pk)
+    _refuse_unless(request, "cases.view_case_access_log", obj=case, access_log=True)
+    # Recorded first, so that this very reading is the top row.
+    access_log_record(action=Action.VIEW, request=request, obj=case, detail={"access_log": True})
+    referrals = {str(r.pk): r for r in case.referrals.select_related("agency")}
+    page = Paginator(case_access_log(case), ACCESS_LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    for entry in page:
+        referral = referrals.get(entry.object_id) if entry.object_type == "referrals.referral" else None
+        entry.about = (  # type: ignore[attr-defined]
+            f"{referral.get_kind_display()} · {referral.agency}" if referral else _("Case")
+        )
+        entry.detail_text = _detail_text(entry.detail)  # type: ignore[attr-defined]
+    return render(request, "cases/case_access_log.html", {"case": case, "page": page})

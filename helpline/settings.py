@@ -77,6 +77,9 @@ INSTALLED_APPS = [
     "referrals",
     "notifications",
     "reports",
+    "supervision",
+    "retention",
+    "imports",
 ]
 
 MIDDLEWARE = [
@@ -260,9 +263,16 @@ ROLLUP_REFRESH_MINUTES = env.int("ROLLUP_REFRESH_MINUTES", default=10)
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "health.tasks.heartbeat", "schedule": 60.0},
     "notification-reminders": {"task": "notifications.tasks.send_reminders", "schedule": 15 * 60.0},
+    # Local time (CELERY_TIMEZONE): in the inbox before the morning shift; made once per supervisor and day.
+    "supervisor-digest": {
+        "task": "notifications.tasks.send_supervisor_digests",
+        "schedule": crontab(minute=30, hour=7),
+    },
     "report-rollups": {"task": "reports.tasks.refresh_rollups", "schedule": ROLLUP_REFRESH_MINUTES * 60.0},
     # Daily, so that a day missed (the scheduler was down on the 1st) is made up; the snapshot is made once.
     "report-snapshots": {"task": "reports.tasks.make_monthly_snapshots", "schedule": crontab(minute=15, hour=2)},
+    # Nightly, outside working hours: erase what each organisation's retention policy says (retention/).
+    "retention": {"task": "retention.tasks.apply_retention", "schedule": crontab(minute=30, hour=3)},
 }
 
 REST_FRAMEWORK = {
@@ -320,3 +330,8 @@ if DISCLOSURE_THRESHOLD < 3:
     raise ImproperlyConfigured('DISCLOSURE_THRESHOLD must be at least 3 (with 2, "<2" would mean exactly 1).')
 # Report exports of more cases than this run in the background, with a progress bar.
 REPORT_EXPORT_INLINE_CASES = env.int("REPORT_EXPORT_INLINE_CASES", default=50_000)
+
+# Workload board: an open case with no contact for this many days counts as gone quiet (?days= overrides).
+SUPERVISION_STALE_DAYS = env.int("SUPERVISION_STALE_DAYS", default=7)
+if not 1 <= SUPERVISION_STALE_DAYS <= 365:
+    raise ImproperlyConfigured("SUPERVISION_STALE_DAYS must be from 1 to 365.")

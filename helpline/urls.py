@@ -11,6 +11,7 @@ from health.views import healthz
 from helpline.admin import site as admin_site
 from referrals.api import AgenciesView, ReferralViewSet
 from reports.api import ReportView, SnapshotViewSet
+from supervision.api import WorkloadView
 
 account_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -32,6 +33,7 @@ api_v1_patterns = [
     path("taxonomies/", TaxonomiesView.as_view(), name="api-taxonomies"),
     path("agencies/", AgenciesView.as_view(), name="api-agencies"),
     path("reports/", ReportView.as_view(), name="api-report"),
+    path("workload/", WorkloadView.as_view(), name="api-workload"),
     *router.urls,
 ]
 
@@ -42,6 +44,8 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("referrals/", include("referrals.urls")),
     path("reports/", include("reports.urls")),
+    path("imports/", include("imports.urls")),
+    path("supervision/", include("supervision.urls")),
     path("admin/", admin_site.urls),
     path("api/v1/", include(api_v1_patterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

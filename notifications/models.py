@@ -7,24 +7,30 @@ from django.utils.translation import gettext_lazy as _
 class Kind(models.TextChoices):
     STEP_OVERDUE = "step_overdue", _("Response step overdue")
     REFERRAL_FOLLOW_UP = "referral_follow_up", _("Referral follow-up due")
+    SUPERVISOR_DIGEST = "supervisor_digest", _("Daily digest for supervisors")
 
 
 class Notification(models.Model):
-    """One reminder to one person about one overdue item on one local day.
+    """One reminder to one person about one overdue item on one local day, or a supervisor's daily digest.
 
-    The text holds only the case reference and catalogue labels, never free text from the case.
+    The text holds only case references, counts and catalogue labels, never free text from a case.
     """
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=24, choices=Kind.choices)
-    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     step = models.ForeignKey("cases.ResponseStep", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     referral = models.ForeignKey(
         "referrals.Referral", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    subject_key = models.CharField(max_length=40, help_text=_('What it is about: "step:<id>" or "referral:<id>".'))
+    subject_key = models.CharField(
+        max_length=40, help_text=_('What it is about: "step:<id>", "referral:<id>" or "digest:<recipient id>".')
+    )
     day = models.DateField(help_text=_("The local date the reminder is for."))
     text = models.CharField(max_length=300)
+    detail = models.JSONField(
+        default=dict, blank=True, help_text=_("A digest's figures and case references, fixed when it is made.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
@@ -35,8 +41,9 @@ class Notification(models.Model):
             # The database, not the task, guarantees one reminder per item and day.
             models.UniqueConstraint(fields=["kind", "subject_key", "day"], name="notification_once_per_day"),
             models.CheckConstraint(
-                condition=Q(kind="step_overdue", step__isnull=False, referral__isnull=True)
-                | Q(kind="referral_follow_up", step__isnull=True, referral__isnull=False),
+                condition=Q(kind="step_overdue", case__isnull=False, step__isnull=False, referral__isnull=True)
+                | Q(kind="referral_follow_up", case__isnull=False, step__isnull=True, referral__isnull=False)
+                | Q(kind="supervisor_digest", case__isnull=True, step__isnull=True, referral__isnull=True),
                 name="notification_subject_matches_kind",
             ),
         ]

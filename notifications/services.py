@@ -6,14 +6,31 @@ from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from psycopg.types.json import Jsonb
 
+from accounts.models import User
+from accounts.roles import Role
 from cases.models import ResponseStep, Status, StepStatus
 from notifications.models import Kind, Notification
+from notifications.selectors import digest_figures, digest_is_empty
 from referrals.models import Referral
 from referrals.services import ACTIVE
 
-COLUMNS = ["recipient_id", "kind", "case_id", "step_id", "referral_id", "subject_key", "day", "text", "created_at"]
+COLUMNS = [
+    "recipient_id",
+    "kind",
+    "case_id",
+    "step_id",
+    "referral_id",
+    "subject_key",
+    "day",
+    "text",
+    "detail",
+    "created_at",
+]
 BATCH = 500
 
 
@@ -57,20 +74,28 @@ def _follow_ups_due(today: date) -> list[Notification]:
     ]
 
 
-@transaction.atomic
-def reminders_create(*, now: datetime | None = None) -> int:
-    """A notification for each overdue step and referral follow-up, at most one per item and local day.
+def _values(n: Notification, day: date, now: datetime) -> list[Any]:
+    """One row in the order of COLUMNS."""
+    return [
+        n.recipient_id,
+        n.kind,
+        n.case_id,
+        n.step_id,
+        n.referral_id,
+        n.subject_key,
+        day,
+        n.text,
+        Jsonb(n.detail),
+        now,
+    ]
 
-    INSERT ... ON CONFLICT DO NOTHING: a second run, or two at once, adds nothing; a worker that dies
-    half-way commits nothing. Returns how many were new.
-    """
-    now = now or timezone.now()
-    day = timezone.localdate(now)
-    candidates = _overdue_steps(now) + _follow_ups_due(day)
+
+def _insert_once(candidates: list[Notification], day: date, now: datetime) -> int:
+    """INSERT ... ON CONFLICT DO NOTHING: what this day already has is left alone. Returns how many were new."""
     created = 0
     for start in range(0, len(candidates), BATCH):
         batch = candidates[start : start + BATCH]
-        rows = [[getattr(n, column) for column in COLUMNS[:6]] + [day, n.text, now] for n in batch]
+        rows = [_values(n, day, now) for n in batch]
         placeholders = ", ".join(["(" + ", ".join(["%s"] * len(COLUMNS)) + ")"] * len(rows))
         with connection.cursor() as cursor:
             cursor.execute(
@@ -80,6 +105,78 @@ def reminders_create(*, now: datetime | None = None) -> int:
             )
             created += len(cursor.fetchall())
     return created
+
+
+@transaction.atomic
+def reminders_create(*, now: datetime | None = None) -> int:
+    """A notification for each overdue step and referral follow-up, at most one per item and local day.
+
+    INSERT ... ON CONFLICT DO NOTHING: a second run, or two at once, adds nothing; a worker that dies
+    half-way commits nothing. Returns how many were new.
+    """
+    now = now or timezone.now()
+    day = timezone.localdate(now)
+    return _insert_once(_overdue_steps(now) + _follow_ups_due(day), day, now)
+
+
+DIGEST_PARTS = [
+    ("new_high_risk", "%(n)d new high or critical risk case", "%(n)d new high or critical risk cases"),
+    ("overdue_step_cases", "%(n)d open case with overdue steps", "%(n)d open cases with overdue steps"),
+    ("overdue_follow_ups", "%(n)d overdue referral follow-up", "%(n)d overdue referral follow-ups"),
+    ("pending_closures", "%(n)d closure waiting for approval", "%(n)d closures waiting for approval"),
+]
+
+
+def digest_text(figures: dict[str, Any], day: date) -> str:
+    parts = [
+        ngettext(singular, plural, figures[key]) % {"n": figures[key]}
+        for key, singular, plural in DIGEST_PARTS
+        if figures[key]
+    ]
+    return _("Daily digest for %(day)s: %(parts)s.") % {"day": f"{day:%d %b}", "parts": ", ".join(parts)}
+
+
+@transaction.atomic
+def digests_create(*, now: datetime | None = None) -> int:
+    """Each active supervisor's daily digest of their organisation, at most one per supervisor and local day.
+
+    A supervisor with nothing to report gets none. The figures are counted once per organisation and
+    kept on the notification, so the e-mail says what the app says. Returns how many were new.
+    """
+    now = now or timezone.now()
+    day = timezone.localdate(now)
+    supervisors = User.objects.filter(role=Role.SUPERVISOR, is_active=True).order_by("organisation_id", "pk")
+    figures_of: dict[int, dict[str, Any]] = {}
+    candidates = []
+    for supervisor in supervisors:
+        if supervisor.organisation_id not in figures_of:
+            figures_of[supervisor.organisation_id] = digest_figures(supervisor.organisation_id, now)
+        figures = figures_of[supervisor.organisation_id]
+        if digest_is_empty(figures):
+            continue
+        candidates.append(
+            Notification(
+                recipient_id=supervisor.pk,
+                kind=Kind.SUPERVISOR_DIGEST,
+                subject_key=f"digest:{supervisor.pk}",
+                text=digest_text(figures, day),
+                detail=figures,
+            )
+        )
+    return _insert_once(candidates, day, now)
+
+
+def digest_links(detail: dict[str, Any]) -> dict[str, Any]:
+    """Where each figure of a digest leads: the lists behind the counts, and the cases named."""
+    return {
+        "new_cases": [
+            {**case, "path": reverse("case_detail", args=[case["id"]])}
+            for case in detail.get("new_high_risk_cases", [])
+        ],
+        "overdue_steps_path": reverse("case_list") + "?" + urlencode({"overdue": "true"}),
+        "overdue_follow_ups_path": reverse("referral_list") + "?" + urlencode({"scope": "all", "overdue": "1"}),
+        "closure_requests_path": reverse("closure_request_list"),
+    }
 
 
 def notification_send_email(*, notification_id: int) -> bool:
@@ -101,9 +198,14 @@ def notification_send_email(*, notification_id: int) -> bool:
     )
     if notification is None or not notification.recipient.email:
         return False
-    context = {"notification": notification, "path": reverse("case_detail", args=[notification.case_id])}
-    subject = " ".join(render_to_string("notifications/email_subject.txt", context).split())
-    body = render_to_string("notifications/email_body.txt", context)
+    if notification.kind == Kind.SUPERVISOR_DIGEST:
+        context = {"notification": notification, "detail": notification.detail, **digest_links(notification.detail)}
+        templates = ("notifications/digest_subject.txt", "notifications/digest_body.txt")
+    else:
+        context = {"notification": notification, "path": reverse("case_detail", args=[notification.case_id])}
+        templates = ("notifications/email_subject.txt", "notifications/email_body.txt")
+    subject = " ".join(render_to_string(templates[0], context).split())
+    body = render_to_string(templates[1], context)
     with get_connection() as mail:
         claimed_at = timezone.now()
         with transaction.atomic():

@@ -4,6 +4,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from notifications import services
+from notifications.models import Kind
 from notifications.selectors import notifications_for
 
 SHOWN = 200
@@ -11,7 +12,10 @@ SHOWN = 200
 
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
-    notifications = notifications_for(request.user).order_by("-created_at", "-id")[:SHOWN]
+    notifications = list(notifications_for(request.user).order_by("-created_at", "-id")[:SHOWN])
+    for notification in notifications:
+        if notification.kind == Kind.SUPERVISOR_DIGEST:
+            notification.links = services.digest_links(notification.detail)  # type: ignore[attr-defined]
     return render(request, "notifications/notification_list.html", {"notifications": notifications})
 
 

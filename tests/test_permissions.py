@@ -17,10 +17,12 @@ from accounts.models import User
 from audit.models import Action
 from cases.models import StepType, Term
 from cases.services import case_open
+from imports.models import ImportJob
 from referrals.models import Agency
 from referrals.services import referral_create, takedown_item_add
 from reports.engine import Params
 from reports.models import Export, ExportStatus, Snapshot
+from retention.models import LegalHold, RetentionPolicy
 
 STAFF = ["worker", "supervisor", "analyst", "administrator", "other_worker", "other_administrator"]
 PERSONAS = ["anonymous", *STAFF]
@@ -132,6 +134,15 @@ def shared_admin_row(view: str, record: str, answer: int = 200) -> Row:
     return Row(admins_only(answer), url=lambda r: reverse(f"admin:{view}", args=[r[record].pk]))
 
 
+def import_job_row(name: str) -> Row:
+    """An import of the home organisation ("own") or of the other one ("foreign"): for its supervisors only."""
+    return Row(
+        expect=everyone(404, supervisor=200),
+        url=lambda r: reverse(name, args=[r["import_job"].pk]),
+        whose={"own": {}, "foreign": {"supervisor": 404}},
+    )
+
+
 TABLE: dict[str, Row] = {
     "home": Row(everyone(200)),
     "login": Row(everyone(302, anonymous=200)),  # signed-in users go straight on
@@ -169,6 +180,20 @@ TABLE: dict[str, Row] = {
     "admin:audit_accesslog_change": admin_object_row("audit_accesslog_change", "own_log"),
     "admin:audit_accesslog_history": admin_object_row("audit_accesslog_history", "own_log"),
     "admin:audit_accesslog_delete": admin_object_row("audit_accesslog_delete", "own_log", 403),
+    "admin:retention_retentionpolicy_changelist": Row(admins_only()),
+    "admin:retention_retentionpolicy_add": Row(admins_only(403)),  # each organisation has its one policy already
+    "admin:retention_retentionpolicy_change": admin_object_row("retention_retentionpolicy_change", "retention_policy"),
+    "admin:retention_retentionpolicy_history": admin_object_row(
+        "retention_retentionpolicy_history", "retention_policy"
+    ),
+    "admin:retention_retentionpolicy_delete": admin_object_row(
+        "retention_retentionpolicy_delete", "retention_policy", 403
+    ),
+    "admin:retention_legalhold_changelist": Row(admins_only()),
+    "admin:retention_legalhold_add": Row(admins_only()),
+    "admin:retention_legalhold_change": admin_object_row("retention_legalhold_change", "legal_hold"),
+    "admin:retention_legalhold_history": admin_object_row("retention_legalhold_history", "legal_hold"),
+    "admin:retention_legalhold_delete": admin_object_row("retention_legalhold_delete", "legal_hold"),  # releases
     "case_list": Row(casework()),
     "case_new": Row(casework()),
     "case_detail": case_row("case_detail"),
@@ -178,12 +203,20 @@ TABLE: dict[str, Row] = {
         url=lambda r: reverse("case_history", args=[r["case"].pk]),
         whose={"own": {}, "foreign": {"supervisor": 404}},
     ),
+    "case_access_log": Row(
+        casework(404, supervisor=200),  # supervisors read who opened their organisation's cases
+        url=lambda r: reverse("case_access_log", args=[r["case"].pk]),
+        whose={"own": {}, "foreign": {"supervisor": 404}},
+    ),
+    "closure_request_list": Row(casework(404, supervisor=200)),  # the organisation's requests waiting for approval
     # POST only: a GET is refused before the case is looked up.
     "case_note_add": Row(casework(405), url=lambda r: reverse("case_note_add", args=[r["case"].pk])),
     "case_contact_add": Row(casework(405), url=lambda r: reverse("case_contact_add", args=[r["case"].pk])),
     "case_identifier_add": Row(casework(405), url=lambda r: reverse("case_identifier_add", args=[r["case"].pk])),
     "case_status": Row(casework(405), url=lambda r: reverse("case_status", args=[r["case"].pk])),
     "case_assign": Row(casework(405), url=lambda r: reverse("case_assign", args=[r["case"].pk])),
+    "case_closure_request": Row(casework(405), url=lambda r: reverse("case_closure_request", args=[r["case"].pk])),
+    "case_closure_decide": Row(casework(405), url=lambda r: reverse("case_closure_decide", args=[r["case"].pk])),
     "case_step_update": Row(
         casework(405), url=lambda r: reverse("case_step_update", args=[r["case"].pk, r["step"].pk])
     ),
@@ -218,6 +251,10 @@ TABLE: dict[str, Row] = {
     "api-case-steps": case_row("api-case-steps", api_casework()),
     "api-case-notes": case_row("api-case-notes", api_casework()),
     "api-case-step": Row(api_casework(405), url=lambda r: reverse("api-case-step", args=[r["case"].pk, r["step"].pk])),
+    "api-case-closure-requests": case_row("api-case-closure-requests", api_casework()),
+    "api-case-closure-decision": Row(
+        api_casework(405), url=lambda r: reverse("api-case-closure-decision", args=[r["case"].pk])
+    ),  # POST only
     "api-taxonomies": Row(everyone(200, anonymous=401)),
     "api-agencies": Row(everyone(200, anonymous=401)),
     "api-referral-list": Row(api_casework()),
@@ -238,7 +275,24 @@ TABLE: dict[str, Row] = {
     "reports:snapshot_list": Row(reporting()),
     "reports:snapshot_detail": snapshot_row("reports:snapshot_detail"),
     "reports:snapshot_download": snapshot_row("reports:snapshot_download", "?format=csv"),
+    # Supervisors import their organisation's historical cases; nobody else may, nor see the import log.
+    "imports:list": Row(everyone(404, supervisor=200)),
+    "imports:new": Row(everyone(404, supervisor=200)),
+    "imports:template": Row(everyone(404, supervisor=200), url=lambda r: reverse("imports:template", args=["xlsx"])),
+    "imports:detail": import_job_row("imports:detail"),
+    "imports:report": import_job_row("imports:report"),
     "api-report": Row(api_reporting()),
+    # The workload board: supervisors of the organisation; the figures alone also to administrators.
+    "supervision:board": Row(casework(404, supervisor=200)),
+    "supervision:worker_cases": Row(
+        casework(404, supervisor=200),
+        url=lambda r: reverse("supervision:worker_cases", args=[r["own_user"].pk]),
+        whose={"own": {}, "foreign": {"supervisor": 404}},
+    ),
+    "supervision:reassign": Row(casework(404, supervisor=405)),  # POST only, refused to others before that
+    "api-workload": Row(
+        {**everyone(403, supervisor=200, administrator=200, other_administrator=200), "anonymous": 401}
+    ),
     "api-snapshot-list": Row(api_reporting()),
     "api-snapshot-detail": snapshot_row("api-snapshot-detail", expect=api_reporting()),
     "notification_list": Row(everyone(200)),  # each person's own notifications, whatever the role
@@ -261,6 +315,12 @@ UNNAMED = {
     ),
     "admin/audit/accesslog/<path:object_id>/": Row(
         admins_only(302), url=lambda r: f"/admin/audit/accesslog/{r['own_log'].pk}/"
+    ),
+    "admin/retention/retentionpolicy/<path:object_id>/": Row(
+        admins_only(302), url=lambda r: f"/admin/retention/retentionpolicy/{r['retention_policy'].pk}/"
+    ),
+    "admin/retention/legalhold/<path:object_id>/": Row(
+        admins_only(302), url=lambda r: f"/admin/retention/legalhold/{r['legal_hold'].pk}/"
     ),
     "admin/cases/term/<path:object_id>/": Row(admins_only(302), url=lambda r: f"/admin/cases/term/{r['term'].pk}/"),
     "admin/cases/steptype/<path:object_id>/": Row(
@@ -350,6 +410,17 @@ def records(personas: dict[str, User], home_org: Any, other_org: Any) -> dict[st
             tables_suppressed=[],
         )
 
+    def import_job_of(user: User) -> ImportJob:
+        return ImportJob.objects.create(
+            organisation_id=user.organisation_id, user=user, file_name="old.csv", format="csv", file_hash=user.username
+        )
+
+    def retention_of(case: Any, administrator: User) -> dict[str, Any]:
+        return {
+            "retention_policy": RetentionPolicy.objects.create(organisation_id=administrator.organisation_id),
+            "legal_hold": LegalHold.objects.create(case=case, reason="Court order", set_by=administrator),
+        }
+
     own_referral, own_item = referral_of(own_case, personas["worker"])
     foreign_referral, foreign_item = referral_of(foreign_case, personas["other_worker"])
     shared = {"term": term, "steptype": steptype, "agency": agency, "content_type": content_type}
@@ -364,6 +435,8 @@ def records(personas: dict[str, User], home_org: Any, other_org: Any) -> dict[st
             "step": own_case.steps.first(),
             "export": export_of(personas["analyst"]),
             "snapshot": snapshot_of(home_org),
+            **retention_of(own_case, personas["administrator"]),
+            "import_job": import_job_of(personas["supervisor"]),
             **shared,
         },
         "foreign": {
@@ -376,6 +449,8 @@ def records(personas: dict[str, User], home_org: Any, other_org: Any) -> dict[st
             "step": foreign_case.steps.first(),
             "export": export_of(personas["other_administrator"]),
             "snapshot": snapshot_of(other_org),
+            **retention_of(foreign_case, personas["other_administrator"]),
+            "import_job": import_job_of(personas["other_administrator"]),
             **shared,
         },
     }

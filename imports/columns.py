@@ -1,0 +1,238 @@
+"""The columns of an import file, and the template file that lists them with their codes."""
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+
+from cases.models import AgeUnknown, AmountBand, Answer, Gender, PlatformRole, Risk, Status, Term, Vocabulary
+
+SEPARATOR = ";"
+DATE_HELP = "YYYY-MM-DD HH:MM (or YYYY-MM-DD), local time"
+ANSWERS = ", ".join(Answer.values)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    help: str
+    required: bool = False
+    vocabulary: str = ""  # codes from the taxonomy (cases.Term) of this vocabulary
+    choices: tuple[tuple[str, str], ...] = ()  # or from a fixed list
+    many: bool = False  # several codes, separated by SEPARATOR
+    example: str = ""
+    default: str = ""  # stored when the cell is empty
+
+
+def _choices(choices: list[tuple[str, Any]]) -> tuple[tuple[str, str], ...]:
+    return tuple((value, str(label)) for value, label in choices)
+
+
+YES_NO = (("yes", "Yes"), ("no", "No"))
+PLATFORM_COLUMNS = {f"platforms_{role}": role for role in PlatformRole.values}
+
+COLUMNS: list[Column] = [
+    Column(
+        "reference",
+        "Optional. The case's reference in the old system, kept if no case of the organisation has it; "
+        "empty: a new SX-YYYY-NNNNN reference is given. Letters, digits and - _ . / only, at most 20.",
+        example="OLD-2019-0042",
+    ),
+    Column(
+        "first_contact_at",
+        f"Required. When the victim or reporter first made contact: {DATE_HELP}.",
+        True,
+        example="2021-03-14 18:30",
+    ),
+    Column("status", "Required. The status of the case.", True, choices=_choices(Status.choices), example="closed"),
+    Column(
+        "closure_reason",
+        "Required when the status is closed, empty otherwise.",
+        vocabulary=Vocabulary.CLOSURE_REASON,
+        example="resolved",
+    ),
+    Column(
+        "closed_at", f"Required when the status is closed, empty otherwise: {DATE_HELP}.", example="2021-04-02 10:00"
+    ),
+    Column("risk_level", "Required.", True, choices=_choices(Risk.choices), example="high"),
+    Column("self_harm", "Self-harm or suicidal thoughts: yes or no (empty: no).", choices=YES_NO, example="no"),
+    Column("immediate_danger", "Immediate danger: yes or no (empty: no).", choices=YES_NO, example="no"),
+    Column("channel", "How the contact came in.", vocabulary=Vocabulary.CHANNEL, example="chat"),
+    Column("reporter_type", "Who contacted the helpline.", vocabulary=Vocabulary.REPORTER_TYPE, example="victim"),
+    Column("victim_age", "Age in whole years, 0 to 120; leave empty when victim_age_unknown is given.", example="15"),
+    Column("victim_age_unknown", "When the age is not known: minor or adult.", choices=_choices(AgeUnknown.choices)),
+    Column("victim_gender", "Gender.", choices=_choices(Gender.choices), example="male"),
+    Column("victim_country", "ISO 3166-1 alpha-2 country code.", example="IT"),
+    Column("victim_region", "ISO 3166-2 region code, in the victim's country.", example="IT-RM"),
+    Column("sextortion_type", "Type of sextortion.", vocabulary=Vocabulary.SEXTORTION_TYPE, example="financial"),
+    Column(
+        "platforms_first_contact",
+        "Platforms of first contact.",
+        vocabulary=Vocabulary.PLATFORM,
+        many=True,
+        example="instagram",
+    ),
+    Column(
+        "platforms_content_obtained",
+        "Platforms where the content was obtained.",
+        vocabulary=Vocabulary.PLATFORM,
+        many=True,
+    ),
+    Column("platforms_threats", "Platforms where threats were made.", vocabulary=Vocabulary.PLATFORM, many=True),
+    Column(
+        "platforms_moved_to",
+        "Platforms the offender moved the victim to.",
+        vocabulary=Vocabulary.PLATFORM,
+        many=True,
+        example="snapchat",
+    ),
+    Column(
+        "approaches", "Offender's approach.", vocabulary=Vocabulary.APPROACH, many=True, example="flattery;fake_romance"
+    ),
+    Column("content_types", "Content obtained.", vocabulary=Vocabulary.CONTENT_TYPE, many=True, example="self_image"),
+    Column("demands", "Demands.", vocabulary=Vocabulary.DEMAND, many=True, example="money"),
+    Column("threats", "Threats.", vocabulary=Vocabulary.THREAT, many=True, example="family;friends"),
+    Column(
+        "victim_complied",
+        f"{ANSWERS} (empty: unknown).",
+        choices=_choices(Answer.choices),
+        default="unknown",
+        example="no",
+    ),
+    Column(
+        "victim_paid",
+        f"{ANSWERS} (empty: unknown).",
+        choices=_choices(Answer.choices),
+        default="unknown",
+        example="yes",
+    ),
+    Column("amount_band", "Amount paid.", choices=_choices(AmountBand.choices), example="50_249"),
+    Column("payment_method", "How it was paid.", vocabulary=Vocabulary.PAYMENT_METHOD, example="gift_card"),
+    Column(
+        "content_distributed",
+        f"{ANSWERS} (empty: unknown).",
+        choices=_choices(Answer.choices),
+        default="unknown",
+        example="no",
+    ),
+    Column(
+        "extorted_again",
+        f"{ANSWERS} (empty: unknown).",
+        choices=_choices(Answer.choices),
+        default="unknown",
+        example="unknown",
+    ),
+    Column("offender_count", "Number of offenders, a whole number.", example="1"),
+    Column("offender_country", "Suspected country of the offender, ISO 3166-1 alpha-2.", example="NG"),
+    Column(
+        "offender_known_offline",
+        f"{ANSWERS} (empty: unknown).",
+        choices=_choices(Answer.choices),
+        default="unknown",
+        example="no",
+    ),
+    Column(
+        "organised_network_suspected",
+        f"{ANSWERS} (empty: unknown).",
+        choices=_choices(Answer.choices),
+        default="unknown",
+        example="yes",
+    ),
+    Column(
+        "incident_description",
+        "What happened, in a few neutral sentences; at most 20,000 characters. Never the victim's name, contact "
+        "details, birth date or address: phone numbers, e-mail addresses, links and handles are detected.",
+        example="Contacted on Instagram by a stranger who asked for images, then demanded money.",
+    ),
+]
+BY_NAME = {column.name: column for column in COLUMNS}
+REQUIRED = [column.name for column in COLUMNS if column.required]
+
+TEMPLATE_NAME = "case-import-template"
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def codes_of(column: Column) -> list[tuple[str, str]]:
+    """The valid codes of a column, active taxonomy terms first as the case form offers them."""
+    if column.vocabulary:
+        return list(
+            Term.objects.filter(vocabulary=column.vocabulary, active=True)
+            .order_by("position", "label")
+            .values_list("code", "label")
+        )
+    return list(column.choices)
+
+
+def _codes_text(column: Column) -> str:
+    codes = codes_of(column)
+    if not codes:
+        return ""
+    text = ", ".join(code for code, _label in codes)
+    return f"{text} (several: separated by {SEPARATOR})" if column.many else text
+
+
+def template_csv() -> bytes:
+    """The header and one example row; the codes are in the XLSX template's second sheet and on the page."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([column.name for column in COLUMNS])
+    writer.writerow([column.example for column in COLUMNS])
+    return ("\ufeff" + out.getvalue()).encode()  # with a BOM, so that spreadsheets read it as UTF-8
+
+
+def template_xlsx() -> bytes:
+    """A "Cases" sheet to fill in (header and one example row) and a "Codes" sheet documenting every column."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Cases"
+    sheet.append([column.name for column in COLUMNS])
+    sheet.append([column.example for column in COLUMNS])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for index, column in enumerate(COLUMNS, start=1):
+        sheet.cell(row=1, column=index).number_format = "@"
+        sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = max(14, len(column.name) + 2)
+    sheet.freeze_panes = "A2"
+    codes = book.create_sheet("Codes")
+    codes.append([_("Column"), _("Required"), _("What to write"), _("Valid codes")])
+    for cell in codes[1]:
+        cell.font = Font(bold=True)
+    for column in COLUMNS:
+        codes.append([column.name, _("yes") if column.required else "", column.help, _codes_text(column)])
+    codes.append([])
+    codes.append([_("Code"), _("Meaning")])
+    for column in COLUMNS:
+        for code, label in codes_of(column):
+            codes.append([f"{column.name}: {code}", label])
+    codes.column_dimensions["A"].width = 32
+    codes.column_dimensions["B"].width = 10
+    codes.column_dimensions["C"].width = 70
+    codes.column_dimensions["D"].width = 70
+    for row in codes.iter_rows(min_col=3, max_col=4):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def documentation() -> list[dict[str, object]]:
+    """Every column with its help and codes, for the page that explains the template."""
+    return [
+        {
+            "name": column.name,
+            "required": column.required,
+            "help": column.help,
+            "codes": codes_of(column),
+            "many": column.many,
+        }
+        for column in COLUMNS
+    ]

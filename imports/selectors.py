@@ -1,0 +1,26 @@
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
+
+from audit.models import Action
+from audit.services import access_log_record
+from imports.models import ImportJob
+
+
+def import_jobs_visible_to(user: Any) -> QuerySet[ImportJob]:
+    """The import log of the user's organisation, for those who may import; nothing for anyone else."""
+    if not user.is_authenticated or not user.has_perm("imports.view_importjob"):
+        return ImportJob.objects.none()
+    return ImportJob.objects.filter(organisation_id=user.organisation_id)
+
+
+def import_job_for_user(request: HttpRequest, pk: Any) -> ImportJob:
+    """The job if this user may see it, else 404 (and the refusal is logged). The file itself is not loaded."""
+    try:
+        return import_jobs_visible_to(request.user).select_related("user").defer("content").get(pk=int(pk))
+    except (ImportJob.DoesNotExist, ValueError, TypeError):
+        access_log_record(
+            action=Action.REFUSED, request=request, object_type="imports.importjob", object_id=str(pk)[:64]
+        )
+        raise Http404 from None
