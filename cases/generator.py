@@ -453,7 +453,7 @@ class _Generator:
         }
         self.threat_publish = self.terms.get(Vocabulary.THREAT, {}).get("publish")
         tables = [Case._meta.db_table, *MANY_TABLES.values(), *CHILD_COLUMNS, Referral._meta.db_table]
-        self.column_types = _column_types([*tables, *REFERRAL_CHILD_COLUMNS])
+        self.column_types = column_types([*tables, *REFERRAL_CHILD_COLUMNS])
 
     def _agencies(self, agencies: list[Agency], kind: str, minor: bool) -> list[int] | None:
         """A draw table of the agencies a helpline of this country refers minors (or adults) to, or None.
@@ -1341,7 +1341,7 @@ def _json(value: Any) -> Jsonb:
 NOTHING_KEPT = _json([])
 
 
-def _column_types(tables: list[str]) -> dict[str, dict[str, int]]:
+def column_types(tables: list[str]) -> dict[str, dict[str, int]]:
     """The type (oid) of every column of the tables, for binary COPY."""
     with connection.cursor() as cursor:
         cursor.execute(

@@ -27,6 +27,7 @@ from psycopg.types.json import Jsonb
 
 from audit.models import AccessLog, Action
 from audit.services import access_log_record
+from cases.generator import column_types
 from cases.models import Case, CaseActivity, CaseCounter, CasePlatform, EventKind, ResponseStep, Status, StepType
 from cases.services import MANY_FACTS, SCALAR_FACTS, TERM_FACTS, playbook_steps
 from imports.models import FILE_TAKEN, ImportFormat, ImportJob, ImportMode, ImportStatus, TextIdentifiers
@@ -356,7 +357,7 @@ class _Writer:
         self.step_types = {step.code: step for step in StepType.objects.filter(active=True)}
         self.many_tables = {name: Case._meta.get_field(name).remote_field.through for name in MANY_FACTS}  # type: ignore[union-attr]
         tables = [Case, CaseActivity, CasePlatform, ResponseStep, AccessLog, *self.many_tables.values()]
-        self.types = _column_types([model._meta.db_table for model in tables])
+        self.types = column_types([model._meta.db_table for model in tables])
         self.imported = job.imported_rows
         self.errors = list(job.errors)
         self.error_count = job.error_count
@@ -526,20 +527,6 @@ def _new_references(organisation_id: int, rows: Sequence[CaseRow]) -> dict[int, 
     for year, value in last.items():
         CaseCounter.objects.filter(pk=counters[year].pk).update(last=value)
     return references
-
-
-def _column_types(tables: list[str]) -> dict[str, dict[str, int]]:
-    """The type (oid) of every column of the tables, for binary COPY."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT c.relname, a.attname, a.atttypid::int FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
-            " WHERE c.oid = ANY(%s::regclass[]) AND a.attnum > 0 AND NOT a.attisdropped",
-            [tables],
-        )
-        types: dict[str, dict[str, int]] = {}
-        for table, column, oid in cursor.fetchall():
-            types.setdefault(table, {})[column] = oid
-    return types
 
 
 def _copy(
