@@ -143,7 +143,11 @@ def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str,
     return {
         "case": case,
         "steps": steps,
-        "overdue": [s for s in steps if s.status == StepStatus.TODO and s.due_at and s.due_at < now],
+        "overdue": [
+            s
+            for s in steps
+            if case.status != Status.CLOSED and s.status == StepStatus.TODO and s.due_at and s.due_at < now
+        ],
         "now": now,
         "timeline": case_timeline(case),
         "note_form": forms.get("note_form") or NoteForm(),

@@ -40,7 +40,7 @@ COLUMNS: list[Column] = [
         "reference",
         "Optional. The case's reference in the old system, kept if no case of the organisation has it; "
         "empty: a new SX-YYYY-NNNNN reference is given. Letters, digits and - _ . / only, at most 20.",
-        example="OLD-2019-0042",
+        example="EXAMPLE-ROW",
     ),
     Column(
         "first_contact_at",

@@ -26,6 +26,8 @@ from imports.columns import BY_NAME, COLUMNS, PLATFORM_COLUMNS, REQUIRED, SEPARA
 MAX_ROWS = 200_000
 REFERENCE_LENGTH = 20
 REFERENCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_.-]*$")
+EXAMPLE_REFERENCE = BY_NAME["reference"].example
+
 # A kept reference in our own format moves the counter past it, so new cases never collide with it.
 OWN_REFERENCE_RE = re.compile(r"^SX-(\d{4})-(\d{5,9})$")
 TRUE = {"yes", "y", "true", "1", "x"}
@@ -208,6 +210,8 @@ class RowChecker:
                 errors.append(("reference", _("A reference has at most %(limit)s characters.") % {"limit": 20}))
             elif not REFERENCE_RE.match(reference):
                 errors.append(("reference", _("Use only letters, digits and - _ . / in a reference.")))
+            elif reference == EXAMPLE_REFERENCE:
+                errors.append(("reference", _("This is the template's example row: delete it before importing.")))
             elif reference in self.references:
                 errors.append(
                     ("reference", _("Row %(row)s already uses this reference.") % {"row": self.references[reference]})

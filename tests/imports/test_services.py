@@ -15,7 +15,7 @@ from cases.models import Case, CaseActivity, CaseCounter, Term
 from cases.selectors import case_timeline
 from cases.services import case_open
 from imports import services
-from imports.columns import template_csv, template_xlsx
+from imports.columns import COLUMNS, template_csv, template_xlsx
 from imports.models import ImportJob, ImportStatus
 from tests.imports.helpers import GOOD, HEADER, as_csv, as_xlsx, problems, row, run, upload
 
@@ -321,8 +321,18 @@ def test_an_xlsx_file_with_real_dates_and_numbers(sofia: User) -> None:
 
 
 @pytest.mark.parametrize(("template", "name"), [(template_csv, "template.csv"), (template_xlsx, "template.xlsx")])
-def test_the_templates_example_row_imports(sofia: User, template: Any, name: str) -> None:
+def test_the_templates_example_row_is_refused_but_its_values_are_valid(sofia: User, template: Any, name: str) -> None:
+    """Left in by mistake, the example row must not become a case; its values themselves are all valid."""
     job = upload(sofia, template(), name=name)
+    services.import_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.imported_rows == 0
+    assert [(error["row"], error["column"]) for error in job.errors] == [(2, "reference")], job.errors
+    assert "example row" in job.errors[0]["message"]
+    assert not Case.objects.filter(organisation=sofia.organisation).exists()
+
+    example = {column.name: column.example for column in COLUMNS} | {"reference": ""}
+    job = upload(sofia, as_csv([example]), name="example.csv")
     services.import_run(job_id=job.pk)
     job.refresh_from_db()
     assert (job.status, job.imported_rows) == (ImportStatus.DONE, 1), job.errors
