@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install lint migrate clean-var
+.PHONY: run test install lint migrate clean-var backup restore
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed (set PYTHON=python3.11)." if sys.version_info < (3, 11) else 0)'
@@ -23,6 +23,15 @@ run: install
 ## Run the whole test suite (on DATABASE_URL if set, else the embedded PostgreSQL).
 test: install
 	$(BIN)/pytest
+
+## Back up the database (pg_dump -Fc plus a .sha256 checksum) into var/backups, or BACKUP_DIR.
+backup: install
+	$(BIN)/python -m helpline.backup backup
+
+## Restore FILE=var/backups/helpline-....dump into an empty database, after checking its checksum.
+restore: install
+	@test -n "$(FILE)" || { echo "Usage: make restore FILE=var/backups/helpline-YYYYmmdd-HHMMSS.dump" >&2; exit 2; }
+	$(BIN)/python -m helpline.backup restore "$(FILE)"
 
 lint: install
 	$(BIN)/ruff check .
