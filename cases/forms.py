@@ -125,12 +125,18 @@ class StatusForm(forms.Form):
         label=_("Reason (when closing)"), queryset=terms(Vocabulary.CLOSURE_REASON), required=False
     )
 
-    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
-        from cases.models import Status
+    def __init__(self, *args: Any, case: Case, user: Any, **kwargs: Any) -> None:
+        from cases.models import HIGH_RISK, Status
 
         super().__init__(*args, **kwargs)
         allowed = services.TRANSITIONS.get(case.status, set())
         self.fields["status"].choices = [(s.value, s.label) for s in Status if s in allowed]  # type: ignore[attr-defined]
+        if case.risk_level in HIGH_RISK and not services.can_approve_closure(user, case):
+            # Closing it takes a supervisor's approval, asked for with the closure request below the form: the
+            # menu does not offer it, and a forged "closed" reaches the service, which says so.
+            offered = [(s.value, s.label) for s in Status if s in allowed - {Status.CLOSED}]
+            self.fields["status"].widget.choices = offered
+            self.fields["closure_reason"].widget = forms.HiddenInput()
 
 
 TEXT_DECISION = [("redact", _("Remove them")), ("keep", _("Keep as written"))]

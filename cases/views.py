@@ -154,7 +154,7 @@ def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str,
         "contact_form": forms.get("contact_form")
         or ContactForm(initial={"at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "channel": case.channel_id}),
         "identifier_form": forms.get("identifier_form") or IdentifierForm(),
-        "status_form": forms.get("status_form") or StatusForm(case=case),
+        "status_form": forms.get("status_form") or StatusForm(case=case, user=request.user),
         "assign_form": AssignForm(case=case, initial={"assigned_to": case.assigned_to_id}),
         "step_statuses": StepStatus.choices,
         "referrals": case.referrals.select_related("agency"),
@@ -302,10 +302,14 @@ def status_change(request: HttpRequest, pk: int) -> HttpResponse:
 
     def save(data: dict[str, Any]) -> None:
         services.case_set_status(
-            actor=request.user, case=case, status=data["status"], closure_reason=data["closure_reason"], request=request
+            actor=request.user,
+            case=case,
+            status=data["status"],
+            closure_reason=data.get("closure_reason"),
+            request=request,
         )
 
-    form = StatusForm(request.POST, case=case)
+    form = StatusForm(request.POST, case=case, user=request.user)
     return _post_case_form(request, case, form, "status_form", _("Status changed."), save)
 
 
