@@ -628,40 +628,39 @@ def _delays(q: _Query, family: str, key: str, fractions: Sequence[float] = (0.5,
     """
     source = q.source(family)
     result: dict[Any, _Delays] = {}
-    for grouping, value, count, done, timed in q.rows(
-        f"""
-        SELECT GROUPING(s.{key}), s.{key}, sum(n)::int, coalesce(sum(n) FILTER (WHERE s.tenths <> -1), 0)::int,
-               coalesce(sum(n) FILTER (WHERE s.tenths >= 0), 0)::int
-        FROM {source} s GROUP BY GROUPING SETS ((s.{key}), ())
-        """
-    ):
-        result[None if grouping else value] = _Delays(count, done, timed)
+    # One statement, so the family is read once: the counts per key (fraction null), then the percentiles.
     rows = q.rows(
         f"""
-        WITH counts AS (
+        WITH counts AS MATERIALIZED (
             SELECT GROUPING(s.{key}) AS everything, s.{key} AS key, s.tenths, sum(n) AS n
-            FROM {source} s WHERE s.tenths >= 0
-            GROUP BY GROUPING SETS ((s.{key}, s.tenths), (s.tenths))
+            FROM {source} s GROUP BY GROUPING SETS ((s.{key}, s.tenths), (s.tenths))
         ), ranked AS (
             SELECT everything, key, tenths,
                    sum(n) OVER (PARTITION BY everything, key ORDER BY tenths) AS upto,
                    sum(n) OVER (PARTITION BY everything, key) AS total
-            FROM counts
+            FROM counts WHERE tenths >= 0
         ), wanted AS (
             SELECT everything, key, tenths, upto, fraction, fraction * (total - 1) AS position
             FROM ranked, unnest(%(fractions)s::float8[]) AS fraction
         )
+        SELECT everything, key, NULL::float8, sum(n)::float8, coalesce(sum(n) FILTER (WHERE tenths <> -1), 0)::float8,
+               coalesce(sum(n) FILTER (WHERE tenths >= 0), 0)::float8
+        FROM counts GROUP BY everything, key
+        UNION ALL
         SELECT everything, key, fraction,
-               min(tenths) FILTER (WHERE upto > floor(position)),
-               min(tenths) FILTER (WHERE upto > ceil(position)),
+               min(tenths) FILTER (WHERE upto > floor(position))::float8,
+               min(tenths) FILTER (WHERE upto > ceil(position))::float8,
                max(position - floor(position))
         FROM wanted GROUP BY everything, key, fraction
         """,
         fractions=list(fractions),
     )
-    for everything, value, fraction, low, high, weight in rows:
+    for everything, value, fraction, first, second, third in sorted(rows, key=lambda row: row[2] is not None):
         delays = result.setdefault(None if everything else value, _Delays())
-        delays.percentiles[fraction] = (low + weight * (high - low)) / 10
+        if fraction is None:
+            delays.count, delays.done, delays.timed = int(first), int(second), int(third)
+        else:
+            delays.percentiles[fraction] = (first + third * (second - first)) / 10
     return result
 
 

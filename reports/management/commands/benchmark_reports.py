@@ -39,15 +39,15 @@ ROLLUP_SQL = [
 
 # Counts and percentiles of delays kept per tenth of a day, per key and for all keys.
 DELAYS = [
-    "SELECT {key}, sum(n), sum(n) FILTER (WHERE tenths <> -1), sum(n) FILTER (WHERE tenths >= 0)"
-    " FROM {view} WHERE {scope} GROUP BY ROLLUP ({key})",
-    "WITH counts AS (SELECT GROUPING({key}) AS g, {key} AS key, tenths, sum(n) AS n FROM {view}"
-    " WHERE {scope} AND tenths >= 0 GROUP BY GROUPING SETS (({key}, tenths), (tenths))),"
+    "WITH counts AS MATERIALIZED (SELECT GROUPING({key}) AS g, {key} AS key, tenths, sum(n) AS n FROM {view}"
+    " WHERE {scope} GROUP BY GROUPING SETS (({key}, tenths), (tenths))),"
     " ranked AS (SELECT g, key, tenths, sum(n) OVER (PARTITION BY g, key ORDER BY tenths) AS upto,"
-    " sum(n) OVER (PARTITION BY g, key) AS total FROM counts),"
+    " sum(n) OVER (PARTITION BY g, key) AS total FROM counts WHERE tenths >= 0),"
     " wanted AS (SELECT g, key, tenths, upto, f, f * (total - 1) AS pos FROM ranked, unnest({fractions}) f)"
-    " SELECT g, key, f, min(tenths) FILTER (WHERE upto > floor(pos)), min(tenths) FILTER (WHERE upto > ceil(pos)),"
-    " max(pos - floor(pos)) FROM wanted GROUP BY g, key, f",
+    " SELECT g, key, NULL::float8, sum(n)::float8, sum(n) FILTER (WHERE tenths <> -1)::float8,"
+    " sum(n) FILTER (WHERE tenths >= 0)::float8 FROM counts GROUP BY g, key"
+    " UNION ALL SELECT g, key, f, min(tenths) FILTER (WHERE upto > floor(pos))::float8,"
+    " min(tenths) FILTER (WHERE upto > ceil(pos))::float8, max(pos - floor(pos)) FROM wanted GROUP BY g, key, f",
 ]
 for view, key, fractions in [
     ("reports_rollup_referrals", "agency", "ARRAY[0.5, 0.9]"),
