@@ -35,6 +35,14 @@ def _choices(choices: list[tuple[str, Any]]) -> tuple[tuple[str, str], ...]:
 YES_NO = (("yes", "Yes"), ("no", "No"))
 PLATFORM_COLUMNS = {f"platforms_{role}": role for role in PlatformRole.values}
 
+
+def _answer(name: str, *, example: str) -> Column:
+    """A yes / no / unknown outcome fact, unknown when left empty."""
+    return Column(
+        name, f"{ANSWERS} (empty: unknown).", choices=_choices(Answer.choices), default="unknown", example=example
+    )
+
+
 COLUMNS: list[Column] = [
     Column(
         "reference",
@@ -96,52 +104,16 @@ COLUMNS: list[Column] = [
     Column("content_types", "Content obtained.", vocabulary=Vocabulary.CONTENT_TYPE, many=True, example="self_image"),
     Column("demands", "Demands.", vocabulary=Vocabulary.DEMAND, many=True, example="money"),
     Column("threats", "Threats.", vocabulary=Vocabulary.THREAT, many=True, example="family;friends"),
-    Column(
-        "victim_complied",
-        f"{ANSWERS} (empty: unknown).",
-        choices=_choices(Answer.choices),
-        default="unknown",
-        example="no",
-    ),
-    Column(
-        "victim_paid",
-        f"{ANSWERS} (empty: unknown).",
-        choices=_choices(Answer.choices),
-        default="unknown",
-        example="yes",
-    ),
+    _answer("victim_complied", example="no"),
+    _answer("victim_paid", example="yes"),
     Column("amount_band", "Amount paid.", choices=_choices(AmountBand.choices), example="50_249"),
     Column("payment_method", "How it was paid.", vocabulary=Vocabulary.PAYMENT_METHOD, example="gift_card"),
-    Column(
-        "content_distributed",
-        f"{ANSWERS} (empty: unknown).",
-        choices=_choices(Answer.choices),
-        default="unknown",
-        example="no",
-    ),
-    Column(
-        "extorted_again",
-        f"{ANSWERS} (empty: unknown).",
-        choices=_choices(Answer.choices),
-        default="unknown",
-        example="unknown",
-    ),
+    _answer("content_distributed", example="no"),
+    _answer("extorted_again", example="unknown"),
     Column("offender_count", "Number of offenders, a whole number.", example="1"),
     Column("offender_country", "Suspected country of the offender, ISO 3166-1 alpha-2.", example="NG"),
-    Column(
-        "offender_known_offline",
-        f"{ANSWERS} (empty: unknown).",
-        choices=_choices(Answer.choices),
-        default="unknown",
-        example="no",
-    ),
-    Column(
-        "organised_network_suspected",
-        f"{ANSWERS} (empty: unknown).",
-        choices=_choices(Answer.choices),
-        default="unknown",
-        example="yes",
-    ),
+    _answer("offender_known_offline", example="no"),
+    _answer("organised_network_suspected", example="yes"),
     Column(
         "incident_description",
         "What happened, in a few neutral sentences; at most 20,000 characters. Never the victim's name, contact "

@@ -10,9 +10,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.roles import Role
 from audit.models import Action
 from audit.services import access_log_record
+from reports.engine import may_see_true_counts_of
 from reports.exports import published_for
 from reports.forms import ReportForm
 from reports.models import Snapshot
@@ -101,9 +101,6 @@ class ReportView(APIView):
         )
 
 
-TRUE_COUNT_ROLES = (Role.SUPERVISOR, Role.ADMINISTRATOR)
-
-
 class SnapshotSerializer(serializers.ModelSerializer[Snapshot]):
     organisation = serializers.CharField(source="organisation.name")
     suppressed = serializers.SerializerMethodField()
@@ -115,7 +112,7 @@ class SnapshotSerializer(serializers.ModelSerializer[Snapshot]):
 
     def get_suppressed(self, snapshot: Snapshot) -> bool:
         user = self.context["request"].user
-        return not (user.role in TRUE_COUNT_ROLES and snapshot.organisation_id == user.organisation_id)
+        return not may_see_true_counts_of(user, [snapshot.organisation_id])
 
     @extend_schema_field(TableSerializer(many=True))
     def get_tables(self, snapshot: Snapshot) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ Pages, exports, the API and the monthly snapshots all call ``build_report``; ``p
 decides whether the reader receives true counts or disclosure-controlled ones.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Literal
@@ -230,8 +230,12 @@ TABLE_ORDER = [
 
 
 def may_see_true_counts(user: Any, params: Params) -> bool:
+    return may_see_true_counts_of(user, params.organisations)
+
+
+def may_see_true_counts_of(user: Any, organisations: Iterable[int]) -> bool:
     """Supervisors and administrators see true counts of their own organisation; analysts never do."""
-    return user.role in (Role.SUPERVISOR, Role.ADMINISTRATOR) and set(params.organisations) == {user.organisation_id}
+    return user.role in (Role.SUPERVISOR, Role.ADMINISTRATOR) and set(organisations) == {user.organisation_id}
 
 
 def publish_report(report: Report, *, suppressed: bool) -> list[PublishedTable]:

@@ -7,14 +7,13 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from audit.models import Action
 from audit.services import access_log_record
 from reports import services
-from reports.engine import Params, may_see_true_counts
+from reports.engine import Params, may_see_true_counts_of
 from reports.exports import (
     FORMATS,
     about_snapshot,
@@ -193,9 +192,7 @@ def _snapshot_for_user(request: HttpRequest, pk: int) -> Snapshot:
 
 
 def _snapshot_true_counts(user: Any, snapshot: Snapshot) -> bool:
-    """The engine's rule, for the snapshot's one organisation: its supervisors and administrators."""
-    today = timezone.localdate()
-    return may_see_true_counts(user, Params(organisations=(snapshot.organisation_id,), start=today, end=today))
+    return may_see_true_counts_of(user, [snapshot.organisation_id])
 
 
 def _snapshot_tables(user: Any, snapshot: Snapshot) -> tuple[list[PublishedTable], bool]:
