@@ -47,7 +47,7 @@ class OrganisationAdmin(ScopedAdminMixin, admin.ModelAdmin[Organisation]):
 class UserCreationForm(AdminUserCreationForm):
     class Meta(AdminUserCreationForm.Meta):
         model = User
-        fields = ("username", "role")
+        fields = ("username", "role", "language")
 
 
 class UserEditForm(UserChangeForm):
@@ -66,11 +66,13 @@ class HelplineUserAdmin(ScopedAdminMixin, UserAdmin):
     filter_horizontal = []
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
-        (_("Person"), {"fields": ["first_name", "last_name", "email"]}),
+        (_("Person"), {"fields": ["first_name", "last_name", "email", "language"]}),
         (_("Access"), {"fields": ["role", "is_active"]}),
         (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
-    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["username", "role", "password1", "password2"]})]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["username", "role", "language", "password1", "password2"]})
+    ]
     readonly_fields = ["last_login", "date_joined"]
     actions = ["reset_two_factor", "unlock"]
 

@@ -8,12 +8,34 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
+from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
 from accounts.selectors import two_factor_exempt
 
 LOGIN_AT = "login_at"
+
+
+class UserLanguageMiddleware:
+    """Every request in the signed-in user's language (``User.language``), the site's default for anyone else.
+
+    Not the browser's Accept-Language or a URL prefix: the choice is the user's, wherever they sign in.
+    The response already varies on the session cookie, which is what the language follows.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        user: Any = request.user
+        language = user.interface_language if user.is_authenticated else settings.LANGUAGE_CODE
+        # override, not activate: the thread's language is restored afterwards, for whatever it serves next.
+        with translation.override(language):
+            request.LANGUAGE_CODE = translation.get_language()
+            response = self.get_response(request)
+            response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
+        return response
 
 
 class SessionLifetimeMiddleware:

@@ -1,4 +1,5 @@
 import pghistory
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -35,9 +36,19 @@ class User(AbstractUser):
     groups = None  # type: ignore[assignment]
     user_permissions = None  # type: ignore[assignment]
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="users")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="users", verbose_name=_("organisation")
+    )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("Of the pages, notifications and e-mails; empty: the site's default language."),
+    )
     is_demo = models.BooleanField(
+        _("is demo"),
         default=False,
         help_text=_("Demo account: exempt from two-factor login while DEBUG is on, never in production."),
     )
@@ -65,3 +76,12 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username
+
+    @property
+    def interface_language(self) -> str:
+        return language_to_activate(self.language)
+
+
+def language_to_activate(code: str) -> str:
+    """A stored language choice as a code to activate: the site's default when empty or no longer offered."""
+    return code if code in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE

@@ -1,9 +1,12 @@
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -49,6 +52,24 @@ def user_set_role(*, user: User, role: Role, actor: Any, request: HttpRequest | 
     user.is_staff = role == Role.ADMINISTRATOR
     user.save(update_fields=["role", "is_staff"])
     access_log_record(action=Action.CHANGE, request=request, actor=actor, obj=user, detail={"role": [previous, role]})
+    return user
+
+
+@transaction.atomic
+def user_set_language(*, user: User, language: str, request: HttpRequest | None = None) -> User:
+    """The language of the user's pages, notifications and e-mails; empty for the site's default."""
+    if language and language not in dict(settings.LANGUAGES):
+        raise ValidationError(
+            _("“%(language)s” is not one of the languages offered."),
+            code="invalid_language",
+            params={"language": language},
+        )
+    previous = user.language
+    user.language = language
+    user.save(update_fields=["language"])
+    access_log_record(
+        action=Action.CHANGE, request=request, actor=user, obj=user, detail={"language": [previous, language]}
+    )
     return user
 
 

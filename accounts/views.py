@@ -7,15 +7,17 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
-from accounts.forms import TokenForm
+from accounts.forms import LanguageForm, TokenForm
 from audit.models import Action
 from audit.services import access_log_record
 
@@ -73,15 +75,30 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def account(request: HttpRequest) -> HttpResponse:
+    """The account page; its one form of its own is the language choice, posted back here."""
     user: Any = request.user
+    language_form = LanguageForm(request.POST or None, initial={"language": user.interface_language})
+    if language_form.is_valid():
+        try:
+            services.user_set_language(user=user, language=language_form.cleaned_data["language"], request=request)
+        except ValidationError as error:
+            language_form.add_error("language", error)
+        else:
+            # Said in the language just chosen, as the next page will be.
+            with translation.override(user.interface_language):
+                messages.success(request, _("The language of your pages has been changed."))
+            return redirect("account")
     return render(
         request,
         "accounts/account.html",
         {
             "has_authenticator": user.totpdevice_set.filter(confirmed=True).exists(),
             "backup_codes_left": sum(d.token_set.count() for d in user.staticdevice_set.all()),
+            "language_form": language_form,
         },
+        status=400 if language_form.errors else 200,
     )
 
 

@@ -30,7 +30,9 @@ class CaseForm(forms.ModelForm[Case]):
     victim_country = forms.ChoiceField(label=_("Country"), choices=COUNTRIES, required=False)
     offender_country = forms.ChoiceField(label=_("Suspected country"), choices=COUNTRIES, required=False)
     first_contact_at = forms.DateTimeField(
-        label=_("First contact"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), required=False
+        label=_("First contact"),
+        widget=forms.DateTimeInput(format="%Y-%m-%dT%H:%M", attrs={"type": "datetime-local"}),
+        required=False,
     )
     text_decision = forms.ChoiceField(
         choices=[("redact", _("Remove them")), ("keep", _("Keep as written"))], required=False, widget=forms.HiddenInput
@@ -56,6 +58,21 @@ class CaseForm(forms.ModelForm[Case]):
             "channel": _("Channel"),
             "reporter_type": _("Who is contacting"),
             "risk_level": _("Risk"),
+            "incident_description": _("Incident description"),
+            "sextortion_type": _("Sextortion type"),
+            "approaches": _("Approaches"),
+            "content_types": _("Content types"),
+            "demands": _("Demands"),
+            "threats": _("Threats"),
+            "victim_complied": _("Victim complied"),
+            "victim_paid": _("Victim paid"),
+            "amount_band": _("Amount band"),
+            "payment_method": _("Payment method"),
+            "content_distributed": _("Content distributed"),
+            "extorted_again": _("Extorted again"),
+            "offender_count": _("Offender count"),
+            "offender_known_offline": _("Offender known offline"),
+            "organised_network_suspected": _("Organised network suspected"),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -89,7 +106,9 @@ class CaseForm(forms.ModelForm[Case]):
 
 
 class ContactForm(forms.Form):
-    at = forms.DateTimeField(label=_("When"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    at = forms.DateTimeField(
+        label=_("When"), widget=forms.DateTimeInput(format="%Y-%m-%dT%H:%M", attrs={"type": "datetime-local"})
+    )
     channel = forms.ModelChoiceField(label=_("Channel"), queryset=terms(Vocabulary.CHANNEL))
     duration_minutes = forms.IntegerField(label=_("Minutes"), min_value=0, max_value=1440, required=False)
 

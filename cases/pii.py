@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import phonenumbers
+from django.utils.translation import gettext_lazy as _
 
 DEFAULT_REGIONS = ("IT", "GB", "AU", "US", "IE", "DE", "FR", "ES")
 
@@ -21,6 +22,18 @@ LABELS = {
     "card": "card number",
     "address": "street address",
     "handle": "@handle",
+}
+# LABELS name the kind in the placeholders written into stored text, always in English; people are
+# warned in their own language.
+SHOWN_LABELS = {
+    "date_of_birth": _("date of birth"),
+    "iban": _("bank account (IBAN)"),
+    "email": _("e-mail address"),
+    "link": _("link"),
+    "phone": _("phone number"),
+    "card": _("card number"),
+    "address": _("street address"),
+    "handle": _("@handle"),
 }
 # When two findings cover the same span, the kind listed first in LABELS wins.
 _PRIORITY = {kind: rank for rank, kind in enumerate(LABELS)}
@@ -35,7 +48,7 @@ class Finding:
 
     @property
     def label(self) -> str:
-        return LABELS[self.kind]
+        return str(SHOWN_LABELS[self.kind])
 
 
 _MONTH = (
@@ -194,6 +207,6 @@ def redact(text: str, findings: Sequence[Finding] | None = None) -> str:
     parts: list[str] = []
     position = 0
     for finding in sorted(findings, key=lambda f: f.start):
-        parts += [text[position : finding.start], f"[{finding.label} removed]"]
+        parts += [text[position : finding.start], f"[{LABELS[finding.kind]} removed]"]
         position = finding.end
     return "".join(parts) + text[position:]

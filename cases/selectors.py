@@ -5,6 +5,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.models import AccessLog, Action
 from audit.services import access_log_record
@@ -76,10 +77,10 @@ def linked_cases(user: Any, case: Case) -> dict[int, list[Case]]:
 
 
 CLOSURE_EVENTS = {
-    "requested": _("requested"),
-    "approved": _("approved"),
-    "sent_back": _("sent back"),
-    "withdrawn": _("withdrawn"),
+    "requested": gettext_lazy("requested"),
+    "approved": gettext_lazy("approved"),
+    "sent_back": gettext_lazy("sent back"),
+    "withdrawn": gettext_lazy("withdrawn"),
 }
 
 
@@ -137,7 +138,9 @@ def case_timeline(case: Case) -> list[dict[str, Any]]:
             "kind": "contact",
             "label": _("Contact"),
             "actor": c.worker,
-            "text": f"{c.channel}" + (f", {c.duration_minutes} min" if c.duration_minutes else ""),
+            "text": _("%(channel)s, %(minutes)s min") % {"channel": c.channel, "minutes": c.duration_minutes}
+            if c.duration_minutes
+            else f"{c.channel}",
         }
         for c in case.contacts.select_related("channel", "worker")
     ]

@@ -5,119 +5,181 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_stubs_ext import StrOrPromise
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from cases.models import AgeUnknown, AmountBand, Answer, Gender, PlatformRole, Risk, Status, Term, Vocabulary
 
 SEPARATOR = ";"
-DATE_HELP = "YYYY-MM-DD HH:MM (or YYYY-MM-DD), local time"
 ANSWERS = ", ".join(Answer.values)
 
 
 @dataclass(frozen=True)
 class Column:
     name: str
-    help: str
+    help: StrOrPromise
     required: bool = False
     vocabulary: str = ""  # codes from the taxonomy (cases.Term) of this vocabulary
-    choices: tuple[tuple[str, str], ...] = ()  # or from a fixed list
+    choices: tuple[tuple[str, StrOrPromise], ...] = ()  # or from a fixed list
     many: bool = False  # several codes, separated by SEPARATOR
     example: str = ""
     default: str = ""  # stored when the cell is empty
 
 
-def _choices(choices: list[tuple[str, Any]]) -> tuple[tuple[str, str], ...]:
-    return tuple((value, str(label)) for value, label in choices)
+def _choices(choices: list[tuple[str, Any]]) -> tuple[tuple[str, StrOrPromise], ...]:
+    return tuple((value, label) for value, label in choices)
 
 
-YES_NO = (("yes", "Yes"), ("no", "No"))
+YES_NO: tuple[tuple[str, StrOrPromise], ...] = (("yes", gettext_lazy("Yes")), ("no", gettext_lazy("No")))
 PLATFORM_COLUMNS = {f"platforms_{role}": role for role in PlatformRole.values}
 
 
 def _answer(name: str, *, example: str) -> Column:
     """A yes / no / unknown outcome fact, unknown when left empty."""
     return Column(
-        name, f"{ANSWERS} (empty: unknown).", choices=_choices(Answer.choices), default="unknown", example=example
+        name,
+        format_lazy(gettext_lazy("{answers} (empty: unknown)."), answers=ANSWERS),
+        choices=_choices(Answer.choices),
+        default="unknown",
+        example=example,
     )
 
 
 COLUMNS: list[Column] = [
     Column(
         "reference",
-        "Optional. The case's reference in the old system, kept if no case of the organisation has it; "
-        "empty: a new SX-YYYY-NNNNN reference is given. Letters, digits and - _ . / only, at most 20.",
+        gettext_lazy(
+            "Optional. The case's reference in the old system, kept if no case of the organisation has it; "
+            "empty: a new SX-YYYY-NNNNN reference is given. Letters, digits and - _ . / only, at most 20."
+        ),
         example="EXAMPLE-ROW",
     ),
     Column(
         "first_contact_at",
-        f"Required. When the victim or reporter first made contact: {DATE_HELP}.",
+        gettext_lazy(
+            "Required. When the victim or reporter first made contact: YYYY-MM-DD HH:MM (or YYYY-MM-DD), local time."
+        ),
         True,
         example="2021-03-14 18:30",
     ),
-    Column("status", "Required. The status of the case.", True, choices=_choices(Status.choices), example="closed"),
+    Column(
+        "status",
+        gettext_lazy("Required. The status of the case."),
+        True,
+        choices=_choices(Status.choices),
+        example="closed",
+    ),
     Column(
         "closure_reason",
-        "Required when the status is closed, empty otherwise.",
+        gettext_lazy("Required when the status is closed, empty otherwise."),
         vocabulary=Vocabulary.CLOSURE_REASON,
         example="resolved",
     ),
     Column(
-        "closed_at", f"Required when the status is closed, empty otherwise: {DATE_HELP}.", example="2021-04-02 10:00"
+        "closed_at",
+        gettext_lazy(
+            "Required when the status is closed, empty otherwise: YYYY-MM-DD HH:MM (or YYYY-MM-DD), local time."
+        ),
+        example="2021-04-02 10:00",
     ),
-    Column("risk_level", "Required.", True, choices=_choices(Risk.choices), example="high"),
-    Column("self_harm", "Self-harm or suicidal thoughts: yes or no (empty: no).", choices=YES_NO, example="no"),
-    Column("immediate_danger", "Immediate danger: yes or no (empty: no).", choices=YES_NO, example="no"),
-    Column("channel", "How the contact came in.", vocabulary=Vocabulary.CHANNEL, example="chat"),
-    Column("reporter_type", "Who contacted the helpline.", vocabulary=Vocabulary.REPORTER_TYPE, example="victim"),
-    Column("victim_age", "Age in whole years, 0 to 120; leave empty when victim_age_unknown is given.", example="15"),
-    Column("victim_age_unknown", "When the age is not known: minor or adult.", choices=_choices(AgeUnknown.choices)),
-    Column("victim_gender", "Gender.", choices=_choices(Gender.choices), example="male"),
-    Column("victim_country", "ISO 3166-1 alpha-2 country code.", example="IT"),
-    Column("victim_region", "ISO 3166-2 region code, in the victim's country.", example="IT-RM"),
-    Column("sextortion_type", "Type of sextortion.", vocabulary=Vocabulary.SEXTORTION_TYPE, example="financial"),
+    Column("risk_level", gettext_lazy("Required."), True, choices=_choices(Risk.choices), example="high"),
+    Column(
+        "self_harm",
+        gettext_lazy("Self-harm or suicidal thoughts: yes or no (empty: no)."),
+        choices=YES_NO,
+        example="no",
+    ),
+    Column("immediate_danger", gettext_lazy("Immediate danger: yes or no (empty: no)."), choices=YES_NO, example="no"),
+    Column("channel", gettext_lazy("How the contact came in."), vocabulary=Vocabulary.CHANNEL, example="chat"),
+    Column(
+        "reporter_type",
+        gettext_lazy("Who contacted the helpline."),
+        vocabulary=Vocabulary.REPORTER_TYPE,
+        example="victim",
+    ),
+    Column(
+        "victim_age",
+        gettext_lazy("Age in whole years, 0 to 120; leave empty when victim_age_unknown is given."),
+        example="15",
+    ),
+    Column(
+        "victim_age_unknown",
+        gettext_lazy("When the age is not known: minor or adult."),
+        choices=_choices(AgeUnknown.choices),
+    ),
+    Column("victim_gender", gettext_lazy("Gender."), choices=_choices(Gender.choices), example="male"),
+    Column("victim_country", gettext_lazy("ISO 3166-1 alpha-2 country code."), example="IT"),
+    Column("victim_region", gettext_lazy("ISO 3166-2 region code, in the victim's country."), example="IT-RM"),
+    Column(
+        "sextortion_type",
+        gettext_lazy("Type of sextortion."),
+        vocabulary=Vocabulary.SEXTORTION_TYPE,
+        example="financial",
+    ),
     Column(
         "platforms_first_contact",
-        "Platforms of first contact.",
+        gettext_lazy("Platforms of first contact."),
         vocabulary=Vocabulary.PLATFORM,
         many=True,
         example="instagram",
     ),
     Column(
         "platforms_content_obtained",
-        "Platforms where the content was obtained.",
+        gettext_lazy("Platforms where the content was obtained."),
         vocabulary=Vocabulary.PLATFORM,
         many=True,
     ),
-    Column("platforms_threats", "Platforms where threats were made.", vocabulary=Vocabulary.PLATFORM, many=True),
+    Column(
+        "platforms_threats",
+        gettext_lazy("Platforms where threats were made."),
+        vocabulary=Vocabulary.PLATFORM,
+        many=True,
+    ),
     Column(
         "platforms_moved_to",
-        "Platforms the offender moved the victim to.",
+        gettext_lazy("Platforms the offender moved the victim to."),
         vocabulary=Vocabulary.PLATFORM,
         many=True,
         example="snapchat",
     ),
     Column(
-        "approaches", "Offender's approach.", vocabulary=Vocabulary.APPROACH, many=True, example="flattery;fake_romance"
+        "approaches",
+        gettext_lazy("Offender's approach."),
+        vocabulary=Vocabulary.APPROACH,
+        many=True,
+        example="flattery;fake_romance",
     ),
-    Column("content_types", "Content obtained.", vocabulary=Vocabulary.CONTENT_TYPE, many=True, example="self_image"),
-    Column("demands", "Demands.", vocabulary=Vocabulary.DEMAND, many=True, example="money"),
-    Column("threats", "Threats.", vocabulary=Vocabulary.THREAT, many=True, example="family;friends"),
+    Column(
+        "content_types",
+        gettext_lazy("Content obtained."),
+        vocabulary=Vocabulary.CONTENT_TYPE,
+        many=True,
+        example="self_image",
+    ),
+    Column("demands", gettext_lazy("Demands."), vocabulary=Vocabulary.DEMAND, many=True, example="money"),
+    Column("threats", gettext_lazy("Threats."), vocabulary=Vocabulary.THREAT, many=True, example="family;friends"),
     _answer("victim_complied", example="no"),
     _answer("victim_paid", example="yes"),
-    Column("amount_band", "Amount paid.", choices=_choices(AmountBand.choices), example="50_249"),
-    Column("payment_method", "How it was paid.", vocabulary=Vocabulary.PAYMENT_METHOD, example="gift_card"),
+    Column("amount_band", gettext_lazy("Amount paid."), choices=_choices(AmountBand.choices), example="50_249"),
+    Column(
+        "payment_method", gettext_lazy("How it was paid."), vocabulary=Vocabulary.PAYMENT_METHOD, example="gift_card"
+    ),
     _answer("content_distributed", example="no"),
     _answer("extorted_again", example="unknown"),
-    Column("offender_count", "Number of offenders, a whole number.", example="1"),
-    Column("offender_country", "Suspected country of the offender, ISO 3166-1 alpha-2.", example="NG"),
+    Column("offender_count", gettext_lazy("Number of offenders, a whole number."), example="1"),
+    Column("offender_country", gettext_lazy("Suspected country of the offender, ISO 3166-1 alpha-2."), example="NG"),
     _answer("offender_known_offline", example="no"),
     _answer("organised_network_suspected", example="yes"),
     Column(
         "incident_description",
-        "What happened, in a few neutral sentences; at most 20,000 characters. Never the victim's name, contact "
-        "details, birth date or address: phone numbers, e-mail addresses, links and handles are detected.",
+        gettext_lazy(
+            "What happened, in a few neutral sentences; at most 20,000 characters. Never the victim's name, contact "
+            "details, birth date or address: phone numbers, e-mail addresses, links and handles are detected."
+        ),
         example="Contacted on Instagram by a stranger who asked for images, then demanded money.",
     ),
 ]
@@ -131,7 +193,7 @@ CONTENT_TYPES = {
 }
 
 
-def codes_of(column: Column) -> list[tuple[str, str]]:
+def codes_of(column: Column) -> list[tuple[str, StrOrPromise]]:
     """The valid codes of a column, active taxonomy terms first as the case form offers them."""
     if column.vocabulary:
         return list(
@@ -147,7 +209,11 @@ def _codes_text(column: Column) -> str:
     if not codes:
         return ""
     text = ", ".join(code for code, _label in codes)
-    return f"{text} (several: separated by {SEPARATOR})" if column.many else text
+    return (
+        _("%(codes)s (several: separated by %(separator)s)") % {"codes": text, "separator": SEPARATOR}
+        if column.many
+        else text
+    )
 
 
 def template_csv() -> bytes:
@@ -178,12 +244,12 @@ def template_xlsx() -> bytes:
     for cell in codes[1]:
         cell.font = Font(bold=True)
     for column in COLUMNS:
-        codes.append([column.name, _("yes") if column.required else "", column.help, _codes_text(column)])
+        codes.append([column.name, _("yes") if column.required else "", str(column.help), _codes_text(column)])
     codes.append([])
     codes.append([_("Code"), _("Meaning")])
     for column in COLUMNS:
         for code, label in codes_of(column):
-            codes.append([f"{column.name}: {code}", label])
+            codes.append([f"{column.name}: {code}", str(label)])
     codes.column_dimensions["A"].width = 32
     codes.column_dimensions["B"].width = 10
     codes.column_dimensions["C"].width = 70

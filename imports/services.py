@@ -21,7 +21,8 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 from psycopg.types.json import Jsonb
 
@@ -49,7 +50,7 @@ class DuplicateFile(Exception):
     def __init__(self, job: ImportJob) -> None:
         super().__init__(
             _("This file was already uploaded on %(when)s by %(user)s (import %(job)s); it is not imported twice.")
-            % {"when": timezone.localtime(job.created_at).strftime("%d %b %Y %H:%M"), "user": job.user, "job": job.pk}
+            % {"when": date_format(timezone.localtime(job.created_at), "d M Y H:i"), "user": job.user, "job": job.pk}
         )
         self.job = job
 
@@ -225,6 +226,12 @@ def import_run(*, job_id: int) -> bool:
     if not claimed and not mine.filter(status=ImportStatus.IMPORTING, started_at__lt=stale).update(started_at=now):
         return False
     job = ImportJob.objects.select_related("user").get(pk=job_id)
+    # The report is written for the person who uploaded the file, in their language.
+    with translation.override(job.user.interface_language):
+        return _run(job, now)
+
+
+def _run(job: ImportJob, now: datetime) -> bool:
     try:
         with pghistory.context(import_job=job.pk, user=job.user_id):
             source = None
@@ -239,7 +246,7 @@ def import_run(*, job_id: int) -> bool:
         _fail(job, now, _("The import took too long and was stopped. Split the file and import the parts."))
         return False
     except Exception:
-        logger.exception("Import %s failed", job_id)
+        logger.exception("Import %s failed", job.pk)
         _fail(job, now, _("The import failed. Try again, or ask an administrator if it fails again."))
         return False
     return True

@@ -5,15 +5,16 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.dateformat import format as date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext_lazy
 from psycopg.types.json import Jsonb
 
-from accounts.models import User
+from accounts.models import User, language_to_activate
 from accounts.roles import Role
-from cases.models import ResponseStep, Status, StepStatus
+from cases.models import ResponseStep, Risk, Status, StepStatus
 from notifications.models import Kind, Notification
 from notifications.selectors import digest_figures, digest_is_empty
 from referrals.models import Referral
@@ -34,12 +35,36 @@ COLUMNS = [
 BATCH = 500
 
 
+def _step_overdue_text(language: str, reference: str, step: str, due_at: datetime | None) -> str:
+    """The reminder as its recipient reads it: kept as text, so written in their language."""
+    with translation.override(language_to_activate(language)):
+        due = date_format(timezone.localtime(due_at), "d M H:i")
+        return _("%(reference)s: %(step)s was due %(due)s") % {"reference": reference, "step": step, "due": due}
+
+
+def _follow_up_text(language: str, reference: str, agency: str, follow_up_on: date | None) -> str:
+    with translation.override(language_to_activate(language)):
+        return _("%(reference)s: follow up the referral to %(agency)s (due %(due)s)") % {
+            "reference": reference,
+            "agency": agency,
+            "due": date_format(follow_up_on, "d M") if follow_up_on else "",
+        }
+
+
 def _overdue_steps(now: datetime) -> list[Notification]:
     """Steps still to do past their due time, for the case's assignee (unassigned cases wait for the digest)."""
     steps = (
         ResponseStep.objects.filter(status=StepStatus.TODO, due_at__lt=now, case__assigned_to__is_active=True)
         .exclude(case__status=Status.CLOSED)
-        .values_list("pk", "case_id", "case__reference", "case__assigned_to_id", "step_type__label", "due_at")
+        .values_list(
+            "pk",
+            "case_id",
+            "case__reference",
+            "case__assigned_to_id",
+            "case__assigned_to__language",
+            "step_type__label",
+            "due_at",
+        )
     )
     return [
         Notification(
@@ -48,17 +73,16 @@ def _overdue_steps(now: datetime) -> list[Notification]:
             case_id=case_id,
             step_id=pk,
             subject_key=f"step:{pk}",
-            text=_("%(reference)s: %(step)s was due %(due)s")
-            % {"reference": reference, "step": label, "due": timezone.localtime(due_at).strftime("%d %b %H:%M")},
+            text=_step_overdue_text(language, reference, label, due_at),
         )
-        for pk, case_id, reference, owner_id, label, due_at in steps
+        for pk, case_id, reference, owner_id, language, label, due_at in steps
     ]
 
 
 def _follow_ups_due(today: date) -> list[Notification]:
     """Referrals still under way whose follow-up date has passed, for their owner."""
     referrals = Referral.objects.filter(status__in=ACTIVE, follow_up_on__lt=today, owner__is_active=True).values_list(
-        "pk", "case_id", "case__reference", "owner_id", "agency__name", "follow_up_on"
+        "pk", "case_id", "case__reference", "owner_id", "owner__language", "agency__name", "follow_up_on"
     )
     return [
         Notification(
@@ -67,10 +91,9 @@ def _follow_ups_due(today: date) -> list[Notification]:
             case_id=case_id,
             referral_id=pk,
             subject_key=f"referral:{pk}",
-            text=_("%(reference)s: follow up the referral to %(agency)s (due %(due)s)")
-            % {"reference": reference, "agency": agency, "due": f"{follow_up_on:%d %b}"},
+            text=_follow_up_text(language, reference, agency, follow_up_on),
         )
-        for pk, case_id, reference, owner_id, agency, follow_up_on in referrals
+        for pk, case_id, reference, owner_id, language, agency, follow_up_on in referrals
     ]
 
 
@@ -119,21 +142,28 @@ def reminders_create(*, now: datetime | None = None) -> int:
     return _insert_once(_overdue_steps(now) + _follow_ups_due(day), day, now)
 
 
+# The count is named "n": ngettext_lazy picks singular or plural when the text is formatted.
 DIGEST_PARTS = [
-    ("new_high_risk", "%(n)d new high or critical risk case", "%(n)d new high or critical risk cases"),
-    ("overdue_step_cases", "%(n)d open case with overdue steps", "%(n)d open cases with overdue steps"),
-    ("overdue_follow_ups", "%(n)d overdue referral follow-up", "%(n)d overdue referral follow-ups"),
-    ("pending_closures", "%(n)d closure waiting for approval", "%(n)d closures waiting for approval"),
+    (
+        "new_high_risk",
+        ngettext_lazy("%(n)d new high or critical risk case", "%(n)d new high or critical risk cases", "n"),
+    ),
+    (
+        "overdue_step_cases",
+        ngettext_lazy("%(n)d open case with overdue steps", "%(n)d open cases with overdue steps", "n"),
+    ),
+    ("overdue_follow_ups", ngettext_lazy("%(n)d overdue referral follow-up", "%(n)d overdue referral follow-ups", "n")),
+    (
+        "pending_closures",
+        ngettext_lazy("%(n)d closure waiting for approval", "%(n)d closures waiting for approval", "n"),
+    ),
 ]
 
 
 def digest_text(figures: dict[str, Any], day: date) -> str:
-    parts = [
-        ngettext(singular, plural, figures[key]) % {"n": figures[key]}
-        for key, singular, plural in DIGEST_PARTS
-        if figures[key]
-    ]
-    return _("Daily digest for %(day)s: %(parts)s.") % {"day": f"{day:%d %b}", "parts": ", ".join(parts)}
+    """The digest in one line, in the active language (the recipient's: see ``digests_create``)."""
+    parts = [str(text % {"n": figures[key]}) for key, text in DIGEST_PARTS if figures[key]]
+    return _("Daily digest for %(day)s: %(parts)s.") % {"day": date_format(day, "d M"), "parts": ", ".join(parts)}
 
 
 @transaction.atomic
@@ -154,12 +184,14 @@ def digests_create(*, now: datetime | None = None) -> int:
         figures = figures_of[supervisor.organisation_id]
         if digest_is_empty(figures):
             continue
+        with translation.override(supervisor.interface_language):
+            text = digest_text(figures, day)
         candidates.append(
             Notification(
                 recipient_id=supervisor.pk,
                 kind=Kind.SUPERVISOR_DIGEST,
                 subject_key=f"digest:{supervisor.pk}",
-                text=digest_text(figures, day),
+                text=text,
                 detail=figures,
             )
         )
@@ -170,7 +202,11 @@ def digest_links(detail: dict[str, Any]) -> dict[str, Any]:
     """Where each figure of a digest leads: the lists behind the counts, and the cases named."""
     return {
         "new_cases": [
-            {**case, "path": reverse("case_detail", args=[case["id"]])}
+            {
+                **case,
+                "path": reverse("case_detail", args=[case["id"]]),
+                "risk_label": str(dict(Risk.choices).get(case.get("risk"), case.get("risk", ""))).lower(),
+            }
             for case in detail.get("new_high_risk_cases", [])
         ],
         "overdue_steps_path": reverse("case_list") + "?" + urlencode({"overdue": "true"}),
@@ -198,14 +234,8 @@ def notification_send_email(*, notification_id: int) -> bool:
     )
     if notification is None or not notification.recipient.email:
         return False
-    if notification.kind == Kind.SUPERVISOR_DIGEST:
-        context = {"notification": notification, "detail": notification.detail, **digest_links(notification.detail)}
-        templates = ("notifications/digest_subject.txt", "notifications/digest_body.txt")
-    else:
-        context = {"notification": notification, "path": reverse("case_detail", args=[notification.case_id])}
-        templates = ("notifications/email_subject.txt", "notifications/email_body.txt")
-    subject = " ".join(render_to_string(templates[0], context).split())
-    body = render_to_string(templates[1], context)
+    with translation.override(notification.recipient.interface_language):
+        subject, body = _email_text(notification)
     with get_connection() as mail:
         claimed_at = timezone.now()
         with transaction.atomic():
@@ -220,6 +250,17 @@ def notification_send_email(*, notification_id: int) -> bool:
             Notification.objects.filter(pk=notification_id, emailed_at=claimed_at).update(emailed_at=None)
             raise
     return True
+
+
+def _email_text(notification: Notification) -> tuple[str, str]:
+    """Subject and body of a notification's e-mail, in the active language."""
+    if notification.kind == Kind.SUPERVISOR_DIGEST:
+        context = {"notification": notification, "detail": notification.detail, **digest_links(notification.detail)}
+        templates = ("notifications/digest_subject.txt", "notifications/digest_body.txt")
+    else:
+        context = {"notification": notification, "path": reverse("case_detail", args=[notification.case_id])}
+        templates = ("notifications/email_subject.txt", "notifications/email_body.txt")
+    return " ".join(render_to_string(templates[0], context).split()), render_to_string(templates[1], context)
 
 
 def notification_mark_read(*, user: Any, notification_id: int) -> bool:

@@ -23,7 +23,7 @@ class ReferralForm(forms.Form):
     follow_up_on = forms.DateField(
         label=_("Follow up on"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
         help_text=_("Empty: the agency's usual response time after sending."),
     )
 

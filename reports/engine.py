@@ -15,6 +15,8 @@ import pycountry
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.roles import Role
 from cases.models import AgeUnknown, Gender, PlatformRole, StepType, Term, Vocabulary
@@ -92,7 +94,11 @@ def period_rows(params: Params) -> list[tuple[str, str]]:
         step = {"month": 1, "quarter": 3, "year": 12}[params.granularity]
         first, last = max(key, params.start), min(add_months(key, step - 1), params.end)
         if (first, last) != (key, add_months(key, step - 1)):
-            label += f" ({first:%b} to {last:%b})" if first != last else f" ({first:%b} only)"
+            parts = {"period": label, "first": date_format(first, "M"), "last": date_format(last, "M")}
+            if first != last:
+                label = gettext("%(period)s (%(first)s to %(last)s)") % parts
+            else:
+                label = gettext("%(period)s (%(first)s only)") % parts
         rows.append((key.isoformat(), label))
     return rows
 
@@ -112,15 +118,18 @@ def age_bands(limits: Sequence[int]) -> list[tuple[str, str]]:
     for index, low in enumerate(bounds):
         if index + 1 < len(bounds):
             high = bounds[index + 1] - 1
-            label = f"{high} and under" if low == 0 else f"{low}" if low == high else f"{low} to {high}"
+            if low == 0:
+                label = gettext("%(age)s and under") % {"age": high}
+            else:
+                label = f"{low}" if low == high else gettext("%(low)s to %(high)s") % {"low": low, "high": high}
         else:
-            label = f"{low} and over"
+            label = gettext("%(age)s and over") % {"age": low}
         rows.append((str(index), label))
     return [
         *rows,
         (AgeUnknown.MINOR.value, str(AgeUnknown.MINOR.label)),
         (AgeUnknown.ADULT.value, str(AgeUnknown.ADULT.label)),
-        ("", "Age not recorded"),
+        ("", gettext("Age not recorded")),
     ]
 
 
@@ -284,27 +293,29 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
 
     new_cases = Table(
         key="new_cases",
-        title="New cases",
-        description="Cases by the date of first contact, against the same period a year earlier.",
-        row_header="Period",
+        title=gettext("New cases"),
+        description=gettext("Cases by the date of first contact, against the same period a year earlier."),
+        row_header=gettext("Period"),
         rows=labelled,
-        columns=[Column("cases", "Cases"), Column("year_before", "A year earlier")],
+        columns=[Column("cases", gettext("Cases")), Column("year_before", gettext("A year earlier"))],
         counts=[[by_period.get(key, 0), before.get(key, 0)] for key in keys],
         chart="line",
         links=_period_links(len(keys), lambda r: (r, 0)),
     )
-    new_cases.derived.append(_change(new_cases, "change", "Change, %", 0, 1))
+    new_cases.derived.append(_change(new_cases, "change", gettext("Change, %"), 0, 1))
 
-    genders = [(g.value, str(g.label)) for g in Gender] + [("", "Not recorded")]
+    genders = [(g.value, str(g.label)) for g in Gender] + [("", gettext("Not recorded"))]
     bands = age_bands(params.age_limits)
-    minors = [("minor", "Minors"), ("adult", "Adults"), ("", "Age not recorded")]
+    minors = [("minor", gettext("Minors")), ("adult", gettext("Adults")), ("", gettext("Age not recorded"))]
     tables = [
         new_cases,
         Table(
             key="age_gender",
-            title="Victims by age and gender",
-            description="Age bands of the chosen scheme; ages not known exactly are counted in their own rows.",
-            row_header="Age",
+            title=gettext("Victims by age and gender"),
+            description=gettext(
+                "Age bands of the chosen scheme; ages not known exactly are counted in their own rows."
+            ),
+            row_header=gettext("Age"),
             rows=bands,
             columns=[Column(key or "not_recorded", label) for key, label in genders],
             counts=_grid({(row[2], row[3]): row[5] for row in sets.get(0b1001, [])}, bands, genders),
@@ -314,9 +325,9 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
         ),
         Table(
             key="minors_adults",
-            title="Minors and adults",
-            description="Minors whose exact age is not known count as minors, adults likewise.",
-            row_header="Period",
+            title=gettext("Minors and adults"),
+            description=gettext("Minors whose exact age is not known count as minors, adults likewise."),
+            row_header=gettext("Period"),
             rows=labelled,
             columns=[Column(key or "not_recorded", label) for key, label in minors],
             counts=_grid({(row[1], row[4]): row[5] for row in sets.get(0b0110, [])}, key_rows, minors),
@@ -330,12 +341,12 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
         (row[0], row[1]): row[2]
         for row in q.rows(f"SELECT {q.period}, s.type, sum(n)::int FROM {q.source('types')} s GROUP BY 1, 2")
     }
-    types = [*_terms(Vocabulary.SEXTORTION_TYPE, used={t for _, t in type_counts}), (0, "Not recorded")]
+    types = [*_terms(Vocabulary.SEXTORTION_TYPE, used={t for _, t in type_counts}), (0, gettext("Not recorded"))]
     tables.append(
         Table(
             key="sextortion_type",
-            title="Sextortion type",
-            row_header="Period",
+            title=gettext("Sextortion type"),
+            row_header=gettext("Period"),
             rows=labelled,
             columns=[Column(str(key or "not_recorded"), label) for key, label in types],
             counts=_grid(type_counts, key_rows, types),
@@ -346,14 +357,14 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
     )
 
     fact_labels = [
-        ("paid", "Paid"),
-        ("complied", "Complied with a demand"),
-        ("distributed", "Content distributed"),
-        ("extorted_again", "Extorted again"),
-        ("self_harm", "Self-harm or suicidal thoughts"),
-        ("immediate_danger", "Immediate danger"),
-        ("under_13", "Under 13"),
-        ("high_risk", "High or critical risk"),
+        ("paid", gettext("Paid")),
+        ("complied", gettext("Complied with a demand")),
+        ("distributed", gettext("Content distributed")),
+        ("extorted_again", gettext("Extorted again")),
+        ("self_harm", gettext("Self-harm or suicidal thoughts")),
+        ("immediate_danger", gettext("Immediate danger")),
+        ("under_13", gettext("Under 13")),
+        ("high_risk", gettext("High or critical risk")),
     ]
     sums = ", ".join(f"sum({name})::int" for name in ["n", *(key for key, _ in fact_labels)])
     facts = {
@@ -361,11 +372,11 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
     }
     outcomes = Table(
         key="outcomes",
-        title="Outcome facts and risk flags",
-        description="Cases with each fact; a case can have several. Shares are of all cases of the period.",
-        row_header="Period",
+        title=gettext("Outcome facts and risk flags"),
+        description=gettext("Cases with each fact; a case can have several. Shares are of all cases of the period."),
+        row_header=gettext("Period"),
         rows=labelled,
-        columns=[Column("cases", "Cases"), *(Column(key, label) for key, label in fact_labels)],
+        columns=[Column("cases", gettext("Cases")), *(Column(key, label) for key, label in fact_labels)],
         counts=[facts.get(key, [0] * (len(fact_labels) + 1)) for key in keys],
         chart="line",
         links=_period_links(len(keys), lambda r: (r, 0)),
@@ -380,13 +391,13 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
         for row in q.rows(f"SELECT s.region, s.minor, sum(n)::int FROM {q.source('regions')} s GROUP BY 1, 2")
     }
     region_rows = [(code, _region_name(code)) for code in sorted({r for r, _ in region_counts if r})]
-    region_rows.append(("", "Region not recorded"))
+    region_rows.append(("", gettext("Region not recorded")))
     tables.append(
         Table(
             key="regions",
-            title="Region",
-            description="The victim's region, minors against adults.",
-            row_header="Region",
+            title=gettext("Region"),
+            description=gettext("The victim's region, minors against adults."),
+            row_header=gettext("Region"),
             rows=region_rows,
             columns=[Column(key or "not_recorded", label) for key, label in minors],
             counts=_grid(region_counts, region_rows, minors),
@@ -401,10 +412,10 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
 # --- many-valued facts: demands, approaches, content obtained, threats, platforms -----------------------------------
 
 TERM_TABLES = [
-    ("demands", Vocabulary.DEMAND, "Demands"),
-    ("approaches", Vocabulary.APPROACH, "Offender's approach"),
-    ("content_types", Vocabulary.CONTENT_TYPE, "Content obtained"),
-    ("threats", Vocabulary.THREAT, "Threats"),
+    ("demands", Vocabulary.DEMAND, gettext_lazy("Demands")),
+    ("approaches", Vocabulary.APPROACH, gettext_lazy("Offender's approach")),
+    ("content_types", Vocabulary.CONTENT_TYPE, gettext_lazy("Content obtained")),
+    ("threats", Vocabulary.THREAT, gettext_lazy("Threats")),
 ]
 
 
@@ -419,9 +430,9 @@ def _term_tables(params: Params, q: _Query) -> list[Table]:
         tables.append(
             Table(
                 key=key,
-                title=title,
-                description="Cases with each; a case can have several.",
-                row_header="Period",
+                title=str(title),
+                description=gettext("Cases with each; a case can have several."),
+                row_header=gettext("Period"),
                 rows=period_rows(params),
                 columns=[Column(str(pk), label) for pk, label in terms],
                 counts=_grid(counts, [(k, "") for k in keys], terms),
@@ -439,9 +450,9 @@ def _platform_table(params: Params, q: _Query) -> list[Table]:
     return [
         Table(
             key="platforms",
-            title="Platforms",
-            description="Cases naming each platform in each role; a case can name several.",
-            row_header="Platform",
+            title=gettext("Platforms"),
+            description=gettext("Cases naming each platform in each role; a case can name several."),
+            row_header=gettext("Platform"),
             rows=[(str(pk), label) for pk, label in platforms],
             columns=[Column(key, label) for key, label in roles],
             counts=_grid(counts, platforms, roles),
@@ -467,20 +478,24 @@ def _referral_tables(params: Params, q: _Query) -> list[Table]:
     agencies = _agencies({key for key in acks if key is not None})
     referrals = Table(
         key="referrals",
-        title="Referrals by kind and agency",
-        description="Referrals sent for the cases of the period; days are counted from sending.",
-        row_header="Agency",
+        title=gettext("Referrals by kind and agency"),
+        description=gettext("Referrals sent for the cases of the period; days are counted from sending."),
+        row_header=gettext("Agency"),
         rows=agencies,
-        columns=[Column("sent", "Sent"), Column("acknowledged", "Acknowledged"), Column("completed", "Completed")],
+        columns=[
+            Column("sent", gettext("Sent")),
+            Column("acknowledged", gettext("Acknowledged")),
+            Column("completed", gettext("Completed")),
+        ],
         counts=[[acks[int(key)].count, acks[int(key)].timed, dones.get(int(key), none).count] for key, _ in agencies],
         chart="bar",
     )
-    referrals.derived.append(_share(referrals, "acknowledged_share", "% acknowledged", 1, 0))
+    referrals.derived.append(_share(referrals, "acknowledged_share", gettext("% acknowledged"), 1, 0))
     for key, label, delays, fraction, base in [
-        ("ack_median", "Median days to acknowledgement", acks, 0.5, 1),
-        ("ack_p90", "90th percentile days to acknowledgement", acks, 0.9, 1),
-        ("outcome_median", "Median days to outcome", dones, 0.5, 2),
-        ("outcome_p90", "90th percentile days to outcome", dones, 0.9, 2),
+        ("ack_median", gettext("Median days to acknowledgement"), acks, 0.5, 1),
+        ("ack_p90", gettext("90th percentile days to acknowledgement"), acks, 0.9, 1),
+        ("outcome_median", gettext("Median days to outcome"), dones, 0.5, 2),
+        ("outcome_p90", gettext("90th percentile days to outcome"), dones, 0.9, 2),
     ]:
         referrals.derived.append(
             Derived(
@@ -507,9 +522,9 @@ def _referral_tables(params: Params, q: _Query) -> list[Table]:
     outcome_agencies = [(key, label) for key, label in agencies if dones.get(int(key), none).count]
     outcomes = Table(
         key="referral_outcomes",
-        title="Referral outcomes",
-        description="Completed referrals by outcome; shares are of the agency's completed referrals.",
-        row_header="Agency",
+        title=gettext("Referral outcomes"),
+        description=gettext("Completed referrals by outcome; shares are of the agency's completed referrals."),
+        row_header=gettext("Agency"),
         rows=outcome_agencies,
         columns=[Column(key, label) for key, label in outcome_columns],
         counts=_grid(outcome_counts, outcome_agencies, outcome_columns),
@@ -527,18 +542,20 @@ def _takedown_table(q: _Query) -> Table:
     platforms = _terms(Vocabulary.PLATFORM, used={key for key in items if key is not None}, only_used=True)
     table = Table(
         key="takedown_items",
-        title="Takedown items",
-        description="Items whose removal was asked for, by platform; days from sending the request to removal.",
-        row_header="Platform",
+        title=gettext("Takedown items"),
+        description=gettext(
+            "Items whose removal was asked for, by platform; days from sending the request to removal."
+        ),
+        row_header=gettext("Platform"),
         rows=[(str(pk), label) for pk, label in platforms],
-        columns=[Column("items", "Items"), Column("removed", "Removed")],
+        columns=[Column("items", gettext("Items")), Column("removed", gettext("Removed"))],
         counts=[[items[pk].count, items[pk].done] for pk, _ in platforms],
         chart="bar",
     )
     table.derived += [
-        _share(table, "removed_share", "% removed", 1, 0),
+        _share(table, "removed_share", gettext("% removed"), 1, 0),
         Derived(
-            column=Column("removal_median", "Median days to removal", "days"),
+            column=Column("removal_median", gettext("Median days to removal"), "days"),
             values=[items[pk].percentiles.get(0.5) for pk, _ in platforms],
             depends=[[(r, 1)] for r in range(len(platforms))],
             total=items[None].percentiles.get(0.5) if None in items else None,
@@ -557,19 +574,19 @@ def _step_table(params: Params, q: _Query) -> list[Table]:
     empty = _Delays()
     table = Table(
         key="steps",
-        title="Response steps",
-        description="Cases whose checklist has the step, and how many had it done; days from first contact.",
-        row_header="Step",
+        title=gettext("Response steps"),
+        description=gettext("Cases whose checklist has the step, and how many had it done; days from first contact."),
+        row_header=gettext("Step"),
         rows=[(str(pk), label) for pk, label in steps],
-        columns=[Column("planned", "On the checklist"), Column("done", "Done")],
+        columns=[Column("planned", gettext("On the checklist")), Column("done", gettext("Done"))],
         counts=[[steps_done.get(pk, empty).count, steps_done.get(pk, empty).done] for pk, _ in steps],
         column_totals=False,
         chart="bar",
     )
     table.derived += [
-        _share(table, "done_share", "% done", 1, 0),
+        _share(table, "done_share", gettext("% done"), 1, 0),
         Derived(
-            column=Column("done_median", "Median days to done", "days"),
+            column=Column("done_median", gettext("Median days to done"), "days"),
             values=[steps_done.get(pk, empty).percentiles.get(0.5) for pk, _ in steps],
             depends=[[(r, 1)] for r in range(len(steps))],
         ),
@@ -589,11 +606,11 @@ def _workload_table(params: Params, q: _Query) -> list[Table]:
     keys = periods(params)
     table = Table(
         key="workload",
-        title="Workload",
-        description="Contacts by their own date (on the cases of the scope) and new cases by first contact.",
-        row_header="Period",
+        title=gettext("Workload"),
+        description=gettext("Contacts by their own date (on the cases of the scope) and new cases by first contact."),
+        row_header=gettext("Period"),
         rows=period_rows(params),
-        columns=[Column("contacts", "Contacts"), Column("new_cases", "New cases")],
+        columns=[Column("contacts", gettext("Contacts")), Column("new_cases", gettext("New cases"))],
         counts=[[contacts[key][0] if key in contacts else 0, new_cases.get(key, 0)] for key in keys],
         chart="line",
         links=_period_links(len(keys), lambda r: (r, 1)),
@@ -604,7 +621,7 @@ def _workload_table(params: Params, q: _Query) -> list[Table]:
 
     table.derived.append(
         Derived(
-            column=Column("minutes", "Average minutes per contact", "minutes"),
+            column=Column("minutes", gettext("Average minutes per contact"), "minutes"),
             values=[average(*contacts[key][1:]) if key in contacts else None for key in keys],
             depends=[[(r, 0)] for r in range(len(keys))],
             total=average(sum(row[1] for row in contacts.values()), sum(row[2] or 0 for row in contacts.values())),

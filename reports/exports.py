@@ -13,7 +13,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy, pgettext
+from django_stubs_ext import StrOrPromise
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
@@ -21,18 +23,30 @@ from openpyxl.utils import get_column_letter
 from accounts.models import Organisation
 from cases.models import Case, CasePlatform, Term
 from reports.engine import Params, Report, build_report, may_see_true_counts, publish_report
-from reports.forms import CUSTOM, from_month_index, month_index
+from reports.forms import CUSTOM, GRANULARITIES, from_month_index, month_index
 from reports.models import AgeScheme
 from reports.tables import Cell, Column, PublishedTable, format_value
 
-About = list[tuple[str, str]]
+# (label, value): the labels are lazy, so that a JSON file keeps its English keys in every language.
+About = Sequence[tuple[StrOrPromise, str]]
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "json": "application/json",
 }
-LEGEND = "{small}: fewer than {threshold}; x: hidden so that a small count cannot be worked back."
+ABOUT_LABELS = {
+    "organisations": gettext_lazy("Organisations"),
+    "from": gettext_lazy("From"),
+    "to": gettext_lazy("To"),
+    "by": gettext_lazy("By"),
+    "age_bands": gettext_lazy("Age bands"),
+    "platform": gettext_lazy("Platform"),
+    "sextortion_type": gettext_lazy("Sextortion type"),
+    "region": gettext_lazy("Region"),
+    "generated": gettext_lazy("Generated"),
+    "disclosure_control": gettext_lazy("Disclosure control"),
+}
 
 
 def published_for(
@@ -46,15 +60,18 @@ def published_for(
 
 def disclosure_note(*, suppressed: bool, threshold: int) -> str:
     if suppressed:
-        return (
-            f"Disclosure-controlled. Counts from 1 to {threshold - 1} are shown as <{threshold}; "
+        return gettext(
+            "Disclosure-controlled. Counts from 1 to %(below)s are shown as <%(threshold)s; "
             "x marks a count or figure hidden so that a small count cannot be worked back from totals."
-        )
-    return "True counts, not disclosure-controlled: for use within the organisation only. Do not publish them."
+        ) % {"below": threshold - 1, "threshold": threshold}
+    return gettext("True counts, not disclosure-controlled: for use within the organisation only. Do not publish them.")
 
 
 def legend(threshold: int) -> str:
-    return LEGEND.format(small=f"<{threshold}", threshold=threshold)
+    return gettext("%(small)s: fewer than %(threshold)s; x: hidden so that a small count cannot be worked back.") % {
+        "small": f"<{threshold}",
+        "threshold": threshold,
+    }
 
 
 def describe(params: Params, *, generated_at: datetime, suppressed: bool, threshold: int) -> About:
@@ -63,17 +80,25 @@ def describe(params: Params, *, generated_at: datetime, suppressed: bool, thresh
     terms = dict(Term.objects.filter(pk__in=[params.platform, params.sextortion_type]).values_list("pk", "label"))
     scheme = AgeScheme.objects.filter(code=params.age_scheme).first() if params.age_scheme != CUSTOM else None
     limits = ", ".join(str(limit) for limit in params.age_limits)
+    every = gettext("All")
+    by = str(dict(GRANULARITIES).get(params.granularity, params.granularity)).lower()
     return [
-        ("Organisations", "; ".join(names)),
-        ("From", f"{params.start:%Y-%m}"),
-        ("To", f"{params.end:%Y-%m}"),
-        ("By", params.granularity),
-        ("Age bands", f"{scheme.label}" if scheme else f"Custom (limits {limits})"),
-        ("Platform", terms.get(params.platform, "All") if params.platform else "All"),
-        ("Sextortion type", terms.get(params.sextortion_type, "All") if params.sextortion_type else "All"),
-        ("Region", params.region or "All"),
-        ("Generated", timezone.localtime(generated_at).strftime("%Y-%m-%d %H:%M %Z")),
-        ("Disclosure control", disclosure_note(suppressed=suppressed, threshold=threshold)),
+        (ABOUT_LABELS["organisations"], "; ".join(names)),
+        (ABOUT_LABELS["from"], f"{params.start:%Y-%m}"),
+        (ABOUT_LABELS["to"], f"{params.end:%Y-%m}"),
+        (ABOUT_LABELS["by"], by),
+        (
+            ABOUT_LABELS["age_bands"],
+            f"{scheme.label}" if scheme else gettext("Custom (limits %(limits)s)") % {"limits": limits},
+        ),
+        (ABOUT_LABELS["platform"], terms.get(params.platform, every) if params.platform else every),
+        (
+            ABOUT_LABELS["sextortion_type"],
+            terms.get(params.sextortion_type, every) if params.sextortion_type else every,
+        ),
+        (ABOUT_LABELS["region"], params.region or every),
+        (ABOUT_LABELS["generated"], timezone.localtime(generated_at).strftime("%Y-%m-%d %H:%M %Z")),
+        (ABOUT_LABELS["disclosure_control"], disclosure_note(suppressed=suppressed, threshold=threshold)),
     ]
 
 
@@ -127,7 +152,7 @@ def render_csv(tables: Sequence[PublishedTable], about: About) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     for label, value in about:
-        writer.writerow([label, _safe_text(value)])
+        writer.writerow([str(label), _safe_text(value)])
     for table in tables:
         writer.writerow([])
         writer.writerow([_safe_text(table.title)])
@@ -146,16 +171,16 @@ def render_xlsx(tables: Sequence[PublishedTable], about: About) -> bytes:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.title = "About"
+    sheet.title = pgettext("name of a spreadsheet's first sheet", "About")
     for label, value in about:
-        sheet.append([label, value])
+        sheet.append([str(label), value])
     for row in sheet.iter_rows(min_col=1, max_col=1):
         row[0].font = Font(bold=True)
     sheet.column_dimensions["A"].width = 22
     sheet.column_dimensions["B"].width = 100
     for row in sheet.iter_rows(min_col=2, max_col=2):
         row[0].alignment = Alignment(wrap_text=True, vertical="top")
-    used = {"about"}
+    used = {sheet.title.lower()}
     for table in tables:
         sheet = book.create_sheet(_sheet_name(table.title, used))
         sheet.append([table.title])
@@ -200,7 +225,7 @@ def _number_formats(sheet: Any, columns: Sequence[Column], header_row: int) -> N
 
 
 def _sheet_name(title: str, used: set[str]) -> str:
-    base = "".join(" " if char in "[]:*?/\\" else char for char in title).strip()[:31] or "Table"
+    base = "".join(" " if char in "[]:*?/\\" else char for char in title).strip()[:31] or gettext("Table")
     name, number = base, 2
     while name.lower() in used:
         suffix = f" ({number})"
@@ -211,8 +236,10 @@ def _sheet_name(title: str, used: set[str]) -> str:
 
 def render_json(tables: Sequence[PublishedTable], about: About) -> bytes:
     suppressed = any(table.suppressed for table in tables)
+    with translation.override("en"):  # the keys of a JSON file are names, the same in every language
+        about_keys = {str(label): value for label, value in about}
     data = {
-        "about": dict(about),
+        "about": about_keys,
         "suppressed": suppressed,
         "threshold": tables[0].threshold if tables else None,
         "tables": [table.as_json() for table in tables],
@@ -286,7 +313,7 @@ def about_snapshot(parameters: dict[str, Any], *, generated_at: datetime, suppre
         generated = timezone.localtime(generated_at).strftime("%Y-%m-%d %H:%M %Z")
         return [
             *about,
-            ("Generated", generated),
-            ("Disclosure control", disclosure_note(suppressed=suppressed, threshold=threshold)),
+            (ABOUT_LABELS["generated"], generated),
+            (ABOUT_LABELS["disclosure_control"], disclosure_note(suppressed=suppressed, threshold=threshold)),
         ]
     return describe(params, generated_at=generated_at, suppressed=suppressed, threshold=threshold)

@@ -8,7 +8,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from audit.models import Action
 from audit.services import access_log_record
@@ -57,6 +58,13 @@ def export_run(*, export_id: int) -> bool:
     if not claimed:
         return False
     export = Export.objects.select_related("user").get(pk=export_id)
+    # The file and any failure are for the person who asked, in their language.
+    with translation.override(export.user.interface_language):
+        return _made(export)
+
+
+def _made(export: Export) -> bool:
+    export_id = export.pk
 
     def progress(done: int, total: int) -> None:
         # 100 is kept for the moment the file is stored.
@@ -70,7 +78,7 @@ def export_run(*, export_id: int) -> bool:
         return False
     except Exception:
         logger.exception("Report export %s failed", export_id)
-        _fail(export_id, "The export could not be made. Try again, or ask an administrator if it fails again.")
+        _fail(export_id, _("The export could not be made. Try again, or ask an administrator if it fails again."))
         return False
     Export.objects.filter(pk=export_id, status=ExportStatus.RUNNING).update(
         status=ExportStatus.DONE, progress=100, content=content, finished_at=timezone.now()
@@ -84,7 +92,7 @@ def _content(export: Export, progress: Any) -> bytes:
     params = Params.from_json(export.parameters)
     allowed = set(organisations_for_reports(user).values_list("pk", flat=True)) if user.is_active else set()
     if not set(params.organisations) <= allowed:
-        raise ExportRefused("You may no longer read the statistics of these organisations.")
+        raise ExportRefused(_("You may no longer read the statistics of these organisations."))
     report, tables, suppressed = published_for(user, params, progress=progress)
     return render_report(export.format, tables, params, generated_at=report.generated_at, suppressed=suppressed)
 

@@ -4,7 +4,7 @@ from datetime import date
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Organisation
 from reports.engine import Params, add_months, build_report, publish_report
@@ -31,7 +31,11 @@ def snapshot_create(*, organisation: Organisation, month: date) -> Snapshot | No
         age_scheme=scheme.code if scheme else "custom",
         age_limits=tuple(scheme.limits) if scheme else (13, 18),
     )
-    report = build_report(params, use_rollups=False)
+    # Kept unchanged and read by everyone: its titles and labels are in the site's language.
+    with translation.override(settings.LANGUAGE_CODE):
+        report = build_report(params, use_rollups=False)
+        tables = [table.as_json() for table in publish_report(report, suppressed=False)]
+        tables_suppressed = [table.as_json() for table in publish_report(report, suppressed=True)]
     try:
         with transaction.atomic():
             return Snapshot.objects.create(
@@ -39,8 +43,8 @@ def snapshot_create(*, organisation: Organisation, month: date) -> Snapshot | No
                 title=title,
                 parameters=params.as_json(),
                 threshold=settings.DISCLOSURE_THRESHOLD,
-                tables=[table.as_json() for table in publish_report(report, suppressed=False)],
-                tables_suppressed=[table.as_json() for table in publish_report(report, suppressed=True)],
+                tables=tables,
+                tables_suppressed=tables_suppressed,
             )
     except IntegrityError:
         return None  # made meanwhile by another run

@@ -10,6 +10,8 @@ disclosure control, so a true small count never leaves this module.
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from django.utils.translation import gettext
+
 from reports.disclosure import Ref, suppress
 
 # A count of the grid: (row, column); None stands for the total, so (r, None) is the total of row r,
@@ -183,7 +185,7 @@ def publish(
 
     columns = list(table.columns)
     if table.row_totals:
-        columns.append(Column(TOTAL_KEY, "Total"))
+        columns.append(Column(TOTAL_KEY, gettext("Total")))
     columns += [derived.column for derived in table.derived]
     order = table.order or [column.key for column in columns]
     positions = {column.key: index for index, column in enumerate(columns)}
@@ -202,7 +204,7 @@ def publish(
         if table.row_totals:
             cells.append(count_cell((None, None), table.grand_total()))
         cells += [derived_cell(d.total, d.total_depends, d.column.kind) for d in table.derived]
-        total = ("Total", [cells[positions[key]] for key in order])
+        total = (gettext("Total"), [cells[positions[key]] for key in order])
 
     return PublishedTable(
         key=table.key,

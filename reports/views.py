@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from audit.models import Action
@@ -128,7 +129,7 @@ def export(request: HttpRequest) -> HttpResponse:
     form = ReportForm(request.GET, user=request.user)
     format = request.GET.get("format", "")
     if format not in FORMATS:
-        form.add_error(None, "Choose an export format: CSV, XLSX or JSON.")
+        form.add_error(None, gettext("Choose an export format: CSV, XLSX or JSON."))
     if not form.is_valid():
         return _report_page(request, form, status=400)
     params = form.params()

@@ -174,7 +174,7 @@
       box.setAttribute("data-print-height", data.labels.length * printCategory + 60 + legendRows * 22);
     }
     var pattern = gaps && !line ? hatch() : null;
-    var notShown = figure.getAttribute("data-withheld") || "not shown";
+    var notShown = figure.getAttribute("data-withheld") || "";  // the text is the template's, in the reader's language
     var datasets = data.series.map(function (series, index) {
       var colour = palette[index % palette.length];
       return {
