@@ -27,12 +27,17 @@ def access_log_record(
     organisation_id = getattr(actor, "organisation_id", None) if actor is not None else None
     return AccessLog.objects.create(
         actor=actor,
-        username=username or (actor.get_username() if actor is not None else ""),
+        username=storable(username or (actor.get_username() if actor is not None else "")),
         organisation_id=organisation_id,
         action=action,
         object_type=object_type,
-        object_id=str(object_id),
+        object_id=storable(str(object_id)),
         address=get_client_ip_address(request) if request is not None else None,
-        user_agent=request.headers.get("User-Agent", "")[:300] if request is not None else "",
+        user_agent=storable(request.headers.get("User-Agent", ""))[:300] if request is not None else "",
         detail=detail or {},
     )
+
+
+def storable(text: str) -> str:
+    """What a client sent, fit for a text column: PostgreSQL refuses a NUL, so it is written out as \\x00."""
+    return text.replace("\x00", "\\x00")

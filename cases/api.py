@@ -1,11 +1,13 @@
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
@@ -36,8 +38,18 @@ from cases.models import (
 )
 from cases.selectors import case_for_user, cases_visible_to
 
+_M = TypeVar("_M", bound=Model)
 
-class TermCodeField(serializers.SlugRelatedField[Term]):
+
+class CodeField(serializers.SlugRelatedField[_M]):
+    """An object named by its code. A NUL is refused before the lookup: PostgreSQL text cannot hold one."""
+
+    def to_internal_value(self, data: Any) -> _M:
+        ProhibitNullCharactersValidator()(data)
+        return super().to_internal_value(data)
+
+
+class TermCodeField(CodeField[Term]):
     """A taxonomy term as its code, written out from one lookup of all terms per request, not a join per field."""
 
     def use_pk_only_optimization(self) -> bool:
@@ -70,8 +82,10 @@ class CaseSerializer(serializers.ModelSerializer[Case]):
     demands = term_field(Vocabulary.DEMAND, many=True, required=False)
     threats = term_field(Vocabulary.THREAT, many=True, required=False)
     platforms = PlatformSerializer(many=True, required=False)
-    closure_reason = TermCodeField(slug_field="code", read_only=True)
-    assigned_to: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    closure_reason = TermCodeField(slug_field="code", read_only=True, allow_null=True)
+    assigned_to: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     risk_flags = serializers.ListField(child=serializers.CharField(), read_only=True)
     version = serializers.IntegerField(required=False, help_text="Required on update: the version you read.")
     text_decision = serializers.ChoiceField(
@@ -137,8 +151,10 @@ class CaseSerializer(serializers.ModelSerializer[Case]):
 class CaseSummarySerializer(serializers.ModelSerializer[Case]):
     """A case in a list: enough to find it; the whole case is one request away."""
 
-    sextortion_type = TermCodeField(slug_field="code", read_only=True)
-    assigned_to: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    sextortion_type = TermCodeField(slug_field="code", read_only=True, allow_null=True)
+    assigned_to: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     platforms = PlatformSerializer(many=True, read_only=True)
 
     class Meta:
@@ -204,6 +220,13 @@ def as_api_error(error: Exception) -> APIException:
     raise error
 
 
+STALE_OR_NEEDS_APPROVAL = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="stale_version: the case changed since you read it (detail). closure_approval_required: "
+    "this closure needs a supervisor (status).",
+)
+
+
 class CanWorkCases(BasePermission):
     """Only roles that work on cases reach any case endpoint; analysts get nothing."""
 
@@ -230,7 +253,9 @@ class StepSerializer(serializers.ModelSerializer[ResponseStep]):
         source="step_type", slug_field="code", read_only=True
     )
     label = serializers.CharField(source="step_type.label", read_only=True)  # type: ignore[assignment]
-    done_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    done_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     status = serializers.ChoiceField(choices=StepStatus.choices)
 
     class Meta:
@@ -251,7 +276,9 @@ class ClosureRequestSerializer(serializers.ModelSerializer[ClosureRequest]):
     requested_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True
     )
-    decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     text_decision = serializers.ChoiceField(choices=["redact", "keep"], required=False, write_only=True)
 
     class Meta:
@@ -311,10 +338,18 @@ class NoteSerializer(serializers.ModelSerializer[Note]):
             )
         ],
         examples=[OpenApiExample("Financial sextortion on Instagram", value=CASE_EXAMPLE, request_only=True)],
+        responses={
+            201: CaseSerializer,
+            200: OpenApiResponse(CaseSerializer, description="A retry with the same Idempotency-Key: the case made."),
+        },
     ),
-    update=extend_schema(summary="Replace the facts of a case (send the version you read)"),
+    update=extend_schema(
+        summary="Replace the facts of a case (send the version you read)",
+        responses={200: CaseSerializer, 409: STALE_OR_NEEDS_APPROVAL},
+    ),
     partial_update=extend_schema(
         summary="Change some facts of a case (send the version you read)",
+        responses={200: CaseSerializer, 409: STALE_OR_NEEDS_APPROVAL},
         description="Send status (and closure_reason when closing) to move the case along its lifecycle. "
         "A worker closing a high or critical case, or one whose closure request is waiting, gets 409 "
         "closure_approval_required: request closure at closure-requests/ instead.",
@@ -375,6 +410,8 @@ class CaseViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         user: Any = request.user
         key = request.headers.get("Idempotency-Key", "").strip()[:200]
+        if "\x00" in key:
+            raise ValidationError({"Idempotency-Key": [ProhibitNullCharactersValidator.message]})
         if key:
             earlier = IdempotencyKey.objects.filter(user=user, key=key).first()
             if earlier is not None:
@@ -449,7 +486,7 @@ class CaseViewSet(
         methods=["POST"],
         summary="Record a contact",
         request=ContactSerializer,
-        responses=ContactSerializer,
+        responses={201: ContactSerializer},
         examples=[
             OpenApiExample(
                 "A follow-up call",
@@ -458,7 +495,14 @@ class CaseViewSet(
             )
         ],
     )
-    @action(detail=True, methods=["get", "post"], serializer_class=ContactSerializer, pagination_class=None)
+    # The parts of a case are not filtered: without filter_backends=[] the schema would offer the list's filters.
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        serializer_class=ContactSerializer,
+        pagination_class=None,
+        filter_backends=[],
+    )
     def contacts(self, request: Request, pk: str) -> Response:
         case = case_for_user(request, pk)
         if request.method == "GET":
@@ -474,7 +518,7 @@ class CaseViewSet(
         return Response(ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Response steps of a case", responses=StepSerializer(many=True))
-    @action(detail=True, methods=["get"], serializer_class=StepSerializer, pagination_class=None)
+    @action(detail=True, methods=["get"], serializer_class=StepSerializer, pagination_class=None, filter_backends=[])
     def steps(self, request: Request, pk: str) -> Response:
         case = case_for_user(request, pk)
         access_log_record(action=Action.VIEW, request=request, obj=case, detail={"part": "steps"})
@@ -495,13 +539,16 @@ class CaseViewSet(
             raise ValidationError({"step_id": ["No such step on this case."]})
         serializer = StepSerializer(step, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        step = services.step_update(
-            actor=request.user,
-            step=step,
-            status=serializer.validated_data.get("status", step.status),
-            due_at=serializer.validated_data.get("due_at"),
-            request=request,
-        )
+        try:
+            step = services.step_update(
+                actor=request.user,
+                step=step,
+                status=serializer.validated_data.get("status", step.status),
+                due_at=serializer.validated_data.get("due_at"),
+                request=request,
+            )
+        except DjangoValidationError as error:
+            raise as_api_error(error) from error
         return Response(StepSerializer(step).data)
 
     @extend_schema(methods=["GET"], summary="Notes of a case", responses=NoteSerializer(many=True))
@@ -509,10 +556,12 @@ class CaseViewSet(
         methods=["POST"],
         summary="Add a note",
         request=NoteSerializer,
-        responses=NoteSerializer,
+        responses={201: NoteSerializer},
         examples=[OpenApiExample("A note", value={"text": "Called back, victim feels safer."}, request_only=True)],
     )
-    @action(detail=True, methods=["get", "post"], serializer_class=NoteSerializer, pagination_class=None)
+    @action(
+        detail=True, methods=["get", "post"], serializer_class=NoteSerializer, pagination_class=None, filter_backends=[]
+    )
     def notes(self, request: Request, pk: str) -> Response:
         case = case_for_user(request, pk)
         if request.method == "GET":
@@ -539,7 +588,7 @@ class CaseViewSet(
         description="One request waits per case; a supervisor approves it (the case closes with this reason) "
         "or sends it back with a comment.",
         request=ClosureRequestSerializer,
-        responses=ClosureRequestSerializer,
+        responses={201: ClosureRequestSerializer},
         examples=[
             OpenApiExample(
                 "Resolved",
@@ -554,6 +603,7 @@ class CaseViewSet(
         url_path="closure-requests",
         serializer_class=ClosureRequestSerializer,
         pagination_class=None,
+        filter_backends=[],
     )
     def closure_requests(self, request: Request, pk: str) -> Response:
         case = case_for_user(request, pk)

@@ -591,6 +591,8 @@ def step_update(
 ) -> ResponseStep:
     if status not in StepStatus.values:
         raise ValidationError({"status": _("Choose to do, done, declined or not applicable.")})
+    if due_at is not None and due_at < EARLIEST:
+        raise ValidationError({"due_at": _("A due date must be in 2000 or later.")})
     step = ResponseStep.objects.select_for_update().select_related("step_type", "case").get(pk=step.pk)
     if status != step.status:
         step.status = status

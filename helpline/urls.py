@@ -1,7 +1,10 @@
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
+from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.exceptions import NotFound
 from rest_framework.routers import SimpleRouter
 
 from accounts import views as account_views
@@ -52,3 +55,13 @@ urlpatterns = [
     path("api/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
     path("healthz", healthz, name="healthz"),
 ]
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """An API URL that matches nothing (/api/v1/cases/x.y/) gets a JSON answer like any other API error."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": NotFound.default_detail}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+handler404 = not_found

@@ -1,10 +1,12 @@
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -13,7 +15,7 @@ from rest_framework.views import APIView
 
 from audit.models import Action
 from audit.services import access_log_record
-from cases.api import CanWorkCases, as_api_error, term_field
+from cases.api import CanWorkCases, CodeField, as_api_error, term_field
 from cases.models import Case, Vocabulary
 from cases.selectors import cases_visible_to
 from referrals import services
@@ -45,11 +47,11 @@ class VisibleCaseField(serializers.PrimaryKeyRelatedField[Case]):
 
 class ReferralSerializer(serializers.ModelSerializer[Referral]):
     case = VisibleCaseField()
-    agency: serializers.SlugRelatedField[Agency] = serializers.SlugRelatedField(
-        slug_field="code", queryset=Agency.objects.filter(active=True)
-    )
+    agency = CodeField[Agency](slug_field="code", queryset=Agency.objects.filter(active=True))
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)  # type: ignore[var-annotated]
     case_reference = serializers.CharField(source="case.reference", read_only=True)
+    # Declared so that the schema admits the blank outcome of a referral not finished yet.
+    outcome = serializers.ChoiceField(choices=Outcome.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Referral
@@ -100,8 +102,10 @@ class ReferralViewSet(
             queryset = queryset.filter(owner_id=self.request.user.pk)
         if params.get("status") in ReferralStatus.values:
             queryset = queryset.filter(status=params["status"])
-        if params.get("agency"):
-            queryset = queryset.filter(agency__code=params["agency"])
+        if agency := params.get("agency"):
+            if "\x00" in agency:
+                raise ValidationError({"agency": [ProhibitNullCharactersValidator.message]})
+            queryset = queryset.filter(agency__code=agency)
         return queryset.order_by("-created_at", "-id")
 
     def get_object(self) -> Referral:
@@ -109,6 +113,14 @@ class ReferralViewSet(
         access_log_record(action=Action.VIEW, request=self.request, obj=referral)
         return referral
 
+    @extend_schema(
+        summary="Referrals of your organisation's cases",
+        parameters=[
+            OpenApiParameter("mine", bool, description="Only the referrals you own."),
+            OpenApiParameter("status", str, enum=ReferralStatus.values),
+            OpenApiParameter("agency", str, description="Agency code, as in the agency catalogue."),
+        ],
+    )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         access_log_record(
             action=Action.VIEW,
@@ -167,7 +179,7 @@ class ReferralViewSet(
         methods=["POST"],
         summary="Add content to remove",
         request=ItemSerializer,
-        responses=ItemSerializer,
+        responses={201: ItemSerializer},
         examples=[
             OpenApiExample(
                 "An image",

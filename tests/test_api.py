@@ -73,6 +73,21 @@ def test_schema_describes_the_api(client_for: Any) -> None:
     schema = response.json()
     assert "/api/v1/me/" in schema["paths"]
     assert {"knoxApiToken", "sessionAuth"} <= set(schema["components"]["securitySchemes"])
+    # Errors are documented too, not only success.
+    assert set(schema["paths"]["/api/v1/cases/{id}/notes/"]["post"]["responses"]) == {
+        "201",
+        "400",
+        "401",
+        "403",
+        "404",
+        "429",
+    }
+
+
+def test_an_unknown_api_url_is_a_json_404(client_for: Any) -> None:
+    response = client_for("worker").get("/api/v1/cases/1.5/")
+    assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
+    assert "text/html" in client_for("worker").get("/no-such-page/")["Content-Type"]
 
 
 def test_docs_page_loads_its_script_from_a_file(client_for: Any) -> None:

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import User
+from audit.models import AccessLog, Action
 from cases import services
 from cases.models import Case, Contact, Note, Term
 
@@ -86,9 +87,11 @@ def test_update_needs_the_version_and_refuses_a_stale_one(client_for: Any) -> No
         ({"risk_level": "extreme"}, "risk_level"),
         ({"channel": "pigeon"}, "channel"),
         ({"channel": "instagram"}, "channel"),  # a platform, not a channel
+        ({"channel": "ch\x00at"}, "channel"),  # PostgreSQL text cannot hold a NUL
         ({"victim_country": "ZZ"}, "victim_country"),
         ({"victim_region": "FR-75"}, "victim_region"),
         ({"platforms": [{"platform": "instagram", "role": "bystander"}]}, "platforms"),
+        ({"platforms": [{"platform": "insta\x00gram", "role": "threats"}]}, "platforms"),
         ({"first_contact_at": "yesterday"}, "first_contact_at"),
         ({"incident_description": "Call him on +39 333 123 4567"}, "incident_description"),
     ],
@@ -124,6 +127,7 @@ def test_child_endpoints_validate_and_save_nothing_on_error(client_for: Any, per
     step = case.steps.get(step_type__code="stop_contact")
     url = reverse("api-case-step", args=[case.pk, step.pk])
     assert client.patch(url, {"status": "finished"}, content_type="application/json").status_code == 400
+    assert client.patch(url, {"due_at": "0048-04-27T16:00:00Z"}, content_type="application/json").status_code == 400
     done = client.patch(url, {"status": "done"}, content_type="application/json").json()
     assert (done["status"], done["done_by"]) == ("done", "alice")
     assert (
@@ -144,6 +148,12 @@ def test_lists_never_show_another_organisations_case(client_for: Any, personas: 
     page = client_for("worker").get(reverse("case_list")).content.decode()
     assert reverse("case_detail", args=[mine.pk]) in page
     assert reverse("case_detail", args=[theirs.pk]) not in page
+
+
+def test_an_id_with_a_nul_is_not_found_and_the_refusal_is_logged(client_for: Any) -> None:
+    response = client_for("worker").get("/api/v1/cases/4%002/")
+    assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
+    assert AccessLog.objects.filter(action=Action.REFUSED, object_id="4\\x002").exists()
 
 
 @pytest.mark.parametrize("persona", ["analyst", "administrator"])

@@ -55,6 +55,7 @@ def test_referral_lifecycle_over_the_api(client_for: Any, case: Case) -> None:
         ({"kind": "police", "agency": "polizia_postale", "consent": "maybe"}, "consent"),
         ({"kind": "police", "agency": "polizia_postale", "consent": "not_required"}, "consent_reason"),
         ({"kind": "police", "agency": "polizia_postale", "follow_up_on": "soon"}, "follow_up_on"),
+        ({"kind": "takedown", "agency": "esafety\x00"}, "agency"),  # PostgreSQL text cannot hold a NUL
     ],
 )
 def test_bad_input_names_the_field_and_saves_nothing(
@@ -81,6 +82,7 @@ def test_lists_stay_in_the_organisation(client_for: Any, personas: dict[str, Use
     assert len(client_for("supervisor").get(reverse("api-referral-list")).json()["results"]) == 1
     assert client_for("other_worker").get(reverse("api-referral-list")).json()["results"] == []
     assert client_for("analyst").get(reverse("api-referral-list")).status_code == 403
+    assert client_for("supervisor").get(reverse("api-referral-list"), {"agency": "ceop\x00"}).status_code == 400
     agencies = client_for("analyst").get(reverse("api-agencies")).json()
     assert {"polizia_postale", "esafety", "take_it_down", "stopncii"} <= {a["code"] for a in agencies}
 
@@ -90,6 +92,7 @@ def test_lists_stay_in_the_organisation(client_for: Any, personas: dict[str, Use
     [
         ({"platform": "instagram", "link": "not a link", "content_type": "image"}, "link"),
         ({"platform": "myspace", "link": "https://x.test/a", "content_type": "image"}, "platform"),
+        ({"platform": "insta\x00gram", "link": "https://x.test/a", "content_type": "image"}, "platform"),
         ({"platform": "instagram", "link": "https://x.test/a", "content_type": "poem"}, "content_type"),
         ({"platform": "instagram", "link": "https://x.test/a", "content_type": "image", "status": "removed"}, "status"),
     ],
