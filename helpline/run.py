@@ -14,8 +14,9 @@ from honcho.manager import Manager
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+PORT = int(os.environ.get("PORT", "8000"))
 PROCESSES = {
-    "web": f"{BIN}/python manage.py runserver 127.0.0.1:8000",
+    "web": f"{BIN}/python manage.py runserver 127.0.0.1:{PORT}",
     "worker": f"{BIN}/celery -A helpline worker --loglevel=INFO --concurrency=2",
     "beat": f"{BIN}/celery -A helpline beat --loglevel=INFO",
 }
@@ -31,7 +32,7 @@ def main() -> int:
     manage = [str(BIN / "python"), "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True)
     subprocess.run([*manage, "seed_demo"], env=env, check=True)
-    print("\nStarting web on http://127.0.0.1:8000, a Celery worker and Celery beat. Ctrl-C stops all three.\n")
+    print(f"\nStarting web on http://127.0.0.1:{PORT}, a Celery worker and Celery beat. Ctrl-C stops all three.\n")
     manager = Manager()
     for name, command in PROCESSES.items():
         manager.add_process(name, command, env=env)
