@@ -43,6 +43,11 @@ class Params:
     sextortion_type: int | None = None
     region: str = ""
 
+    @property
+    def filtered(self) -> bool:
+        """A platform, type or region filter: the rollups cannot serve it."""
+        return self.platform is not None or self.sextortion_type is not None or bool(self.region)
+
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.update(start=self.start.isoformat(), end=self.end.isoformat())

@@ -4,7 +4,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Organisation, User
@@ -296,3 +298,24 @@ def test_a_pending_export_page_refreshes_itself(client_for: Callable[[str], Clie
     Export.objects.filter(pk=export.pk).update(status="failed", error="Something went wrong.")
     content = client.get(f"/reports/exports/{export.pk}/").content.decode()
     assert "http-equiv" not in content and "Something went wrong." in content
+
+
+def test_the_same_report_is_served_from_the_cache_until_the_rollups_are_counted_again(
+    client_for: Callable[[str], Client], personas: dict[str, User], small_count: dict[str, str]
+) -> None:
+    analyst, supervisor = client_for("analyst"), client_for("supervisor")
+    with CaptureQueriesContext(connection) as built:
+        first = analyst.get("/reports/", small_count)
+    with CaptureQueriesContext(connection) as cached:
+        again = analyst.get("/reports/", small_count)
+    # Session, user, form choices and the log are read again; no rollup is.
+    assert not [q for q in cached.captured_queries if "rollup_" in q["sql"]]
+    assert [q for q in built.captured_queries if "rollup_" in q["sql"]]
+    assert new_cases_text(first) == new_cases_text(again) == "<5"
+    # True counts are cached apart from controlled ones.
+    assert new_cases_text(supervisor.get("/reports/", small_count)) == str(SMALL)
+    open_cases(personas["worker"], count=3)  # counted again: the cache no longer answers
+    assert new_cases_text(analyst.get("/reports/", small_count)) == "6"
+    assert new_cases_text(supervisor.get("/reports/", small_count)) == "6"
+    # The views were logged every time, cached or not.
+    assert AccessLog.objects.filter(actor=personas["analyst"], object_type="report").count() == 3
