@@ -79,15 +79,8 @@ def _database_url(name: str) -> str:
 
 
 def _admin_connection() -> psycopg.Connection[Any]:
-    db = settings.DATABASES["default"]
-    return psycopg.connect(
-        dbname="postgres",
-        user=db["USER"],
-        password=db["PASSWORD"] or None,
-        host=db["HOST"] or None,
-        port=db["PORT"] or None,
-        autocommit=True,
-    )
+    """The server the tests use (the embedded one's socket included), on its maintenance database."""
+    return psycopg.connect(_database_url("postgres"), autocommit=True)
 
 
 def _recreate(name: str) -> None:
@@ -139,7 +132,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         _wait_until_up(f"{url}/healthz", process, log)
         yield App(url=url, database_url=env["DATABASE_URL"], log=log)
     finally:
-        os.killpg(process.pid, signal.SIGINT)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
