@@ -2,6 +2,7 @@ from typing import Any
 
 from django.apps import AppConfig, apps
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 def sync_role_groups(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
@@ -28,6 +29,7 @@ def sync_role_groups(sender: AppConfig, using: str = "default", **kwargs: Any) -
 
 class AccountsConfig(AppConfig):
     name = "accounts"
+    verbose_name = _("Accounts")
 
     def ready(self) -> None:
         from accounts import signals  # noqa: F401

@@ -26,15 +26,19 @@ class Vocabulary(models.TextChoices):
 class Term(models.Model):
     """One entry of a taxonomy (a platform, a demand, a channel...), edited by administrators."""
 
-    vocabulary = models.CharField(max_length=32, choices=Vocabulary.choices)
-    code = models.SlugField(max_length=64)
-    label = models.CharField(max_length=120)
-    position = models.PositiveSmallIntegerField(default=100)
-    active = models.BooleanField(default=True, help_text=_("Inactive terms stay on old cases but are not offered."))
+    vocabulary = models.CharField(_("vocabulary"), max_length=32, choices=Vocabulary.choices)
+    code = models.SlugField(_("code"), max_length=64)
+    label = models.CharField(_("label"), max_length=120)
+    position = models.PositiveSmallIntegerField(_("position"), default=100)
+    active = models.BooleanField(
+        _("active"), default=True, help_text=_("Inactive terms stay on old cases but are not offered.")
+    )
 
     class Meta:
         ordering = ["vocabulary", "position", "label"]
         constraints = [models.UniqueConstraint(fields=["vocabulary", "code"], name="term_unique_code")]
+        verbose_name = _("term")
+        verbose_name_plural = _("terms")
 
     def __str__(self) -> str:
         return self.label
@@ -44,14 +48,16 @@ class Term(models.Model):
 class StepType(models.Model):
     """The response-step catalogue: what the guidance recommends doing for a victim."""
 
-    code = models.SlugField(max_length=64, unique=True)
-    label = models.CharField(max_length=160)
-    guidance = models.TextField(blank=True)
-    position = models.PositiveSmallIntegerField(default=100)
-    active = models.BooleanField(default=True)
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    label = models.CharField(_("label"), max_length=160)
+    guidance = models.TextField(_("guidance"), blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=100)
+    active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         ordering = ["position", "label"]
+        verbose_name = _("step type")
+        verbose_name_plural = _("step types")
 
     def __str__(self) -> str:
         return self.label
@@ -258,6 +264,8 @@ class Case(models.Model):
                 name="case_open_recent",
             ),
         ]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
 
     def __str__(self) -> str:
         return self.reference
@@ -316,6 +324,8 @@ class CasePlatform(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["case", "platform", "role"], name="caseplatform_unique")]
         indexes = [models.Index(fields=["platform", "role"], name="caseplatform_platform")]
+        verbose_name = _("case platform")
+        verbose_name_plural = _("case platforms")
 
     def __str__(self) -> str:
         return f"{self.platform} ({self.get_role_display()})"
@@ -349,6 +359,8 @@ class OffenderIdentifier(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        verbose_name = _("offender identifier")
+        verbose_name_plural = _("offender identifiers")
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.value}"
@@ -373,6 +385,8 @@ class Contact(models.Model):
             # Recent contacts (this week's per person, cases heard from lately) without reading the table.
             models.Index(fields=["at"], include=["case", "worker"], name="contact_at"),
         ]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
 
     def __str__(self) -> str:
         return f"{self.case} {self.at:%Y-%m-%d %H:%M}"
@@ -404,6 +418,8 @@ class ResponseStep(models.Model):
             # Steps still to do, by case: the overdue marks of the list and the overdue filter.
             models.Index(fields=["case", "due_at"], condition=Q(status="todo"), name="responsestep_case_todo"),
         ]
+        verbose_name = _("response step")
+        verbose_name_plural = _("response steps")
 
     def __str__(self) -> str:
         return f"{self.case}: {self.step_type}"
@@ -423,6 +439,8 @@ class Note(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
 
     def __str__(self) -> str:
         return f"note on {self.case}"
@@ -507,6 +525,8 @@ class ClosureRequest(models.Model):
         indexes = [
             models.Index(fields=["requested_at"], condition=Q(status="pending"), name="closurerequest_pending"),
         ]
+        verbose_name = _("closure request")
+        verbose_name_plural = _("closure requests")
 
     def __str__(self) -> str:
         return f"closure of {self.case_id}: {self.status}"

@@ -1,9 +1,10 @@
 from itertools import chain
 from typing import Any
 
+from django.db import models
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -21,7 +22,7 @@ from cases.models import (
     Status,
     StepStatus,
 )
-from referrals.models import Referral
+from referrals.models import Outcome, Referral, ReferralKind, ReferralStatus
 
 
 def cases_visible_to(user: Any) -> QuerySet[Case]:
@@ -98,6 +99,13 @@ def _closure_text(detail: dict[str, Any], closures: dict[int, ClosureRequest]) -
     return text
 
 
+def _relabel(choices: type[models.TextChoices], recorded: str) -> str:
+    """A choice label kept in an activity's detail, in the reader's language if it was recorded in English."""
+    with translation.override("en"):
+        codes = {str(label): code for code, label in choices.choices}
+    return str(choices(codes[recorded]).label) if recorded in codes else recorded
+
+
 def _activity_text(activity: CaseActivity, closures: dict[int, ClosureRequest] | None = None) -> str:
     detail = activity.detail
     if activity.kind == EventKind.CLOSURE:
@@ -111,8 +119,9 @@ def _activity_text(activity: CaseActivity, closures: dict[int, ClosureRequest] |
     if activity.kind == EventKind.STEP:
         return f"{detail.get('step')}: {StepStatus(detail['status']).label}"
     if activity.kind == EventKind.REFERRAL:
-        text = f"{detail.get('kind')} · {detail.get('agency')}: {detail.get('status')}"
-        return f"{text} ({detail['outcome']})" if detail.get("outcome") else text
+        kind = _relabel(ReferralKind, detail.get("kind", ""))
+        text = f"{kind} · {detail.get('agency')}: {_relabel(ReferralStatus, detail.get('status', ''))}"
+        return f"{text} ({_relabel(Outcome, detail['outcome'])})" if detail.get("outcome") else text
     if activity.kind == EventKind.FACTS:
         names = {f.name: f.verbose_name for f in Case._meta.get_fields() if hasattr(f, "verbose_name")}
         return ", ".join(str(names.get(field, field)).capitalize() for field in detail.get("fields", []))

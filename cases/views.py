@@ -1,6 +1,7 @@
 from collections.abc import Callable
 from typing import Any
 
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -11,8 +12,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from audit.models import Action
@@ -329,6 +331,20 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("case_detail", pk=case.pk)
 
 
+HISTORY_EVENTS = {
+    "insert": pgettext_lazy("change history", "insert"),
+    "update": pgettext_lazy("change history", "update"),
+    "delete": pgettext_lazy("change history", "delete"),
+}
+
+
+def _history_what(event_model: str, label: str) -> str:
+    """A pghistory event as "Response step update", in the reader's language."""
+    tracked = getattr(apps.get_model(event_model), "pgh_tracked_model", None)
+    name = capfirst(tracked._meta.verbose_name) if tracked else event_model
+    return _("%(object)s %(event)s") % {"object": name, "event": HISTORY_EVENTS.get(label, label)}
+
+
 @_casework
 def case_history(request: HttpRequest, pk: int) -> HttpResponse:
     """Every recorded version of the case's rows, from the database triggers; supervisors only."""
@@ -355,7 +371,7 @@ def case_history(request: HttpRequest, pk: int) -> HttpResponse:
         rows.append(
             {
                 "at": event["pgh_created_at"],
-                "what": f"{event['pgh_model'].split('.')[-1].removesuffix('Event')} {event['pgh_label']}",
+                "what": _history_what(event["pgh_model"], event["pgh_label"]),
                 "fields": sorted(diff),
                 "user": usernames.get(int((event["pgh_context"] or {}).get("user") or 0), ""),
             }

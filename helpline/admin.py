@@ -6,9 +6,21 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from audit.models import Action
 from audit.services import access_log_record
+
+# Texts of Django's admin and auth pages that Django's own Italian catalogue leaves untranslated; named here so
+# that makemessages copies them into ours, which Django consults first.
+DJANGO_TEXTS_MISSING_IN_ITALIAN = (
+    gettext_noop("Model name"),
+    gettext_noop("Add link"),
+    gettext_noop("Change or view list link"),
+    gettext_noop("After you’ve created a user, you’ll be able to edit more user options."),  # noqa: RUF001
+    gettext_noop("Raw passwords are not stored, so there is no way to see the user’s password."),  # noqa: RUF001
+    gettext_noop("Reset password"),
+)
 
 
 class HelplineAdminSite(admin.AdminSite):

@@ -21,16 +21,19 @@ class AgencyKind(models.TextChoices):
 class Agency(models.Model):
     """Where helplines refer cases: police, regulators, platforms, hash services, support services."""
 
-    code = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=20, choices=AgencyKind.choices)
-    country = models.CharField(max_length=2, blank=True, help_text=_("ISO 3166-1 code; empty for international"))
-    expected_response_days = models.PositiveSmallIntegerField(default=7)
-    contact_notes = models.TextField(blank=True)
-    active = models.BooleanField(default=True)
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=AgencyKind.choices)
+    country = models.CharField(
+        _("country"), max_length=2, blank=True, help_text=_("ISO 3166-1 code; empty for international")
+    )
+    expected_response_days = models.PositiveSmallIntegerField(_("expected response days"), default=7)
+    contact_notes = models.TextField(_("contact notes"), blank=True)
+    active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         ordering = ["kind", "name"]
+        verbose_name = _("agency")
         verbose_name_plural = _("agencies")
 
     def __str__(self) -> str:
@@ -122,6 +125,8 @@ class Referral(models.Model):
             models.Index(fields=["status", "follow_up_on"], name="referral_followup"),
             models.Index(fields=["owner", "status"], name="referral_owner"),
         ]
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.agency} ({self.case})"
@@ -178,6 +183,8 @@ class TakedownItem(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        verbose_name = _("takedown item")
+        verbose_name_plural = _("takedown items")
 
     def __str__(self) -> str:
         return f"{self.get_content_type_display()} on {self.platform}"
