@@ -29,7 +29,9 @@ class UserLanguageMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         user: Any = request.user
-        language = user.interface_language if user.is_authenticated else settings.LANGUAGE_CODE
+        # The API answers in English, however its caller signed in: clients read its texts as data.
+        personal = user.is_authenticated and not request.path_info.startswith("/api/")
+        language = user.interface_language if personal else settings.LANGUAGE_CODE
         # override, not activate: the thread's language is restored afterwards, for whatever it serves next.
         with translation.override(language):
             request.LANGUAGE_CODE = translation.get_language()

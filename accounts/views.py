@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -81,15 +80,11 @@ def account(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     language_form = LanguageForm(request.POST or None, initial={"language": user.interface_language})
     if language_form.is_valid():
-        try:
-            services.user_set_language(user=user, language=language_form.cleaned_data["language"], request=request)
-        except ValidationError as error:
-            language_form.add_error("language", error)
-        else:
-            # Said in the language just chosen, as the next page will be.
-            with translation.override(user.interface_language):
-                messages.success(request, _("The language of your pages has been changed."))
-            return redirect("account")
+        services.user_set_language(user=user, language=language_form.cleaned_data["language"], request=request)
+        # Said in the language just chosen, as the next page will be.
+        with translation.override(user.interface_language):
+            messages.success(request, _("The language of your pages has been changed."))
+        return redirect("account")
     return render(
         request,
         "accounts/account.html",

@@ -27,11 +27,11 @@ def access_log_record(
     organisation_id = getattr(actor, "organisation_id", None) if actor is not None else None
     return AccessLog.objects.create(
         actor=actor,
-        username=storable(username or (actor.get_username() if actor is not None else "")),
+        username=storable(username or (actor.get_username() if actor is not None else ""))[:150],
         organisation_id=organisation_id,
         action=action,
         object_type=object_type,
-        object_id=storable(str(object_id)),
+        object_id=storable(str(object_id))[:64],
         address=get_client_ip_address(request) if request is not None else None,
         user_agent=storable(request.headers.get("User-Agent", ""))[:300] if request is not None else "",
         detail=detail or {},

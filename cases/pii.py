@@ -9,32 +9,21 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import phonenumbers
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_noop
 
 DEFAULT_REGIONS = ("IT", "GB", "AU", "US", "IE", "DE", "FR", "ES")
 
 LABELS = {
-    "date_of_birth": "date of birth",
-    "iban": "bank account (IBAN)",
-    "email": "e-mail address",
-    "link": "link",
-    "phone": "phone number",
-    "card": "card number",
-    "address": "street address",
-    "handle": "@handle",
+    "date_of_birth": gettext_noop("date of birth"),
+    "iban": gettext_noop("bank account (IBAN)"),
+    "email": gettext_noop("e-mail address"),
+    "link": gettext_noop("link"),
+    "phone": gettext_noop("phone number"),
+    "card": gettext_noop("card number"),
+    "address": gettext_noop("street address"),
+    "handle": gettext_noop("@handle"),
 }
-# LABELS name the kind in the placeholders written into stored text, always in English; people are
-# warned in their own language.
-SHOWN_LABELS = {
-    "date_of_birth": _("date of birth"),
-    "iban": _("bank account (IBAN)"),
-    "email": _("e-mail address"),
-    "link": _("link"),
-    "phone": _("phone number"),
-    "card": _("card number"),
-    "address": _("street address"),
-    "handle": _("@handle"),
-}
+# The English names go into the placeholders written into stored text; people are warned in their own language.
 # When two findings cover the same span, the kind listed first in LABELS wins.
 _PRIORITY = {kind: rank for rank, kind in enumerate(LABELS)}
 
@@ -48,7 +37,7 @@ class Finding:
 
     @property
     def label(self) -> str:
-        return str(SHOWN_LABELS[self.kind])
+        return gettext(LABELS[self.kind])
 
 
 _MONTH = (

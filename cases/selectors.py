@@ -100,7 +100,9 @@ def _closure_text(detail: dict[str, Any], closures: dict[int, ClosureRequest]) -
 
 
 def _relabel(choices: type[models.TextChoices], recorded: str) -> str:
-    """A choice label kept in an activity's detail, in the reader's language if it was recorded in English."""
+    """A choice kept in an activity's detail, in the reader's language: its code, or in older rows its English label."""
+    if recorded in choices.values:
+        return str(choices(recorded).label)
     with translation.override("en"):
         codes = {str(label): code for code, label in choices.choices}
     return str(choices(codes[recorded]).label) if recorded in codes else recorded

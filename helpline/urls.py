@@ -59,7 +59,7 @@ urlpatterns = [
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """An API URL that matches nothing (/api/v1/cases/x.y/) gets a JSON answer like any other API error."""
-    if request.path.startswith("/api/"):
+    if request.path_info.startswith("/api/"):
         return JsonResponse({"detail": NotFound.default_detail}, status=404)
     return defaults.page_not_found(request, exception)
 

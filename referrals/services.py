@@ -6,6 +6,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from audit.models import Action
 from audit.services import access_log_record
@@ -181,7 +182,7 @@ def referral_transition(
             actor=actor,
             case=referral.case,
             code=STEP_DONE_BY_SENDING[ReferralKind(referral.kind)],
-            reason=_("Referral sent"),
+            reason=gettext_noop("Referral sent"),  # stored in English, shown in the reader's language
             request=request,
         )
     _case_follows(actor, referral.case, request)
@@ -192,12 +193,12 @@ def _record(actor: Any, referral: Referral, current: str, to: str, note: str, re
     ReferralTransition.objects.create(referral=referral, from_status=current, to_status=to, actor=actor, note=note)
     detail = {
         "referral": referral.pk,
-        "kind": referral.get_kind_display(),
+        "kind": referral.kind,
         "agency": referral.agency.name,
-        "status": str(ReferralStatus(to).label),
+        "status": to,
     }
     if referral.outcome:
-        detail["outcome"] = referral.get_outcome_display()
+        detail["outcome"] = referral.outcome
     CaseActivity.objects.create(case=referral.case, actor=actor, kind=EventKind.REFERRAL, detail=detail)
     access_log_record(
         action=Action.CREATE if current == to else Action.CHANGE,

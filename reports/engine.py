@@ -181,9 +181,9 @@ class _Query:
             )
         self.filters = " AND ".join(filters)
         # The rollups count whole organisations; a filter needs the live rows.
-        if use_rollups and len(filters) > 1:
+        if use_rollups and params.filtered:
             raise ValueError("The rollups have no platform, type or region: a filtered report reads the live tables.")
-        self.use_rollups = len(filters) == 1 if use_rollups is None else use_rollups
+        self.use_rollups = not params.filtered if use_rollups is None else use_rollups
 
     def source(self, name: str, *, before: bool = False) -> str:
         """The family's counts per organisation and month within the report's months (or a year earlier)."""
@@ -204,11 +204,18 @@ class _Query:
 
 
 def build_report(
-    params: Params, *, progress: Callable[[int, int], None] | None = None, use_rollups: bool | None = None
+    params: Params,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    use_rollups: bool | None = None,
+    as_of: datetime | None = None,
 ) -> Report:
-    """All tables; from the rollups when there is no filter, unless ``use_rollups`` says otherwise."""
+    """All tables; from the rollups when there is no filter, unless ``use_rollups`` says otherwise.
+
+    ``as_of``: when the rollups were counted, if the caller has just read it.
+    """
     report = Report(params)
-    as_of = rollups.rollups_as_of()
+    as_of = as_of or rollups.rollups_as_of()
     if use_rollups is None and as_of is None:
         use_rollups = False  # never counted yet: the live rows are the only figures
     query = _Query(params, use_rollups=use_rollups)

@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, time
 from typing import Any
 
@@ -69,8 +70,9 @@ def published_for(
         key = "report:" + hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
         cached = cache.get(key)
         if cached is not None:
-            return cached
-    report = build_report(params, progress=progress)
+            report, tables, suppressed = cached
+            return replace(report, generated_at=timezone.now()), tables, suppressed
+    report = build_report(params, progress=progress, as_of=as_of)
     result = report, publish_report(report, suppressed=suppressed), suppressed
     if key is not None and report.as_of == as_of:
         cache.set(key, result, timeout=2 * 60 * settings.ROLLUP_REFRESH_MINUTES)

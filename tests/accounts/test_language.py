@@ -31,6 +31,8 @@ from cases.models import Case, ResponseStep, Risk
 from cases.services import case_open
 from notifications import services as notification_services
 from notifications.models import Kind, Notification
+from referrals import services as referral_services
+from referrals.models import Agency, Consent, ReferralKind
 from tests.conftest import login_verified
 from tests.notifications.conftest import open_case, overdue_step
 
@@ -398,3 +400,30 @@ def test_the_compiled_catalogue_matches_its_source() -> None:
     source = {key(entry): value(entry) for entry in catalogue() if translated(entry)}
     compiled = {key(entry): value(entry) for entry in polib.mofile(str(CATALOGUE / "django.mo")) if entry.msgid}
     assert compiled == source, "django.mo is out of date: run manage.py compilemessages -l it"
+
+
+# --- what is stored is shown in the reader's language --------------------------------------------------------------
+
+
+def test_a_referral_on_the_timeline_reads_in_each_readers_language(client_for: Any, personas: dict[str, User]) -> None:
+    worker = speaking(personas["worker"], "it")
+    case = case_open(actor=worker, facts={})
+    agency = Agency.objects.filter(kind="police", active=True).first()
+    assert agency is not None
+    with translation.override("it"):  # an Italian worker records it
+        referral = referral_services.referral_create(
+            actor=worker, case=case, kind=ReferralKind.POLICE, agency=agency, consent=Consent.VICTIM
+        )
+        referral_services.referral_transition(actor=worker, referral=referral, to="sent")
+    english = client_for("supervisor").get(reverse("case_detail", args=[case.pk])).content.decode()
+    assert "Police report" in english and ": Sent" in english
+    italian_page = client_for("worker").get(reverse("case_detail", args=[case.pk])).content.decode()
+    assert shows(italian_page, "Police report") and shows(italian_page, "Sent")
+
+
+def test_the_api_answers_in_english_to_an_italian_session(client_for: Any, personas: dict[str, User]) -> None:
+    speaking(personas["worker"], "it")
+    response = client_for("worker").get("/api/v1/cases/?status=nonsense")
+    assert response.status_code == 400
+    assert response.headers["Content-Language"] == "en"
+    assert "Select a valid choice" in response.content.decode()

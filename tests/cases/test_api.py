@@ -156,6 +156,13 @@ def test_an_id_with_a_nul_is_not_found_and_the_refusal_is_logged(client_for: Any
     assert AccessLog.objects.filter(action=Action.REFUSED, object_id="4\\x002").exists()
 
 
+def test_an_id_of_many_nuls_is_not_found_and_logged_cut_to_its_column(client_for: Any) -> None:
+    response = client_for("worker").get("/api/v1/cases/" + "%00" * 30 + "/")
+    assert response.status_code == 404
+    logged = AccessLog.objects.get(action=Action.REFUSED, object_type="cases.case")
+    assert logged.object_id == ("\\x00" * 30)[:64]
+
+
 @pytest.mark.parametrize("persona", ["analyst", "administrator"])
 def test_roles_without_casework_get_nothing(client_for: Any, personas: dict[str, User], persona: str) -> None:
     case = services.case_open(actor=personas["worker"], facts={})

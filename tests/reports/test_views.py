@@ -312,6 +312,7 @@ def test_the_same_report_is_served_from_the_cache_until_the_rollups_are_counted_
     assert not [q for q in cached.captured_queries if "rollup_" in q["sql"]]
     assert [q for q in built.captured_queries if "rollup_" in q["sql"]]
     assert new_cases_text(first) == new_cases_text(again) == "<5"
+    assert again.context["generated_at"] > first.context["generated_at"]  # when it was served, not first built
     # True counts are cached apart from controlled ones.
     assert new_cases_text(supervisor.get("/reports/", small_count)) == str(SMALL)
     open_cases(personas["worker"], count=3)  # counted again: the cache no longer answers
