@@ -1,3 +1,4 @@
+from functools import partial
 from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -225,6 +226,11 @@ STALE_OR_NEEDS_APPROVAL = OpenApiResponse(
     description="stale_version: the case changed since you read it (detail). closure_approval_required: "
     "this closure needs a supervisor (status).",
 )
+
+
+# A part of one case (its contacts, steps, notes, closure requests): the whole list, unpaginated, and none of
+# the case list's filters, which the schema would otherwise offer on it.
+case_part = partial(action, detail=True, pagination_class=None, filter_backends=[])
 
 
 class CanWorkCases(BasePermission):
@@ -495,14 +501,7 @@ class CaseViewSet(
             )
         ],
     )
-    # The parts of a case are not filtered: without filter_backends=[] the schema would offer the list's filters.
-    @action(
-        detail=True,
-        methods=["get", "post"],
-        serializer_class=ContactSerializer,
-        pagination_class=None,
-        filter_backends=[],
-    )
+    @case_part(methods=["get", "post"], serializer_class=ContactSerializer)
     def contacts(self, request: Request, pk: str) -> Response:
         case = case_for_user(request, pk)
         if request.method == "GET":
@@ -518,7 +517,7 @@ class CaseViewSet(
         return Response(ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Response steps of a case", responses=StepSerializer(many=True))
-    @action(detail=True, methods=["get"], serializer_class=StepSerializer, pagination_class=None, filter_backends=[])
+    @case_part(methods=["get"], serializer_class=StepSerializer)
     def steps(self, request: Request, pk: str) -> Response:
         case = case_for_user(request, pk)
         access_log_record(action=Action.VIEW, request=request, obj=case, detail={"part": "steps"})
@@ -559,9 +558,7 @@ class CaseViewSet(
         responses={201: NoteSerializer},
         examples=[OpenApiExample("A note", value={"text": "Called back, victim feels safer."}, request_only=True)],
     )
-    @action(
-        detail=True, methods=["get", "post"], serializer_class=NoteSerializer, pagination_class=None, filter_backends=[]
-    )
+    @case_part(methods=["get", "post"], serializer_class=NoteSerializer)
     def notes(self, request: Request, pk: str) -> Response:
         case = case_for_user(request, pk)
         if request.method == "GET":
@@ -597,14 +594,7 @@ class CaseViewSet(
             )
         ],
     )
-    @action(
-        detail=True,
-        methods=["get", "post"],
-        url_path="closure-requests",
-        serializer_class=ClosureRequestSerializer,
-        pagination_class=None,
-        filter_backends=[],
-    )
+    @case_part(methods=["get", "post"], url_path="closure-requests", serializer_class=ClosureRequestSerializer)
     def closure_requests(self, request: Request, pk: str) -> Response:
         case = case_for_user(request, pk)
         if request.method == "GET":
