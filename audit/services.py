@@ -1,10 +1,10 @@
 from typing import Any
 
-from axes.helpers import get_client_ip_address
 from django.db import models
 from django.http import HttpRequest
 
 from audit.models import AccessLog, Action
+from helpline.client_address import client_address
 
 
 def access_log_record(
@@ -32,12 +32,31 @@ def access_log_record(
         action=action,
         object_type=object_type,
         object_id=storable(str(object_id))[:64],
-        address=get_client_ip_address(request) if request is not None else None,
+        address=client_address(request) if request is not None else None,
         user_agent=storable(request.headers.get("User-Agent", ""))[:300] if request is not None else "",
-        detail=detail or {},
+        detail=capped(detail or {}),
     )
 
 
 def storable(text: str) -> str:
     """What a client sent, fit for a text column: PostgreSQL refuses a NUL, so it is written out as \\x00."""
     return text.replace("\x00", "\\x00")
+
+
+DETAIL_TEXT_LIMIT = 300
+
+
+def capped(value: Any) -> Any:
+    """A detail fit for a table nothing can delete from: every text in it is cut short.
+
+    A query string is kept for what it tells, never in full: a row may not grow with
+    what a client chooses to send.
+    """
+    if isinstance(value, str):
+        text = storable(value)
+        return text if len(text) <= DETAIL_TEXT_LIMIT else text[: DETAIL_TEXT_LIMIT - 1] + "…"
+    if isinstance(value, dict):
+        return {key: capped(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [capped(item) for item in value]
+    return value
