@@ -7,6 +7,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from accounts.lockout import ADDRESS_LOCKED_OUT
 from accounts.middleware import LOGIN_AT
 from audit.models import Action
 from audit.services import access_log_record
@@ -39,4 +40,6 @@ def record_locked_out(
 ) -> None:
     username = (username or "")[:150]
     actor = get_user_model().objects.filter(username=username).first()
-    access_log_record(action=Action.LOCKED_OUT, request=request, actor=actor, username=username)
+    # Says when the address itself is locked out, for every username, after failures across usernames.
+    detail = {"lockout": "address"} if getattr(request, ADDRESS_LOCKED_OUT, False) else None
+    access_log_record(action=Action.LOCKED_OUT, request=request, actor=actor, username=username, detail=detail)

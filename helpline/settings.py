@@ -165,17 +165,23 @@ CSRF_COOKIE_HTTPONLY = True
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Helpline back office")
 OTP_BACKUP_CODES = 10
 
-# Lockout per username and address, so one attacker cannot lock out a whole office.
+# Lockout per username and address, so one attacker cannot lock out a whole office, and of an
+# address across usernames, so nobody can spray passwords over many accounts (accounts/lockout.py).
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_ADDRESS_FAILURE_LIMIT = env.int("AXES_ADDRESS_FAILURE_LIMIT", default=20)
+if AXES_FAILURE_LIMIT < 1 or AXES_ADDRESS_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured("AXES_FAILURE_LIMIT and AXES_ADDRESS_FAILURE_LIMIT must be at least 1.")
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
-# The client address is the connecting one, unless that many trusted reverse proxies
-# sit in front of the app; only then is X-Forwarded-For read (a client could forge it).
+# The client address (helpline/client_address.py) is the connecting one, unless that many trusted
+# reverse proxies sit in front of the app; then it is the X-Forwarded-For entry the outermost appended.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if TRUSTED_PROXY_COUNT else ["REMOTE_ADDR"]
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+AXES_CLIENT_IP_CALLABLE = "helpline.client_address.client_address"
 AXES_VERBOSE = False
 
 # Security headers. The policy allows no inline script and no third-party origin.

@@ -84,3 +84,13 @@ def test_development_defaults_need_nothing(tmp_path: Path) -> None:
     result = run_manage("check", HELPLINE_VAR_DIR=str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_negative_proxy_count_or_a_zero_failure_limit_is_refused() -> None:
+    for name, value, message in [
+        ("TRUSTED_PROXY_COUNT", "-1", "TRUSTED_PROXY_COUNT must be 0 or more"),
+        ("AXES_ADDRESS_FAILURE_LIMIT", "0", "AXES_ADDRESS_FAILURE_LIMIT must be at least 1"),
+    ]:
+        result = run_manage("check", **{name: value})
+        assert result.returncode != 0
+        assert message in result.stderr

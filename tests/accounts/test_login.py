@@ -5,6 +5,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
@@ -144,6 +145,7 @@ def test_lockout_is_per_username_and_address(client: Client, worker: User, setti
 
 
 def test_a_forged_forwarded_address_does_not_move_the_lockout(client: Client, worker: User, settings: Any) -> None:
+    settings.TRUSTED_PROXY_COUNT = 0
     for n in range(settings.AXES_FAILURE_LIMIT):
         client.post(
             reverse("login"),
@@ -155,27 +157,129 @@ def test_a_forged_forwarded_address_does_not_move_the_lockout(client: Client, wo
     assert set(AccessLog.objects.values_list("address", flat=True)) == {"10.0.0.66"}
 
 
-def test_behind_a_trusted_proxy_the_forwarded_address_counts(client: Client, worker: User, settings: Any) -> None:
-    settings.AXES_IPWARE_PROXY_COUNT = 1
-    settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
-    proxy = "172.18.0.1"
-    for _ in range(settings.AXES_FAILURE_LIMIT):
-        client.post(
-            reverse("login"),
-            {"username": "wendy", "password": "wrong"},
-            REMOTE_ADDR=proxy,
-            HTTP_X_FORWARDED_FOR="203.0.113.66, 172.18.0.1",
-        )
-    # The attacker is locked out; the real user, arriving through the same proxy, is not.
-    real_user = Client().post(
+def attempt(client: Client, username: str, password: str, *, remote: str, forwarded: str | None = None) -> Any:
+    """A login as it reaches the app: from `remote`, with the X-Forwarded-For header the proxies passed on."""
+    return client.post(
         reverse("login"),
-        {"username": "wendy", "password": PASSWORD},
-        REMOTE_ADDR=proxy,
-        HTTP_X_FORWARDED_FOR="198.51.100.7, 172.18.0.1",
+        {"username": username, "password": password},
+        headers={"X-Forwarded-For": forwarded} if forwarded is not None else None,
+        REMOTE_ADDR=remote,
     )
-    assert real_user.status_code == 302
-    failures = AccessLog.objects.filter(action=Action.LOGIN_FAILED)
-    assert set(failures.values_list("address", flat=True)) == {"203.0.113.66"}
+
+
+PROXY = "172.18.0.1"  # the reverse proxy next to the app
+OUTER_PROXY = "172.18.0.2"  # with two, the one that faces the internet
+
+
+@pytest.mark.parametrize(
+    ("proxies", "remote", "forwarded", "address"),
+    [
+        (0, "10.0.0.66", None, "10.0.0.66"),
+        (0, "10.0.0.66", "198.51.100.1", "10.0.0.66"),
+        (1, PROXY, "203.0.113.7", "203.0.113.7"),
+        (1, PROXY, "10.9.9.1, 203.0.113.7", "203.0.113.7"),
+        (1, PROXY, "10.9.9.1,203.0.113.7", "203.0.113.7"),
+        (1, PROXY, "10.9.9.1, 2001:DB8:0::1", "2001:db8::1"),
+        (1, PROXY, None, PROXY),
+        (1, PROXY, "", PROXY),
+        (1, PROXY, "203.0.113.7, garbage", PROXY),
+        (1, PROXY, "fe80::1%eth0", PROXY),
+        (2, PROXY, f"203.0.113.7, {OUTER_PROXY}", "203.0.113.7"),
+        (2, PROXY, f"10.9.9.1, 203.0.113.7, {OUTER_PROXY}", "203.0.113.7"),
+        (2, PROXY, OUTER_PROXY, PROXY),
+        (2, PROXY, f"garbage, {OUTER_PROXY}", PROXY),
+    ],
+)
+def test_the_client_address_is_the_one_the_outermost_trusted_proxy_appended(
+    client: Client, worker: User, settings: Any, proxies: int, remote: str, forwarded: str | None, address: str
+) -> None:
+    settings.TRUSTED_PROXY_COUNT = proxies
+    attempt(client, "wendy", "wrong", remote=remote, forwarded=forwarded)
+    assert AccessLog.objects.get(action=Action.LOGIN_FAILED).address == address
+    assert AccessAttempt.objects.get(username="wendy").ip_address == address
+
+
+@pytest.mark.parametrize(
+    ("proxies", "attacker", "victim"),
+    [
+        (0, {"remote": "203.0.113.7"}, {"remote": "198.51.100.20"}),
+        (1, {"remote": PROXY, "forwarded": "203.0.113.7"}, {"remote": PROXY, "forwarded": "198.51.100.20"}),
+        (
+            2,
+            {"remote": PROXY, "forwarded": f"203.0.113.7, {OUTER_PROXY}"},
+            {"remote": PROXY, "forwarded": f"198.51.100.20, {OUTER_PROXY}"},
+        ),
+    ],
+)
+def test_someone_who_knows_only_a_username_locks_it_out_from_their_own_address_only(
+    client: Client, worker: User, settings: Any, proxies: int, attacker: dict[str, str], victim: dict[str, str]
+) -> None:
+    settings.TRUSTED_PROXY_COUNT = proxies
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        attempt(client, "wendy", "wrong", **attacker)
+    assert attempt(client, "wendy", PASSWORD, **attacker).status_code == 429
+    assert attempt(Client(), "wendy", PASSWORD, **victim).status_code == 302
+
+
+def test_rotating_the_forged_first_entry_does_not_escape_the_lockout(
+    client: Client, worker: User, settings: Any
+) -> None:
+    settings.TRUSTED_PROXY_COUNT = 1
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        attempt(client, "wendy", "wrong", remote=PROXY, forwarded=f"10.9.9.{n}, 203.0.113.7")
+    assert attempt(client, "wendy", PASSWORD, remote=PROXY, forwarded="10.9.9.99, 203.0.113.7").status_code == 429
+    addresses = AccessLog.objects.filter(action__in=[Action.LOGIN_FAILED, Action.LOCKED_OUT]).values_list(
+        "address", flat=True
+    )
+    assert set(addresses) == {"203.0.113.7"}
+
+
+def test_spraying_passwords_over_many_usernames_locks_out_the_address(
+    client: Client, worker: User, settings: Any
+) -> None:
+    settings.TRUSTED_PROXY_COUNT = 1
+    sprayer = {"remote": PROXY, "forwarded": "203.0.113.7"}
+    assert settings.AXES_ADDRESS_FAILURE_LIMIT > settings.AXES_FAILURE_LIMIT
+    for n in range(settings.AXES_ADDRESS_FAILURE_LIMIT):
+        # Fewer failures per username than the username lockout needs, and usernames that exist or not.
+        response = attempt(client, f"colleague-{n // 2}", "Summer2026!", **sprayer)
+    assert response.status_code == 429
+    # The address is locked for every username, even with the right password...
+    assert attempt(client, "wendy", PASSWORD, **sprayer).status_code == 429
+    locked = AccessLog.objects.filter(action=Action.LOCKED_OUT, username="wendy").get()
+    assert (locked.address, locked.detail) == ("203.0.113.7", {"lockout": "address"})
+    # ...and for nobody anywhere else.
+    assert attempt(Client(), "wendy", PASSWORD, remote=PROXY, forwarded="198.51.100.20").status_code == 302
+
+
+def test_failures_a_login_cleared_do_not_lock_out_an_office_behind_one_address(worker: User, settings: Any) -> None:
+    settings.AXES_ADDRESS_FAILURE_LIMIT = settings.AXES_FAILURE_LIMIT + 1
+    office = {"remote": "192.0.2.50"}
+    for name in ["wendy", "colleague", "another"]:
+        UserFactory.create(username=name)
+        for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+            attempt(Client(), name, "typo", **office)
+        assert attempt(Client(), name, PASSWORD, **office).status_code == 302
+
+
+def test_two_factor_codes_cannot_be_guessed_faster_from_a_new_session_or_address(
+    client: Client, worker: User, settings: Any
+) -> None:
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    settings.OTP_TOTP_THROTTLE_FACTOR = settings.OTP_STATIC_THROTTLE_FACTOR = 60  # a minute after a wrong code
+    device = TOTPDeviceFactory.create(user=worker)
+    backup = StaticDevice.objects.create(user=worker, name="backup")
+    StaticToken.objects.create(device=backup, token="abcd2345")
+    login(client, "wendy", address="203.0.113.7")
+    client.post(reverse("two_factor_verify"), {"token": totp_code(device, offset_steps=10)})
+
+    for token in [totp_code(device), "abcd2345"]:
+        elsewhere = Client()
+        login(elsewhere, "wendy", address="198.51.100.20")
+        refused = elsewhere.post(reverse("two_factor_verify"), {"token": token})
+        assert "not right" in refused.content.decode()
+        assert elsewhere.get(reverse("home")).status_code == 302
 
 
 def test_login_starts_a_new_session(client: Client, worker: User) -> None:
