@@ -3,7 +3,9 @@
 A backup is a ``pg_dump`` in custom format with a SHA-256 checksum file beside it, in the
 ``sha256sum`` format (``sha256sum -c`` checks it too). A restore checks the checksum, refuses a
 database that already has tables, restores with ``pg_restore`` in a single transaction, checks
-that no migration is left to apply and prints the row count of every table.
+that no migration is left to apply, gives the runtime role its privileges (the dump's are not
+restored: the role may not exist on this server) and prints the row count of every table. Both
+run as the owner of the tables (``DATABASE_OWNER_URL``, see ``audit/database_roles.py``).
 
 ``pg_dump`` and ``pg_restore`` must be at least as new as the server (and ``pg_restore`` at least
 as new as the ``pg_dump`` that wrote the file). Of the binaries found, in the embedded server's
@@ -292,9 +294,10 @@ def check_migrations(db: Database) -> str:
     """``manage.py migrate --check --plan`` on the given database: refuse if a migration is left to apply."""
     from django.conf import settings
 
+    url = database_url(db)
     done = subprocess.run(  # noqa: S603
         [sys.executable, str(settings.BASE_DIR / "manage.py"), "migrate", "--check", "--plan"],
-        env={**os.environ, "DATABASE_URL": database_url(db)},
+        env={**os.environ, "DATABASE_URL": url, "DATABASE_OWNER_URL": url},
         capture_output=True,
         text=True,
         check=False,
@@ -308,6 +311,18 @@ def check_migrations(db: Database) -> str:
     return done.stdout.strip()
 
 
+def grant_runtime_role(db: Database) -> str | None:
+    """Give the runtime role (DATABASE_URL's) its privileges on the restored tables; its name, or None when
+    the app connects as the owner itself."""
+    from audit.database_roles import runtime_credentials, runtime_role_grant
+
+    role, password = runtime_credentials()
+    separate = role if role and role != _libpq_params(db).get("user") else None
+    with connect(db) as conn, conn.transaction(), psycopg.ClientCursor(conn) as cursor:
+        runtime_role_grant(cursor, role=separate, password=password)
+    return separate
+
+
 def restore(dump: Path, db: Database | None = None, out: Callable[[str], None] = print) -> dict[str, int]:
     """Restore a verified dump into an empty database; returns the restored row counts."""
     db = db or _default_database()
@@ -316,13 +331,16 @@ def restore(dump: Path, db: Database | None = None, out: Callable[[str], None] =
     _check_empty(db)
     pg_restore = pick_client("pg_restore", max(server_major(db), _dumped_by(dump)))
     done = _run(
-        [str(pg_restore.path), "--no-owner", "--exit-on-error", "--single-transaction", str(dump)],
+        [str(pg_restore.path), "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", str(dump)],
         db,
     )
     if done.returncode:
         raise BackupError(f"pg_restore failed, nothing was restored ({pg_restore.path}):\n{done.stderr.strip()}")
     out(f"Restored into {_describe(db)} with {pg_restore.path}")
     out(f"manage.py migrate --check --plan: {' '.join(check_migrations(db).split())}")
+    granted = grant_runtime_role(db)
+    if granted:
+        out(f'Privileges given to the runtime role "{granted}"')
     counts = table_counts(db)
     width = max((len(name) for name in counts), default=0)
     for name, count in counts.items():
@@ -341,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpline.settings")
+    os.environ["HELPLINE_DB_ROLE"] = "owner"  # pg_dump reads every table; pg_restore creates them
     import django
 
     django.setup()

@@ -1,8 +1,10 @@
 """``make run``: migrate, load the demo data, then web, worker and beat together.
 
 Without DATABASE_URL this process starts the embedded PostgreSQL once, passes
-its URL to the three processes and stops it after they have stopped, so the
-database is never left running behind Ctrl-C.
+its URLs to the three processes and stops it after they have stopped, so the
+database is never left running behind Ctrl-C. Migrations run as the owner of the
+tables (DATABASE_OWNER_URL); the demo data, web, worker and beat as the runtime
+role (DATABASE_URL), which cannot rewrite the audit trail.
 """
 
 import os
@@ -26,11 +28,15 @@ def main() -> int:
     os.chdir(BASE_DIR)
     env = dict(os.environ)
     if not env.get("DATABASE_URL"):
-        from helpline.embedded import embedded_database_url
+        from helpline.embedded import embedded_database_urls
 
-        env["DATABASE_URL"] = embedded_database_url(Path(env.get("HELPLINE_VAR_DIR", BASE_DIR / "var")))
+        var_dir = Path(env.get("HELPLINE_VAR_DIR", BASE_DIR / "var"))
+        env["DATABASE_URL"], env["DATABASE_OWNER_URL"] = embedded_database_urls(var_dir)
     manage = [str(BIN / "python"), "manage.py"]
-    subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True)
+    subprocess.run([*manage, "migrate", "--noinput"], env={**env, "HELPLINE_DB_ROLE": "owner"}, check=True)
+    # The demo data, web, worker and beat connect as the runtime role and never see the owner's URL.
+    env.pop("DATABASE_OWNER_URL", None)
+    env["HELPLINE_DB_ROLE"] = "runtime"
     subprocess.run([*manage, "seed_demo"], env=env, check=True)
     print(f"\nStarting web on http://127.0.0.1:{PORT}, a Celery worker and Celery beat. Ctrl-C stops all three.\n")
     manager = Manager()

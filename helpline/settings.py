@@ -122,12 +122,20 @@ TEMPLATES = [
 ]
 
 # Database: PostgreSQL only. Without DATABASE_URL the embedded server starts.
+# Two roles (audit/database_roles.py): web, worker and beat connect as DATABASE_URL's, which owns nothing
+# and may only append to the audit and history tables; migrations, backup and restore connect as the
+# owner of the tables, DATABASE_OWNER_URL (HELPLINE_DB_ROLE=owner, which `manage.py migrate` sets).
 DATABASE_URL = env.str("DATABASE_URL", default="")
+DATABASE_OWNER_URL = env.str("DATABASE_OWNER_URL", default="")
 if not DATABASE_URL:
-    from helpline.embedded import embedded_database_url
+    from helpline.embedded import embedded_database_urls
 
-    DATABASE_URL = embedded_database_url(VAR_DIR)
-DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+    DATABASE_URL, DATABASE_OWNER_URL = embedded_database_urls(VAR_DIR)
+DATABASE_OWNER_URL = DATABASE_OWNER_URL or DATABASE_URL
+DATABASE_ROLE = env.str("HELPLINE_DB_ROLE", default="runtime")
+if DATABASE_ROLE not in ("runtime", "owner"):
+    raise ImproperlyConfigured("HELPLINE_DB_ROLE must be 'runtime' or 'owner'.")
+DATABASES = {"default": env.db_url_config(DATABASE_OWNER_URL if DATABASE_ROLE == "owner" else DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point to a PostgreSQL server (postgres://...).")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)

@@ -196,7 +196,9 @@ def rollups_refresh() -> bool:
             return False
         try:
             for family in FAMILIES:
-                cursor.execute(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {family.view}")
+                # The views belong to the owner of the tables; the app's role may refresh them through this
+                # function only (reports/migrations/0005_rollup_refresh_function.py).
+                cursor.execute("SELECT reports_rollup_refresh(%s)", [family.view])
         finally:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [REFRESH_LOCK])
     RollupRefresh.objects.create(started_at=started)

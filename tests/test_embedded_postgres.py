@@ -1,4 +1,7 @@
-"""Without DATABASE_URL the project runs its own PostgreSQL, keeps its data and stops it afterwards."""
+"""Without DATABASE_URL the project runs its own PostgreSQL, keeps its data and stops it afterwards.
+
+Migrations run as its superuser, the app as a role that owns nothing (audit/database_roles.py).
+"""
 
 import os
 import subprocess
@@ -10,7 +13,7 @@ from django.conf import settings
 
 
 def manage(var_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_ENV")}
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_ENV", "HELPLINE_DB_ROLE")}
     env["HELPLINE_VAR_DIR"] = str(var_dir)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -35,12 +38,14 @@ def test_embedded_postgres_keeps_its_data_and_stops(tmp_path: Path) -> None:
     assert migrated.returncode == 0, migrated.stderr
     assert (var_dir / "pgdata" / "PG_VERSION").read_text().strip() == "18"
 
-    query = "from django.db import connection; c = connection.cursor(); "
-    query += "c.execute('SELECT version(), (SELECT count(*) FROM django_migrations)'); print(*c.fetchone(), sep='|')"
+    query = "from django.db import connection; from audit.database_roles import runtime_role_problems; "
+    query += "c = connection.cursor(); c.execute('SELECT version(), (SELECT count(*) FROM django_migrations), "
+    query += "current_user'); print(*c.fetchone(), runtime_role_problems(connection), sep='|')"
     second = manage(var_dir, "shell", "-c", query)
     assert second.returncode == 0, second.stderr
-    version, migrations = second.stdout.strip().splitlines()[-1].split("|")
+    version, migrations, user, problems = second.stdout.strip().splitlines()[-1].split("|")
     assert version.startswith("PostgreSQL 18")
     assert int(migrations) > 10  # the first run's schema is still there
+    assert (user, problems) == ("helpline_app", "[]")  # the app's role cannot rewrite the audit trail
 
     assert not postgres_running_on(var_dir / "pgdata")

@@ -94,3 +94,9 @@ def test_a_negative_proxy_count_or_a_zero_failure_limit_is_refused() -> None:
         result = run_manage("check", **{name: value})
         assert result.returncode != 0
         assert message in result.stderr
+
+
+def test_unknown_database_role_is_refused() -> None:
+    result = run_manage("check", HELPLINE_DB_ROLE="app")
+    assert result.returncode != 0
+    assert "HELPLINE_DB_ROLE must be 'runtime' or 'owner'" in result.stderr

@@ -1,7 +1,9 @@
 """Browser journeys: Debian's Chromium, driven by Playwright, against the app as `make run` starts it.
 
 The app runs in its own database (the test database's name plus ``_e2e``, made afresh), its own
-var folder and a free port, with DEBUG off so that every account logs in with two factors. Each
+var folder and a free port, with DEBUG off so that every account logs in with two factors. As with
+`make run`, migrations run as the owner of the tables and web, worker and beat as a role that owns
+nothing (``helpline_app``, made by the first migrate on the server). Each
 page a journey looks at is screenshotted under ``screenshots/e2e/`` and checked with axe-core.
 Without Chromium the journeys are skipped, loudly; with ``E2E_REQUIRED=1`` (CI) they fail instead.
 """
@@ -73,9 +75,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _database_url(name: str) -> str:
-    parts = urlsplit(settings.DATABASE_URL)
-    return urlunsplit(parts._replace(path=f"/{name}"))
+RUNTIME_ROLE = "helpline_app"
+
+
+def _database_url(name: str, user: str | None = None) -> str:
+    """The URL of a database on the test server, as the owner the tests use or as another role."""
+    parts = urlsplit(settings.DATABASE_OWNER_URL)._replace(path=f"/{name}")
+    if user:
+        parts = parts._replace(netloc=f"{user}@{parts.netloc.rpartition('@')[2]}")
+    return urlunsplit(parts)
 
 
 def _admin_connection() -> psycopg.Connection[Any]:
@@ -110,7 +118,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "PYTEST_"))}
     env.update(
-        DATABASE_URL=_database_url(name),
+        DATABASE_URL=_database_url(name, RUNTIME_ROLE),
+        DATABASE_OWNER_URL=_database_url(name),
         HELPLINE_VAR_DIR=str(var),
         PORT=str(port),
         DJANGO_ENV="development",
@@ -130,6 +139,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(f"{url}/healthz", process, log)
+        assert _roles_connected_to(name) == {RUNTIME_ROLE}
         yield App(url=url, database_url=env["DATABASE_URL"], log=log)
     finally:
         if process.poll() is None:
@@ -140,6 +150,12 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         _drop(name)
+
+
+def _roles_connected_to(name: str) -> set[str]:
+    with _admin_connection() as conn:
+        rows = conn.execute("SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = %s", [name]).fetchall()
+    return {row[0] for row in rows}
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
