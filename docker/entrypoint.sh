@@ -4,7 +4,8 @@
 #   web (default)   gunicorn serving helpline.wsgi:application on 0.0.0.0:8000
 #   worker          celery -A helpline worker
 #   beat            celery -A helpline beat, schedule under $HELPLINE_VAR_DIR/beat
-#   migrate         python manage.py migrate --noinput
+#   migrate         python manage.py migrate --noinput, as the owner of the tables
+#                   (DATABASE_OWNER_URL); it then grants DATABASE_URL's role what the app needs
 #   manage ARGS     python manage.py ARGS
 #   healthcheck     exit 0 if GET /healthz on this container answers 200
 #   anything else   run as given (e.g. "sh", "python manage.py shell")
