@@ -11,8 +11,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from audit.models import Action
 from audit.services import access_log_record
 from cases import services
-from cases.filters import CaseFilter
+from cases.filters import CaseFilter, cursor_position
 from cases.models import (
     Case,
     CasePlatform,
@@ -240,7 +240,26 @@ class CanWorkCases(BasePermission):
         return bool(request.user.is_authenticated and request.user.has_perm("cases.view_case"))
 
 
-class CasePagination(CursorPagination):
+class DateTimeCursorPagination(CursorPagination):
+    """Cursor paging on a date and time; a cursor the API did not hand out is a 400 naming the parameter.
+
+    DRF checks the cursor's shape (a 404) and passes its position to the query unread, where an impossible date
+    fails; here both are refused before any query.
+    """
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        try:
+            cursor = super().decode_cursor(request)
+            if cursor is not None and cursor.position is not None:
+                # Written as DRF writes the rows' values, which it compares it with (text: the stubs say int).
+                position = str(cursor_position(str(cursor.position)))
+                cursor = cursor._replace(position=position)  # type: ignore[arg-type]
+        except (NotFound, ValueError):
+            raise ValidationError({self.cursor_query_param: [self.invalid_cursor_message]}) from None
+        return cursor
+
+
+class CasePagination(DateTimeCursorPagination):
     page_size = 50
     ordering = ("-first_contact_at", "-id")
 

@@ -1,11 +1,13 @@
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -25,7 +27,13 @@ from cases.models import (
     Term,
     Vocabulary,
 )
+from cases.services import EARLIEST
 from referrals.models import UNDER_WAY, Referral
+
+# The days a date filter accepts: from 2000, as every date of a case, to a year far enough ahead for any search
+# and far enough from the end of the calendar for the day after it.
+FILTER_EARLIEST = EARLIEST.date()
+FILTER_LATEST = date(2999, 12, 31)
 
 
 def local_midnight(day: date) -> datetime:
@@ -64,6 +72,37 @@ class IntegerFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+class DayField(forms.DateField):
+    def validate(self, value: date | None) -> None:
+        super().validate(value)
+        if value is not None and not FILTER_EARLIEST <= value <= FILTER_LATEST:
+            raise ValidationError(
+                _("Enter a date from %(earliest)s to %(latest)s."),
+                code="out_of_range",
+                params={"earliest": date_format(FILTER_EARLIEST), "latest": date_format(FILTER_LATEST)},
+            )
+
+
+class DayFilter(django_filters.DateFilter):
+    """A day, within the years a case can have (FILTER_EARLIEST to FILTER_LATEST)."""
+
+    field_class = DayField
+
+
+def cursor_position(text: str) -> datetime:
+    """The date and time a list's cursor points at, in UTC; ValueError for any text the lists do not hand out.
+
+    In UTC, because PostgreSQL refuses offsets beyond 15:59 that Python accepts.
+    """
+    at = parse_datetime(text)  # itself a ValueError for a well-formed impossible date (month 13)
+    if at is None or at.tzinfo is None:
+        raise ValueError(f"Not a date and time with its offset: {text!r}")
+    try:
+        return at.astimezone(UTC)
+    except OverflowError as error:
+        raise ValueError(f"Out of range in UTC: {text!r}") from error
+
+
 @extend_schema_field(OpenApiTypes.INT)
 class ColleagueFilter(django_filters.ModelChoiceFilter):
     """A person of the requester's organisation, by user id."""
@@ -91,8 +130,8 @@ class CaseFilter(django_filters.FilterSet):
         queryset=Term.objects.filter(vocabulary=Vocabulary.SEXTORTION_TYPE),
         to_field_name="code",
     )
-    contact_from = django_filters.DateFilter(label=_("First contact from"), method="filter_contact_from")
-    contact_to = django_filters.DateFilter(label=_("to"), method="filter_contact_to")
+    contact_from = DayFilter(label=_("First contact from"), method="filter_contact_from")
+    contact_to = DayFilter(label=_("to"), method="filter_contact_to")
 
     # The filters behind the figures of the workload board. The case list shows them as labels, not fields.
     assigned_to = ColleagueFilter(label=_("Assigned to"), help_text=_("User id, of your organisation."))
@@ -113,7 +152,7 @@ class CaseFilter(django_filters.FilterSet):
     contacted_by = ColleagueFilter(
         label=_("Contact recorded by"), method="filter_contacted_by", help_text=_("User id; with contacted_since.")
     )
-    contacted_since = django_filters.DateFilter(label=_("Contact on or after"), method="filter_contacted_since")
+    contacted_since = DayFilter(label=_("Contact on or after"), method="filter_contacted_since")
 
     LABELLED = (
         "assigned_to",
@@ -144,10 +183,10 @@ class CaseFilter(django_filters.FilterSet):
         Each form is answered from an index; any other text is matched anywhere in the reference.
         """
         value = value.strip().upper()
-        if value.isdigit() and len(value) <= 5:
+        if value.isascii() and value.isdigit() and len(value) <= 5:
             years = range(2000, timezone.localdate().year + 1)
             return queryset.filter(reference__in=[f"SX-{year}-{int(value):05d}" for year in years])
-        if re.fullmatch(r"\d{4}-\d*", value):
+        if re.fullmatch(r"[0-9]{4}-[0-9]*", value):
             value = f"SX-{value}"
         if value.startswith("SX-"):
             return queryset.filter(reference__startswith=value)

@@ -11,7 +11,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
@@ -20,7 +19,7 @@ from django.views.decorators.http import require_POST
 from audit.models import Action
 from audit.services import access_log_record
 from cases import services
-from cases.filters import CaseFilter
+from cases.filters import CaseFilter, cursor_position
 from cases.forms import (
     AssignForm,
     CaseForm,
@@ -62,15 +61,16 @@ def _casework(view: Any) -> Any:
 
 
 def _page(queryset: QuerySet[Case], before: str) -> tuple[list[Case], str]:
-    """One page of cases, newest first, and the cursor of the next (keyset pagination: no COUNT)."""
+    """One page of cases, newest first, and the cursor of the next (keyset pagination: no COUNT).
+
+    A cursor this list does not hand out is a ValueError.
+    """
     if before:
         at_text, _, pk_text = before.rpartition("|")
-        try:
-            at = parse_datetime(at_text)
-        except ValueError:
-            at = None
-        if at is not None and pk_text.isascii() and pk_text.isdigit():
-            queryset = queryset.filter(first_contact_at__lte=at).exclude(first_contact_at=at, id__gte=int(pk_text))
+        at = cursor_position(at_text)
+        if not (pk_text.isascii() and pk_text.isdigit()):
+            raise ValueError(f"Not a case id: {pk_text!r}")
+        queryset = queryset.filter(first_contact_at__lte=at).exclude(first_contact_at=at, id__gte=int(pk_text))
     rows = list(queryset.order_by("-first_contact_at", "-id")[: PAGE_SIZE + 1])
     following = ""
     if len(rows) > PAGE_SIZE:
@@ -85,7 +85,12 @@ def case_list(request: HttpRequest) -> HttpResponse:
     queryset = filters.qs.select_related("assigned_to", "sextortion_type").prefetch_related(
         Prefetch("platforms", queryset=CasePlatform.objects.select_related("platform"))
     )
-    cases, following = _page(queryset, request.GET.get("before", ""))
+    cursor_error = ""
+    try:
+        cases, following = _page(queryset, request.GET.get("before", ""))
+    except ValueError:
+        cursor_error = _("This link to older cases is not valid; the newest cases are shown.")
+        cases, following = _page(queryset, "")
     mark_overdue(cases)
     for case in cases:
         case.platform_names = list(dict.fromkeys(str(p.platform) for p in case.platforms.all()))  # type: ignore[attr-defined]
@@ -97,7 +102,15 @@ def case_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "cases/case_list.html",
-        {"filters": filters, "cases": cases, "following": following, "query": query.urlencode(), "now": timezone.now()},
+        {
+            "filters": filters,
+            "cursor_error": cursor_error,
+            "cases": cases,
+            "following": following,
+            "query": query.urlencode(),
+            "now": timezone.now(),
+        },
+        status=400 if filters.errors or cursor_error else 200,
     )
 
 

@@ -6,7 +6,6 @@ from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 
 
@@ -21,7 +20,7 @@ NOT_AUTHENTICATED = OpenApiResponse(ErrorSerializer, description="No token, or o
 FORBIDDEN = OpenApiResponse(
     ErrorSerializer, description="Your role may not do this (or, signed in by session, the CSRF token is missing)."
 )
-NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Nothing by that id that you may see, or a stale cursor.")
+NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Nothing by that id that you may see.")
 THROTTLED = OpenApiResponse(ErrorSerializer, description="Too many requests: wait and retry.")
 
 
@@ -43,18 +42,12 @@ class AutoSchema(SpectacularAutoSchema):
             roles_checked = any(type(permission) is not IsAuthenticated for permission in self.view.get_permissions())
             if roles_checked or self.method not in SAFE_METHODS:
                 errors["403"] = FORBIDDEN
-        cursor_paginated = self._is_list_view() and isinstance(self._get_paginator(), CursorPagination)
-        if "{" in self.path or cursor_paginated:
+        if "{" in self.path:
             errors["404"] = NOT_FOUND
         if self.view.get_throttles():
             errors["429"] = THROTTLED
         return errors
 
     def _query_parameters(self) -> set[str]:
-        """Query parameters the view reads and may refuse; a bad pagination cursor is a 404, not a 400."""
-        pagination = {parameter["name"] for parameter in self._get_pagination_parameters()}
-        return {
-            parameter["name"]
-            for parameter in self._get_parameters()
-            if parameter["in"] == "query" and parameter["name"] not in pagination
-        }
+        """Query parameters the view reads and may refuse, a pagination cursor among them."""
+        return {parameter["name"] for parameter in self._get_parameters() if parameter["in"] == "query"}

@@ -1,13 +1,10 @@
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,7 +12,7 @@ from rest_framework.views import APIView
 
 from audit.models import Action
 from audit.services import access_log_record
-from cases.api import CanWorkCases, CodeField, as_api_error, term_field
+from cases.api import CanWorkCases, CodeField, DateTimeCursorPagination, as_api_error, term_field
 from cases.models import Case, Vocabulary
 from cases.selectors import cases_visible_to
 from referrals import services
@@ -83,7 +80,15 @@ class TransitionSerializer(serializers.Serializer[Any]):
     note = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)
 
 
-class ReferralPagination(CursorPagination):
+class ReferralListFilters(serializers.Serializer[Any]):
+    """The list's query parameters: a value outside them is a 400 naming the parameter, not a filter ignored."""
+
+    mine = serializers.BooleanField(required=False)
+    status = serializers.ChoiceField(choices=ReferralStatus.choices, required=False)
+    agency = serializers.CharField(required=False)
+
+
+class ReferralPagination(DateTimeCursorPagination):
     page_size = 50
     ordering = ("-created_at", "-id")
 
@@ -97,15 +102,15 @@ class ReferralViewSet(
 
     def get_queryset(self) -> QuerySet[Referral]:
         queryset = referrals_visible_to(self.request.user).select_related("case", "agency", "owner")
-        params = self.request.query_params
-        if params.get("mine") in ("true", "1"):
+        filters = ReferralListFilters(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        wanted = filters.validated_data
+        if wanted.get("mine"):
             queryset = queryset.filter(owner_id=self.request.user.pk)
-        if params.get("status") in ReferralStatus.values:
-            queryset = queryset.filter(status=params["status"])
-        if agency := params.get("agency"):
-            if "\x00" in agency:
-                raise ValidationError({"agency": [ProhibitNullCharactersValidator.message]})
-            queryset = queryset.filter(agency__code=agency)
+        if wanted.get("status"):
+            queryset = queryset.filter(status=wanted["status"])
+        if wanted.get("agency"):
+            queryset = queryset.filter(agency__code=wanted["agency"])
         return queryset.order_by("-created_at", "-id")
 
     def get_object(self) -> Referral:

@@ -61,3 +61,12 @@ class ItemForm(forms.Form):
 
 class ItemStatusForm(forms.Form):
     status = forms.ChoiceField(choices=ItemStatus.choices)
+
+
+class ReferralListForm(forms.Form):
+    """The filters of the referral list; a value its form does not send is an error shown on the page."""
+
+    scope = forms.ChoiceField(choices=[("mine", _("Mine")), ("all", _("My organisation's"))], required=False)
+    status = forms.ChoiceField(choices=[("", _("Any")), *ReferralStatus.choices], required=False)
+    agency = forms.IntegerField(min_value=1, max_value=2**63 - 1, required=False)  # an id: a PostgreSQL bigint
+    overdue = forms.BooleanField(required=False)

@@ -17,7 +17,7 @@ from cases.forms import add_service_error
 from cases.selectors import case_for_user
 from cases.views import _casework, form_post
 from referrals import services
-from referrals.forms import ConsentForm, ItemForm, ItemStatusForm, ReferralForm, TransitionForm
+from referrals.forms import ConsentForm, ItemForm, ItemStatusForm, ReferralForm, ReferralListForm, TransitionForm
 from referrals.models import Agency, Referral, ReferralStatus
 from referrals.selectors import overdue, referral_for_user, referrals_visible_to
 
@@ -25,15 +25,18 @@ from referrals.selectors import overdue, referral_for_user, referrals_visible_to
 @_casework
 def referral_list(request: HttpRequest) -> HttpResponse:
     referrals = referrals_visible_to(request.user).select_related("case", "agency", "owner")
-    scope = request.GET.get("scope", "mine")
+    filters = ReferralListForm(request.GET)
+    valid = filters.is_valid()  # a wrong value is shown as an error; the other filters still apply
+    wanted = filters.cleaned_data
+    scope = wanted.get("scope") or "mine"
     if scope == "mine":
         referrals = referrals.filter(owner_id=request.user.pk)
-    if request.GET.get("overdue"):
+    if wanted.get("overdue"):
         referrals = overdue(referrals)
-    if request.GET.get("status") in ReferralStatus.values:
-        referrals = referrals.filter(status=request.GET["status"])
-    if request.GET.get("agency", "").isdigit():
-        referrals = referrals.filter(agency_id=int(request.GET["agency"]))
+    if wanted.get("status"):
+        referrals = referrals.filter(status=wanted["status"])
+    if wanted.get("agency") is not None:
+        referrals = referrals.filter(agency_id=wanted["agency"])
     access_log_record(
         action=Action.VIEW, request=request, object_type="referrals.referral", detail={"query": request.GET.urlencode()}
     )
@@ -43,10 +46,12 @@ def referral_list(request: HttpRequest) -> HttpResponse:
         "referrals/referral_list.html",
         {
             "page": page,
+            "filters": filters,
             "scope": scope,
             "statuses": ReferralStatus.choices,
             "agencies": Agency.objects.filter(active=True),
         },
+        status=200 if valid else 400,
     )
 
 

@@ -32,10 +32,12 @@ def test_dates_before_2000_are_refused(personas: dict[str, User], client_for: An
     assert not Case.objects.exclude(pk=case.pk).exists()
 
 
-def test_garbage_page_cursor_shows_the_first_page(client_for: Any) -> None:
+def test_garbage_page_cursor_shows_the_first_page_with_an_error(client_for: Any) -> None:
     client = client_for("worker")
-    assert client.get(reverse("case_list"), {"before": "2024-13-45T00:00:00|5"}).status_code == 200
-    assert client.get(reverse("case_list"), {"before": "2024-01-01T00:00:00|²"}).status_code == 200
+    for garbage in ("2024-13-45T00:00:00+00:00|5", "2024-01-01T00:00:00+00:00|²", "2024-01-01T00:00:00|5"):
+        response = client.get(reverse("case_list"), {"before": garbage})
+        assert response.status_code == 400
+        assert "This link to older cases is not valid" in response.content.decode()
 
 
 def test_a_deactivated_term_stays_on_the_case_when_it_is_edited(client_for: Any, personas: dict[str, User]) -> None:
