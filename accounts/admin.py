@@ -1,18 +1,33 @@
+from dataclasses import dataclass
 from typing import Any
 
 from axes.utils import reset as axes_reset
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import UsernameField
+from django.core.exceptions import PermissionDenied
+from django.core.validators import RegexValidator
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_stubs_ext import StrOrPromise
 
 from accounts import services
 from accounts.models import Organisation, User
-from accounts.selectors import organisations_visible_to, users_visible_to
+from accounts.roles import Role
+from accounts.selectors import invitation_waiting, organisations_visible_to, users_visible_to
 from audit.models import Action
 from audit.services import access_log_record
+from helpline import gate
 from helpline.admin import ScopedAdminMixin, site
 
 
@@ -31,8 +46,10 @@ class OrganisationAdmin(ScopedAdminMixin, admin.ModelAdmin[Organisation]):
         return False
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # The suffix is fixed once given: usernames carry it, and a freed suffix could be taken by another helpline.
+        fixed = ["username_suffix"] if obj is not None else []
         # A rename could probe for the names of other helplines ("already exists").
-        return [] if request.user.is_superuser else ["name"]
+        return fixed if request.user.is_superuser else ["name", *fixed]
 
     def save_model(self, request: HttpRequest, obj: Organisation, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -44,54 +61,120 @@ class OrganisationAdmin(ScopedAdminMixin, admin.ModelAdmin[Organisation]):
         )
 
 
-class UserCreationForm(AdminUserCreationForm):
-    class Meta(AdminUserCreationForm.Meta):
-        model = User
-        fields = ("username", "role", "language")
+USERNAME_PART = RegexValidator(
+    r"^[\w.+-]+\Z", _("Use only letters, digits and the characters . + - _ (the @ and what follows are added).")
+)
 
 
-class UserEditForm(UserChangeForm):
-    class Meta(UserChangeForm.Meta):
+class UserInviteForm(forms.ModelForm[User]):
+    """A new account: who it is for and their role. The password is its owner's to set, from the invitation.
+
+    The username gets the organisation's suffix, so no name another organisation holds can ever be asked for,
+    and no answer here can tell whether one exists.
+    """
+
+    organisation: Organisation  # the administrator's, set by the admin for each request
+
+    username = UsernameField(
+        label=_("Username"),
+        max_length=100,
+        validators=[USERNAME_PART],
+        error_messages={"unique": _("Choose another username.")},  # of any name taken, whoever holds it
+    )
+
+    class Meta:
         model = User
+        fields = ["username", "role", "first_name", "last_name", "email", "language"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].help_text = _("They will log in as this name followed by @%(suffix)s.") % {
+            "suffix": self.organisation.username_suffix
+        }
+        self.fields["email"].help_text = _("If given, the invitation link is also e-mailed to this address.")
+
+    def clean_username(self) -> str:
+        return f"{self.cleaned_data['username']}@{self.organisation.username_suffix}"
+
+
+class UserEditForm(forms.ModelForm[User]):
+    """What an administrator may change on an account: never its password, nor its name."""
+
+    class Meta:
+        model = User
+        fields = list(services.EDITABLE)
+
+
+@dataclass
+class Issued:
+    """An invitation just issued, shown to the administrator on this one page and never again."""
+
+    user: User
+    link: str
+    emailed: bool
 
 
 @admin.register(User, site=site)
 class HelplineUserAdmin(ScopedAdminMixin, UserAdmin):
     form = UserEditForm
-    add_form = UserCreationForm
+    add_form = UserInviteForm
+    add_form_template = "admin/accounts/user/add_form.html"
     list_display = ["username", "first_name", "last_name", "role", "is_active", "last_login"]
     list_filter = ["role", "is_active"]
     search_fields = ["username", "first_name", "last_name", "email"]
     ordering = ["username"]
     filter_horizontal = []
     fieldsets = [
-        (None, {"fields": ["username", "password"]}),
+        (None, {"fields": ["username", "sign_in"]}),
         (_("Person"), {"fields": ["first_name", "last_name", "email", "language"]}),
         (_("Access"), {"fields": ["role", "is_active"]}),
         (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [
-        (None, {"classes": ["wide"], "fields": ["username", "role", "language", "password1", "password2"]})
+        (None, {"classes": ["wide"], "fields": ["username", "role", "first_name", "last_name", "email", "language"]})
     ]
-    readonly_fields = ["last_login", "date_joined"]
-    actions = ["reset_two_factor", "unlock"]
+    actions = ["reset_password", "reset_two_factor", "unlock"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
-        return users_visible_to(request.user)
+        # Also what the admin's autocomplete searches, whichever field asks: never another organisation's users.
+        return users_visible_to(request.user).order_by("username")
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:
+            actor: Any = request.user
+            form.organisation = actor.organisation  # type: ignore[attr-defined]
+        return form
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        if obj is not None and obj.pk == request.user.pk:
+        if obj is None:
+            return []
+        fields = ["username", "sign_in", "last_login", "date_joined"]
+        if obj.pk == request.user.pk:
             # Nobody demotes or deactivates themselves, so an organisation keeps an administrator.
-            return [*self.readonly_fields, "role", "is_active"]
-        return list(self.readonly_fields)
+            fields += ["role", "is_active"]
+        return fields
 
-    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
-        response = super().user_change_password(request, id, form_url)
-        if request.method == "POST" and response.status_code == 302:
-            access_log_record(
-                action=Action.PASSWORD_CHANGED, request=request, object_type="accounts.user", object_id=id
-            )
-        return response
+    @admin.display(description=_("Sign-in"))
+    def sign_in(self, obj: User) -> str:
+        invitation = invitation_waiting(obj)
+        password: StrOrPromise
+        if obj.has_usable_password():
+            password = _("Password set by its owner.")
+        elif invitation is not None and invitation.expires_at > timezone.now():
+            password = _("No password yet: the invitation link works until %(date)s.") % {
+                "date": date_format(timezone.localtime(invitation.expires_at), "DATETIME_FORMAT")
+            }
+        else:
+            password = _("No password, and no invitation link that still works.")
+        enrolled = TOTPDevice.objects.filter(user=obj, confirmed=True).exists()
+        return format_html(
+            '{} {} <a href="{}">{}</a>',
+            password,
+            _("Authenticator enrolled.") if enrolled else _("No authenticator yet."),
+            reverse("admin:auth_user_password_change", args=[obj.pk]),
+            _("Reset the password and issue a new invitation"),
+        )
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Accounts are deactivated, never deleted: the audit trail points at them.
@@ -99,22 +182,64 @@ class HelplineUserAdmin(ScopedAdminMixin, UserAdmin):
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         actor: Any = request.user
-        if not change:
-            obj.organisation = actor.organisation
-        obj.is_staff = obj.is_superuser or obj.role == "administrator"
-        super().save_model(request, obj, form, change)
-        access_log_record(
-            action=Action.CHANGE if change else Action.CREATE,
+        if change:
+            values = {name: form.cleaned_data[name] for name in form.changed_data}
+            services.user_update(user=obj, values=values, actor=actor, request=request)
+            return
+        user, token = services.user_invite(
+            organisation=actor.organisation,
+            username=obj.username,
+            role=Role(obj.role),
+            first_name=obj.first_name,
+            last_name=obj.last_name,
+            email=obj.email,
+            language=obj.language,
+            actor=actor,
             request=request,
-            obj=obj,
-            detail={"fields": [f for f in form.changed_data if not f.startswith("password")]},
         )
+        # The admin logs and answers about the form's instance: it becomes the account just made.
+        obj.pk, obj._state.adding = user.pk, False
+        request._issued = [self._issue(request, user, token)]  # type: ignore[attr-defined]
 
-    @admin.action(description=_("Reset two-factor login (lost phone)"), permissions=["change"])
-    def reset_two_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        for user in queryset:
-            services.two_factor_reset(user=user, request=request)
-        messages.success(request, _("They will enrol a new authenticator at their next login."))
+    def response_add(self, request: HttpRequest, obj: User, post_url_continue: str | None = None) -> HttpResponse:
+        return self._invitation_page(request, request._issued, title=_("Account added"))  # type: ignore[attr-defined]
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        """Nobody sets another person's password: this page resets it and issues an invitation instead."""
+        user = self.get_object(request, unquote(id))
+        if user is None:
+            gate.refuse(request, object_type=self.opts.label_lower, object_id=str(id)[:64])
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        if request.method == "POST" and request.POST.get("confirm") == "reset":
+            token = services.user_password_reset(user=user, actor=request.user, request=request)
+            return self._invitation_page(request, [self._issue(request, user, token)], title=_("Password reset"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Reset the password of %(username)s") % {"username": user.get_username()},
+            "opts": self.opts,
+            "original": user,
+        }
+        # Anything else posted here (a new password, say) is refused and changes nothing.
+        status = 400 if request.method == "POST" else 200
+        page = TemplateResponse(request, "admin/accounts/user/password_reset.html", context, status=status)
+        return self._record_view(request, page, str(user.pk))
+
+    @admin.action(description=_("Reset the password and issue an invitation"), permissions=["change"])
+    def reset_password(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse:
+        issued = [
+            self._issue(request, user, services.user_password_reset(user=user, actor=request.user, request=request))
+            for user in queryset
+        ]
+        return self._invitation_page(request, issued, title=_("Passwords reset"))
+
+    @admin.action(description=_("Reset two-factor login (lost phone) and issue an invitation"), permissions=["change"])
+    def reset_two_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse:
+        issued = [
+            self._issue(request, user, services.two_factor_reset(user=user, actor=request.user, request=request))
+            for user in queryset
+        ]
+        return self._invitation_page(request, issued, title=_("Two-factor login reset"))
 
     @admin.action(description=_("Unlock after failed logins"), permissions=["change"])
     def unlock(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
@@ -122,3 +247,18 @@ class HelplineUserAdmin(ScopedAdminMixin, UserAdmin):
             axes_reset(username=user.username)
             access_log_record(action=Action.CHANGE, request=request, obj=user, detail={"unlocked": True})
         messages.success(request, _("The selected accounts can log in again."))
+
+    def _issue(self, request: HttpRequest, user: User, token: str) -> Issued:
+        link = request.build_absolute_uri(reverse("invitation_accept", args=[token]))
+        return Issued(user=user, link=link, emailed=services.invitation_email(user=user, link=link))
+
+    def _invitation_page(self, request: HttpRequest, issued: list[Issued], title: StrOrPromise) -> HttpResponse:
+        """The links, shown this once: only their hashes are kept."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.opts,
+            "issued": issued,
+            "lifetime_hours": int(settings.INVITATION_LIFETIME.total_seconds() // 3600),
+        }
+        return TemplateResponse(request, "admin/accounts/user/invitations.html", context)

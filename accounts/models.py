@@ -1,7 +1,10 @@
+from typing import Any
+
 import pghistory
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role
@@ -13,6 +16,15 @@ class Organisation(models.Model):
 
     name = models.CharField(_("name"), max_length=200, unique=True)
     country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("ISO 3166-1 alpha-2 code"))
+    username_suffix = models.SlugField(
+        _("username suffix"),
+        max_length=40,
+        unique=True,
+        help_text=_(
+            "Accounts added by the organisation's administrators are named name@suffix, so that no administrator "
+            "ever asks for a username another organisation holds."
+        ),
+    )
     created = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -22,6 +34,11 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.username_suffix:
+            self.username_suffix = slugify(self.name)[:40]
+        super().save(*args, **kwargs)
 
 
 class HelplineUserManager(UserManager["User"]):
@@ -80,6 +97,41 @@ class User(AbstractUser):
     @property
     def interface_language(self) -> str:
         return language_to_activate(self.language)
+
+
+class InvitationReason(models.TextChoices):
+    NEW_ACCOUNT = "new_account", _("new account")
+    PASSWORD_RESET = "password_reset", _("password reset")
+    TWO_FACTOR_RESET = "two_factor_reset", _("two-factor reset")
+
+
+class Invitation(models.Model):
+    """A single-use link with which a person sets their own password: for a new account or after a reset.
+
+    Only the SHA-256 of its token is kept. An account has at most one invitation waiting: a new one replaces it.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("user"))
+    reason = models.CharField(_("reason"), max_length=20, choices=InvitationReason.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=models.Q(used_at__isnull=True), name="invitation_one_waiting_per_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.reason})"
 
 
 def language_to_activate(code: str) -> str:

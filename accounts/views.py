@@ -6,19 +6,23 @@ import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
 from accounts.forms import LanguageForm, TokenForm
+from accounts.selectors import INVITATION_OBJECT_TYPE, invitation_refusals_exceeded, invitation_usable
 from audit.models import Action
 from audit.services import access_log_record
+from helpline.client_address import client_address
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -113,3 +117,37 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         access_log_record(action=Action.PASSWORD_CHANGED, request=self.request)
         messages.success(self.request, _("Your password has been changed."))
         return response
+
+
+@never_cache
+@sensitive_post_parameters("new_password1", "new_password2")
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """The public page of an invitation link, where its holder sets the account's password.
+
+    A link that cannot be used gets one answer, whatever the reason, and is logged; an address with too many
+    of those is turned away for a while. Nothing here says whether an account exists.
+    """
+    if request.user.is_authenticated:
+        # Signed in as someone else (an administrator trying the link): the link is not for this session.
+        return render(request, "accounts/invitation_signed_in.html")
+    if invitation_refusals_exceeded(client_address(request)):
+        return render(request, "accounts/invitation_invalid.html", {"too_many": True}, status=429)
+    invitation = invitation_usable(token)
+    if invitation is None:
+        return _invitation_refused(request)
+    form = SetPasswordForm(invitation.user, request.POST or None)
+    if form.is_valid():
+        try:
+            services.invitation_accept(token=token, password=form.cleaned_data["new_password1"], request=request)
+        except services.InvitationInvalid:  # used up by another submission a moment ago
+            return _invitation_refused(request)
+        messages.success(request, _("Your password is set. Log in with it, then set up your authenticator app."))
+        return redirect("login")
+    context = {"form": form, "username": invitation.user.get_username(), "expires_at": invitation.expires_at}
+    return render(request, "accounts/invitation.html", context, status=400 if form.errors else 200)
+
+
+def _invitation_refused(request: HttpRequest) -> HttpResponse:
+    access_log_record(action=Action.REFUSED, request=request, object_type=INVITATION_OBJECT_TYPE)
+    return render(request, "accounts/invitation_invalid.html", status=404)

@@ -172,6 +172,8 @@ CSRF_COOKIE_HTTPONLY = True
 # Two-factor login for every staff role. Demo users are exempt only with DEBUG on.
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Helpline back office")
 OTP_BACKUP_CODES = 10
+# Accounts start from an invitation link with which their owner sets the password (accounts/services.py).
+INVITATION_LIFETIME = timedelta(hours=env.int("INVITATION_LIFETIME_HOURS", default=72))
 
 # Lockout per username and address, so one attacker cannot lock out a whole office, and of an
 # address across usernames, so nobody can spray passwords over many accounts (accounts/lockout.py).

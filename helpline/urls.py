@@ -24,6 +24,7 @@ account_patterns = [
     path("two-factor/setup/", account_views.two_factor_setup, name="two_factor_setup"),
     path("two-factor/verify/", account_views.two_factor_verify, name="two_factor_verify"),
     path("two-factor/backup-codes/", account_views.backup_codes_regenerate, name="backup_codes_regenerate"),
+    path("invitation/<str:token>/", account_views.invitation_accept, name="invitation_accept"),
 ]
 
 router = SimpleRouter()

@@ -8,12 +8,14 @@ class Kind(models.TextChoices):
     STEP_OVERDUE = "step_overdue", _("Response step overdue")
     REFERRAL_FOLLOW_UP = "referral_follow_up", _("Referral follow-up due")
     SUPERVISOR_DIGEST = "supervisor_digest", _("Daily digest for supervisors")
+    ACCOUNT_CHANGED = "account_changed", _("Change to an account of the organisation")
 
 
 class Notification(models.Model):
-    """One reminder to one person about one overdue item on one local day, or a supervisor's daily digest.
+    """One reminder to one person about one overdue item on one local day, a supervisor's daily digest,
+    or a change to an account told to a supervisor.
 
-    The text holds only case references, counts and catalogue labels, never free text from a case.
+    The text holds only case references, counts, catalogue labels and usernames, never free text from a case.
     """
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
@@ -24,7 +26,11 @@ class Notification(models.Model):
         "referrals.Referral", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     subject_key = models.CharField(
-        max_length=40, help_text=_('What it is about: "step:<id>", "referral:<id>" or "digest:<recipient id>".')
+        max_length=40,
+        help_text=_(
+            'What it is about: "step:<id>", "referral:<id>", "digest:<recipient id>" '
+            'or "account:<access log id>:<recipient id>".'
+        ),
     )
     day = models.DateField(help_text=_("The local date the reminder is for."))
     text = models.CharField(max_length=300)
@@ -43,7 +49,12 @@ class Notification(models.Model):
             models.CheckConstraint(
                 condition=Q(kind="step_overdue", case__isnull=False, step__isnull=False, referral__isnull=True)
                 | Q(kind="referral_follow_up", case__isnull=False, step__isnull=True, referral__isnull=False)
-                | Q(kind="supervisor_digest", case__isnull=True, step__isnull=True, referral__isnull=True),
+                | Q(
+                    kind__in=["supervisor_digest", "account_changed"],
+                    case__isnull=True,
+                    step__isnull=True,
+                    referral__isnull=True,
+                ),
                 name="notification_subject_matches_kind",
             ),
         ]

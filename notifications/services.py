@@ -1,4 +1,5 @@
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from django.core.mail import EmailMessage, get_connection
@@ -9,11 +10,12 @@ from django.utils import timezone, translation
 from django.utils.dateformat import format as date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy
 from psycopg.types.json import Jsonb
 
 from accounts.models import User, language_to_activate
 from accounts.roles import Role
+from audit.models import AccessLog
 from cases.models import ResponseStep, Risk, Status, StepStatus
 from notifications.models import Kind, Notification
 from notifications.selectors import digest_figures, digest_is_empty
@@ -215,6 +217,67 @@ def digest_links(detail: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class AccountEvent(StrEnum):
+    """Changes to an account that the organisation's supervisors are told of."""
+
+    CREATED = "created"
+    ROLE_CHANGED = "role_changed"
+    DEACTIVATED = "deactivated"
+    ACTIVATED = "activated"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 (an event, not a password)
+    TWO_FACTOR_RESET = "two_factor_reset"
+
+
+ACCOUNT_EVENT_TEXTS = {
+    AccountEvent.CREATED: gettext_lazy("%(actor)s added the account %(user)s, role %(role)s."),
+    AccountEvent.ROLE_CHANGED: gettext_lazy("%(actor)s changed the role of %(user)s from %(previous)s to %(role)s."),
+    AccountEvent.DEACTIVATED: gettext_lazy("%(actor)s deactivated the account %(user)s."),
+    AccountEvent.ACTIVATED: gettext_lazy("%(actor)s reactivated the account %(user)s."),
+    AccountEvent.PASSWORD_RESET: gettext_lazy(
+        "%(actor)s reset the password of %(user)s, who sets a new one from an invitation link."
+    ),
+    AccountEvent.TWO_FACTOR_RESET: gettext_lazy(
+        "%(actor)s reset the two-factor login of %(user)s, who sets a new password from an invitation link "
+        "and enrols a new authenticator."
+    ),
+}
+
+
+def account_change_notify(
+    *, event: AccountEvent, user: User, actor: Any, entry: AccessLog, role: str = "", previous: str = ""
+) -> int:
+    """Tell every active supervisor of the account's organisation, in their language; e-mailed after commit.
+
+    One notification per supervisor and access log entry. Returns how many were made.
+    """
+    from notifications.tasks import send_notification_email
+
+    now = timezone.now()
+    supervisors = User.objects.filter(organisation_id=user.organisation_id, role=Role.SUPERVISOR, is_active=True)
+    notifications = []
+    for supervisor in supervisors:
+        with translation.override(supervisor.interface_language):
+            text = str(ACCOUNT_EVENT_TEXTS[event]) % {
+                "actor": actor.get_username() if actor is not None else _("the system"),
+                "user": user.get_username(),
+                "role": str(Role(role).label) if role else "",
+                "previous": str(Role(previous).label) if previous else "",
+            }
+        notifications.append(
+            Notification(
+                recipient=supervisor,
+                kind=Kind.ACCOUNT_CHANGED,
+                subject_key=f"account:{entry.pk}:{supervisor.pk}",
+                day=timezone.localdate(now),
+                text=text[:300],
+                detail={"event": str(event), "user": user.pk},
+            )
+        )
+    for notification in Notification.objects.bulk_create(notifications):
+        send_notification_email.delay_on_commit(notification.pk)
+    return len(notifications)
+
+
 def notification_send_email(*, notification_id: int) -> bool:
     """E-mail one notification to its recipient, never twice. Returns whether this call sent it.
 
@@ -257,6 +320,9 @@ def _email_text(notification: Notification) -> tuple[str, str]:
     if notification.kind == Kind.SUPERVISOR_DIGEST:
         context = {"notification": notification, "detail": notification.detail, **digest_links(notification.detail)}
         templates = ("notifications/digest_subject.txt", "notifications/digest_body.txt")
+    elif notification.kind == Kind.ACCOUNT_CHANGED:
+        context = {"notification": notification}
+        templates = ("notifications/account_subject.txt", "notifications/account_body.txt")
     else:
         context = {"notification": notification, "path": reverse("case_detail", args=[notification.case_id])}
         templates = ("notifications/email_subject.txt", "notifications/email_body.txt")

@@ -14,6 +14,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.roles import Role
+from accounts.services import user_invite
 from audit.models import Action
 from cases.models import StepType, Term
 from cases.services import case_open
@@ -143,6 +145,13 @@ def import_job_row(name: str) -> Row:
     )
 
 
+def invitation_url(records: dict[str, Any]) -> str:
+    _user, token = user_invite(
+        organisation=records["organisation"], username="invited@table", role=Role.WORKER, actor=None
+    )
+    return reverse("invitation_accept", args=[token])
+
+
 TABLE: dict[str, Row] = {
     "home": Row(everyone(200)),
     "login": Row(everyone(302, anonymous=200)),  # signed-in users go straight on
@@ -152,6 +161,8 @@ TABLE: dict[str, Row] = {
     "two_factor_setup": Row(everyone(302)),  # already enrolled: on to the account page
     "two_factor_verify": Row(everyone(302)),  # already verified: on to where they were going
     "backup_codes_regenerate": Row(everyone(405)),  # POST only
+    # Public, for the holder of a fresh link; signed-in people are asked to log out first.
+    "invitation_accept": Row(everyone(200, anonymous=200), url=invitation_url),
     "admin:index": Row(admins_only()),
     "admin:login": Row(admins_only(302, anonymous=302)),
     "admin:logout": Row(admins_only(405)),

@@ -226,13 +226,12 @@ def test_administrator(journey: Journey) -> None:
     expect(page.locator(".messagelist")).to_contain_text("Journey Chat")
     trip.look("platform added")
 
-    # A new worker.
+    # A new worker, invited: the administrator hands over a link and never sees a password.
     trip.go("/admin/accounts/user/add/")
     page.get_by_label("Username").fill("e2e-new-worker")
     page.get_by_label("Role").select_option(label="Helpline worker")
-    page.get_by_label("Password:", exact=True).fill("a-long-new-password-2026")
-    page.get_by_label("Password confirmation").fill("a-long-new-password-2026")
     trip.look("new user")
     page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.locator(".messagelist")).to_contain_text("e2e-new-worker")
-    trip.look("user added")
+    expect(page.locator(".invitation-link")).to_contain_text("/account/invitation/")
+    expect(page.locator("#content-main")).to_contain_text("e2e-new-worker@demo-helpline")
+    trip.look("user invited")
