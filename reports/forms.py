@@ -24,7 +24,7 @@ MAX_MONTHS = 120
 MAX_AGE = 120
 MAX_BANDS = 12
 EARLIEST_YEAR = 2000
-MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 GRANULARITIES = [("month", _("Month")), ("quarter", _("Quarter")), ("year", _("Year"))]
 
 
@@ -54,12 +54,11 @@ class MonthField(forms.CharField):
         match = MONTH.match(text)
         if match is None or not 1 <= int(match[2]) <= 12:
             raise ValidationError(_("Enter a month as YYYY-MM, for example 2025-01."), code="invalid")
-        month = date(int(match[1]), int(match[2]), 1)
-        if month.year < EARLIEST_YEAR:
+        if int(match[1]) < EARLIEST_YEAR:  # before building the date: there is no year 0
             raise ValidationError(
                 _("Reports start in %(year)s or later."), code="too_early", params={"year": EARLIEST_YEAR}
             )
-        return month
+        return date(int(match[1]), int(match[2]), 1)
 
     def prepare_value(self, value: Any) -> Any:
         return f"{value:%Y-%m}" if isinstance(value, date) else value
