@@ -1,6 +1,8 @@
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -65,8 +67,27 @@ class HelplineAdminSite(admin.AdminSite):
 site = HelplineAdminSite(name="admin")
 
 
+class CheckedChangeList(ChangeList):
+    """A change list whose filters are checked before they reach the database.
+
+    A NUL (PostgreSQL text cannot hold one) or a date hierarchy at the end of the calendar (the day, month or year
+    after 9999) is a wrong filter, answered as Django answers any other: the list again, flagged.
+    """
+
+    def get_filters(self, request: HttpRequest) -> Any:
+        if any("\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()):
+            raise IncorrectLookupParameters("A NUL character in the filters.")
+        try:
+            return super().get_filters(request)
+        except (OverflowError, ValueError) as error:
+            raise IncorrectLookupParameters(error) from error
+
+
 class ScopedAdminMixin:
     """A record outside the administrator's scope is a 404, never a hint that it exists."""
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return CheckedChangeList
 
     def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> HttpResponse:
         access_log_record(
