@@ -278,6 +278,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=15 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Memory ceiling of each worker process, in MB (0: none): a task that wants more fails with a MemoryError instead
+# of taking the machine down (helpline/celery.py), and a process that grew past half of it is replaced after its task.
+WORKER_MAX_MEMORY_MB = env.int("WORKER_MAX_MEMORY_MB", default=2048)
+if WORKER_MAX_MEMORY_MB and WORKER_MAX_MEMORY_MB < 512:
+    raise ImproperlyConfigured("WORKER_MAX_MEMORY_MB must be 0 (no ceiling) or at least 512.")
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = WORKER_MAX_MEMORY_MB * 1024 // 2 or None  # in KiB
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = TIME_ZONE
