@@ -5,7 +5,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
 from imports.models import ImportMode, TextIdentifiers
-from imports.services import MAX_BYTES, file_format
+from imports.rows import MAX_BYTES
+from imports.services import file_format
 
 
 class ImportForm(forms.Form):

@@ -69,6 +69,9 @@ class ImportJob(models.Model):
     progress = models.PositiveSmallIntegerField(default=0, help_text=_("Percent done."))
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True, help_text=_("When a worker last claimed the job."))
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text=_("How many times a worker claimed the job; after a few, it is not tried again.")
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -8,10 +8,12 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -24,6 +26,18 @@ from cases.models import Status, Term
 from imports.columns import BY_NAME, COLUMNS, PLATFORM_COLUMNS, REQUIRED, SEPARATOR, Column
 
 MAX_ROWS = 200_000
+MAX_BYTES = 100 * 1024 * 1024  # an uploaded file, and the cases of a workbook once written as text
+# Past the template's columns, a little room for empty ones; a row or a sheet that reaches further is refused.
+MAX_COLUMNS = len(COLUMNS) + 12
+MAX_ROW_CHARS = 100_000  # the text of one row, all its cells together (a description has at most 20,000)
+# A workbook is a zip of XML parts: what it may unpack to is checked from the sizes the zip declares before any
+# part is read (reading a part stops at its declared size; one that holds more fails its checksum).
+MAX_PARTS = 500
+MAX_SHEETS = 50
+MAX_UNPACKED = 1024 * 1024 * 1024
+MAX_SHARED_STRINGS = 256 * 1024 * 1024  # openpyxl keeps every shared string in memory
+MAX_RATIO = 100  # unpacked size / packed size of a part over RATIO_FROM bytes: XML of real cells packs 5 to 20 times
+RATIO_FROM = 1024 * 1024
 REFERENCE_LENGTH = 20
 REFERENCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_.-]*$")
 EXAMPLE_REFERENCE = BY_NAME["reference"].example
@@ -83,43 +97,177 @@ def _numbered(rows: Iterator[list[Any]] | Any) -> Iterator[tuple[int, list[Any]]
             yield number, list(cells)
 
 
+# What reading a broken workbook raises: a broken zip or XML, a missing part, a compression method Python lacks.
+UNREADABLE = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    NotImplementedError,
+    ParseError,
+    KeyError,
+    OSError,
+    ValueError,
+    TypeError,
+    IndexError,
+)
+
+
 def csv_of(content: bytes, format: str) -> bytes:
     """The file as CSV. A workbook is read once (slowly) and its cells written as text, as the checks read them:
-    every later reading of the rows goes at the speed of CSV."""
+    every later reading of the rows goes at the speed of CSV.
+
+    A workbook can describe far more than it holds (a few kilobytes can declare 20,000 rows of 16,384 columns,
+    or unpack to gigabytes): its sizes are checked before it is opened, its sheet's declared size before a row is
+    read, and each row as it is read, so that such a file is refused at once, having used little memory.
+    """
+    if len(content) > MAX_BYTES:
+        raise FileProblem(_("The file is larger than %(limit)s MB: split it.") % {"limit": MAX_BYTES // (1024 * 1024)})
     if format == "csv":
         return content
     from openpyxl import load_workbook
 
     out = io.StringIO()
     writer = csv.writer(out)
+    written = 0
     try:
+        with zipfile.ZipFile(io.BytesIO(content)) as package:
+            _check_package(package)
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        if len(book.sheetnames) > MAX_SHEETS:
+            raise FileProblem(
+                _("The workbook has more than %(limit)s sheets: keep the sheet of cases only.") % {"limit": MAX_SHEETS}
+            )
         sheet = book["Cases"] if "Cases" in book.sheetnames else book.worksheets[0]
-        for cells in sheet.iter_rows(values_only=True):
+        _check_size(sheet.max_row or 0, sheet.max_column or 0)  # as the sheet declares it (it may say nothing)
+        # Each row as it is, up to its own last cell, whatever the sheet declares: nothing is padded to that.
+        sheet.reset_dimensions()
+        for number, cells in enumerate(sheet.iter_rows(max_row=MAX_ROWS + 2, values_only=True), start=1):
+            _check_size(number, len(cells), at=number)
+            length = sum(len(cell) for cell in cells if isinstance(cell, str))
+            if length > MAX_ROW_CHARS:
+                raise _row_too_long(number)
+            written += length
+            if written > MAX_BYTES:
+                raise FileProblem(
+                    _("The cases of this workbook take more than %(limit)s MB as text: split it.")
+                    % {"limit": MAX_BYTES // (1024 * 1024)},
+                    row=number,
+                )
             writer.writerow([_text(cell) for cell in cells])
         book.close()
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, IndexError):
+    except UNREADABLE:
         raise FileProblem(_("The file is not a readable XLSX workbook.")) from None
     return out.getvalue().encode()
 
 
+def _check_package(package: zipfile.ZipFile) -> None:
+    """Refuse a workbook whose parts would unpack to much more than cases need, from the sizes its zip declares."""
+    parts = package.infolist()
+    too_big = (
+        len(parts) > MAX_PARTS
+        or sum(part.file_size for part in parts) > MAX_UNPACKED
+        or any(
+            part.file_size > MAX_SHARED_STRINGS and part.filename.lower().endswith("sharedstrings.xml")
+            for part in parts
+        )
+        or any(part.file_size > RATIO_FROM and part.file_size > MAX_RATIO * part.compress_size for part in parts)
+    )
+    if too_big:
+        raise FileProblem(
+            _(
+                "This workbook would unpack to far more than its cases need, so it is not read. Copy the cases "
+                "into a new copy of the template (or save them as CSV) and upload that."
+            )
+        )
+
+
+def _check_size(rows: int, columns: int, *, at: int = 1) -> None:
+    """Refuse a sheet (at its row ``at``) that reaches past the row limit, or past the template's columns and a
+    little room."""
+    if rows > MAX_ROWS + 1:  # and the header
+        raise _too_many_rows(at)
+    if columns > MAX_COLUMNS:
+        raise FileProblem(
+            _(
+                "The sheet reaches column %(column)s, but the template has %(count)s columns: delete the columns "
+                "after the last one used (or copy the cases into the template) and upload the file again."
+            )
+            % {"column": _column_letter(columns), "count": len(COLUMNS)},
+            row=at,
+        )
+
+
+def _column_letter(number: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(number) if number <= 18_278 else str(number)
+
+
+def _too_many_rows(row: int) -> FileProblem:
+    return FileProblem(_("The file has more than %(limit)s rows: split it.") % {"limit": f"{MAX_ROWS:,}"}, row=row)
+
+
+def _row_too_long(row: int) -> FileProblem:
+    return FileProblem(
+        _("Row %(row)s is longer than %(limit)s characters: no row of the template needs as much. Check its quotes.")
+        % {"row": row, "limit": f"{MAX_ROW_CHARS:,}"},
+        row=row,
+    )
+
+
 def read_sheet(content: bytes) -> Sheet:
-    """The header (normalised column names) and the rows of a CSV file, read lazily."""
+    """The header (normalised column names) and the rows of a CSV file (as csv_of gives it), read lazily."""
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise FileProblem(_("The file is not UTF-8 text: save it as “CSV UTF-8” and upload it again.")) from None
-    first_line = text.split("\n", 1)[0]
+    first_line = next(_lines(text), "")
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     try:
-        estimate = max(0, sum(1 for _ in csv.reader(io.StringIO(text), delimiter=delimiter)) - 1)
+        estimate = max(0, sum(1 for _ in _records(text, delimiter)) - 1)
     except csv.Error as error:
         raise FileProblem(_("The file is not valid CSV: %(error)s") % {"error": error}) from None
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = _records(text, delimiter)
     header = next(reader, None)
     if header is None:
         raise FileProblem(_("The file is empty."))
     return Sheet(_header(header), _numbered(reader), estimate)
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of the text with their ends, as a file gives them, without a copy of the whole text (io.StringIO
+    would hold four bytes a character)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start) + 1 or len(text)
+        yield text[start:end]
+        start = end
+
+
+def _records(text: str, delimiter: str) -> Iterator[list[str]]:
+    """The CSV records of the text. Refused as soon as it is met: a row past the row limit, a row longer than
+    MAX_ROW_CHARS (over however many lines) or with more cells than MAX_COLUMNS, so that no row takes much memory."""
+    row, taken = 1, 0
+
+    def lines() -> Iterator[str]:
+        nonlocal taken
+        for line in _lines(text):
+            taken += len(line)
+            if taken > MAX_ROW_CHARS:
+                raise _row_too_long(row)
+            yield line
+
+    for cells in csv.reader(lines(), delimiter=delimiter):
+        if row > MAX_ROWS + 1:
+            raise _too_many_rows(row)
+        if len(cells) > MAX_COLUMNS:
+            raise FileProblem(
+                _("Row %(row)s has %(cells)s cells, but the template has %(count)s columns: delete what is after them.")
+                % {"row": row, "cells": len(cells), "count": len(COLUMNS)},
+                row=row,
+            )
+        yield cells
+        row, taken = row + 1, 0
 
 
 def _header(cells: list[Any]) -> list[str]:

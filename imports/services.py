@@ -32,16 +32,17 @@ from cases.generator import column_types
 from cases.models import Case, CaseActivity, CaseCounter, CasePlatform, EventKind, ResponseStep, Status, StepType
 from cases.services import MANY_FACTS, SCALAR_FACTS, TERM_FACTS, playbook_steps
 from imports.models import FILE_TAKEN, ImportFormat, ImportJob, ImportMode, ImportStatus, TextIdentifiers
-from imports.rows import MAX_ROWS, CaseRow, FileProblem, RowChecker, csv_of, own_reference, read_sheet
+from imports.rows import CaseRow, FileProblem, RowChecker, csv_of, own_reference, read_sheet
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 2_000
 PROGRESS_EVERY = 2_000
 ERROR_LIMIT = 10_000  # problems kept for the report; all are counted
-MAX_BYTES = 100 * 1024 * 1024
 CHECKED_SHARE = 40  # percent of the progress bar for the first reading of the file
 LOCK_CLASS = 7_301  # pg_advisory_xact_lock(LOCK_CLASS, organisation): one import batch at a time per organisation
+# Runs of one job: a file that stops the worker each time (killed for its memory, say) is not handed out for ever.
+MAX_ATTEMPTS = 3
 
 
 class DuplicateFile(Exception):
@@ -160,11 +161,6 @@ def import_validate(*, job: ImportJob, claim: datetime | None = None) -> Validat
 
     for number, cells in sheet.rows:
         result.total += 1
-        if result.total > MAX_ROWS:
-            result.problem = _("The file has more than %(limit)s rows: split it.") % {"limit": f"{MAX_ROWS:,}"}
-            result.errors = [_problem(number, "", result.problem)]
-            result.error_count = 1
-            return result
         checked = checker.check(number, sheet.header, cells)
         for column, message in checked.errors:
             add(number, column, message)
@@ -216,19 +212,50 @@ def import_run(*, job_id: int) -> bool:
     The claim is a conditional update, so a second delivery finds the job taken and does nothing.
     A claim older than the task time limit belongs to a worker that is gone (no task runs longer):
     a new delivery takes it over, checking again from the start or importing on after the last batch.
+    Each claim counts as an attempt: the one after MAX_ATTEMPTS ends the job as failed instead.
     """
     now = timezone.now()
     stale = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
     mine = ImportJob.objects.filter(pk=job_id)
+    attempt = F("attempts") + 1
     claimed = mine.filter(
         Q(status=ImportStatus.PENDING) | Q(status=ImportStatus.VALIDATING, started_at__lt=stale)
-    ).update(status=ImportStatus.VALIDATING, started_at=now, progress=0)
-    if not claimed and not mine.filter(status=ImportStatus.IMPORTING, started_at__lt=stale).update(started_at=now):
+    ).update(status=ImportStatus.VALIDATING, started_at=now, progress=0, attempts=attempt)
+    if not claimed and not mine.filter(status=ImportStatus.IMPORTING, started_at__lt=stale).update(
+        started_at=now, attempts=attempt
+    ):
         return False
     job = ImportJob.objects.select_related("user").get(pk=job_id)
     # The report is written for the person who uploaded the file, in their language.
     with translation.override(job.user.interface_language):
+        if job.attempts > MAX_ATTEMPTS:
+            logger.error("Import %s stopped its worker %s times: not tried again", job.pk, MAX_ATTEMPTS)
+            _fail(
+                job,
+                now,
+                _(
+                    "The file could not be processed: the worker stopped while reading it, %(times)s times. It is "
+                    "not tried again: split it into smaller files, or ask an administrator."
+                )
+                % {"times": MAX_ATTEMPTS},
+            )
+            return False
         return _run(job, now)
+
+
+def import_claim_expiry(*, job_id: int) -> datetime | None:
+    """When the claim on a running job goes stale, so that a new delivery may take it over; None if not running.
+
+    A worker killed in the middle of a job (for its memory, say) has its task handed out again at once, while its
+    claim still looks alive: the task looks again at this time, so that the job goes on, or fails after
+    MAX_ATTEMPTS, rather than waiting for ever.
+    """
+    started = (
+        ImportJob.objects.filter(pk=job_id, status__in=[ImportStatus.VALIDATING, ImportStatus.IMPORTING])
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    return started + timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 5) if started else None
 
 
 def _run(job: ImportJob, now: datetime) -> bool:
@@ -244,6 +271,10 @@ def _run(job: ImportJob, now: datetime) -> bool:
         return False
     except SoftTimeLimitExceeded:
         _fail(job, now, _("The import took too long and was stopped. Split the file and import the parts."))
+        return False
+    except MemoryError:  # the worker's memory ceiling (WORKER_MAX_MEMORY_MB)
+        logger.exception("Import %s ran out of memory", job.pk)
+        _fail(job, now, _("The file needs more memory than an import may use: split it into smaller files."))
         return False
     except Exception:
         logger.exception("Import %s failed", job.pk)

@@ -67,6 +67,9 @@ class Export(models.Model):
     error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text=_("How many times a worker claimed the job; after a few, it is not tried again.")
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

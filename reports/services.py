@@ -1,12 +1,12 @@
 """Report exports made in the background: asked for on a page, made by a Celery task."""
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -19,6 +19,9 @@ from reports.models import Export, ExportStatus
 from reports.selectors import organisations_for_reports
 
 logger = logging.getLogger(__name__)
+
+# Runs of one export: one that stops the worker each time (killed for its memory, say) is not handed out for ever.
+MAX_ATTEMPTS = 3
 
 
 class ExportRefused(Exception):
@@ -50,17 +53,38 @@ def export_run(*, export_id: int) -> bool:
     The claim is a conditional update, so a second delivery of the task finds the export taken and
     does nothing. A claim older than the task time limit belongs to a worker that is gone (no task
     runs longer), so a redelivered task takes it over instead of leaving the export running forever.
+    Each claim counts as an attempt: the one after MAX_ATTEMPTS ends the export as failed instead.
     """
     stale = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
     claimed = Export.objects.filter(
         Q(status=ExportStatus.PENDING) | Q(status=ExportStatus.RUNNING, created_at__lt=stale), pk=export_id
-    ).update(status=ExportStatus.RUNNING, progress=0, error="")
+    ).update(status=ExportStatus.RUNNING, progress=0, error="", attempts=F("attempts") + 1)
     if not claimed:
         return False
     export = Export.objects.select_related("user").get(pk=export_id)
     # The file and any failure are for the person who asked, in their language.
     with translation.override(export.user.interface_language):
+        if export.attempts > MAX_ATTEMPTS:
+            logger.error("Report export %s stopped its worker %s times: not tried again", export_id, MAX_ATTEMPTS)
+            _fail(
+                export_id,
+                _(
+                    "The worker stopped while making this export, %(times)s times. It is not tried again: ask for "
+                    "a smaller report, or ask an administrator."
+                )
+                % {"times": MAX_ATTEMPTS},
+            )
+            return False
         return _made(export)
+
+
+def export_claim_expiry(*, export_id: int) -> datetime | None:
+    """When a running export may be taken over by a new delivery; None if it is not running (see
+    imports.services.import_claim_expiry: a task handed out again at once after its worker died looks again then)."""
+    created = (
+        Export.objects.filter(pk=export_id, status=ExportStatus.RUNNING).values_list("created_at", flat=True).first()
+    )
+    return created + timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 5) if created else None
 
 
 def _made(export: Export) -> bool:

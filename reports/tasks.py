@@ -6,7 +6,12 @@ from reports import rollups, services, snapshots
 @shared_task
 def report_export(export_id: int) -> bool:
     """Make the file of a report export; a second delivery does nothing."""
-    return services.export_run(export_id=export_id)
+    if services.export_run(export_id=export_id):
+        return True
+    # Taken by another run, which may have died with its worker: look again once its claim is stale.
+    if (expiry := services.export_claim_expiry(export_id=export_id)) is not None:
+        report_export.apply_async((export_id,), eta=expiry)
+    return False
 
 
 @shared_task

@@ -5,6 +5,7 @@ import io
 import json
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -193,6 +194,49 @@ def test_a_failed_export_says_so(
     export.refresh_from_db()
     assert export.status == ExportStatus.FAILED
     assert export.error.startswith("The export could not be made.") and "secret" not in export.error
+
+
+class Killed(BaseException):
+    """The worker process dies: nothing after this point runs, nothing catches it."""
+
+
+@pytest.mark.django_db
+def test_an_export_that_stops_the_worker_every_time_is_failed_after_three_attempts(
+    personas: dict[str, User], home_org: Organisation, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    runs = 0
+
+    def the_worker_dies(*args: Any, **kwargs: Any) -> Any:
+        nonlocal runs
+        runs += 1
+        raise Killed
+
+    monkeypatch.setattr(services, "published_for", the_worker_dies)
+    export = make_export(personas["analyst"], home_org)
+    with pytest.raises(Killed):
+        services.export_run(export_id=export.pk)
+    # Handed out again at once, the task leaves the export, to look again when another run may take it over.
+    assert services.export_run(export_id=export.pk) is False
+    expiry = services.export_claim_expiry(export_id=export.pk)
+    assert expiry == export.created_at + timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 5)
+    Export.objects.filter(pk=export.pk).update(created_at=timezone.now() - (expiry - export.created_at))
+    for attempt in range(2, services.MAX_ATTEMPTS + 1):  # from then on, each delivery takes it over
+        with pytest.raises(Killed):
+            services.export_run(export_id=export.pk)
+        export.refresh_from_db()
+        assert (export.status, export.attempts) == (ExportStatus.RUNNING, attempt)
+
+    assert services.export_run(export_id=export.pk) is False
+    export.refresh_from_db()
+    assert runs == services.MAX_ATTEMPTS
+    assert export.status == ExportStatus.FAILED and export.content is None and export.finished_at
+    assert export.error == (
+        "The worker stopped while making this export, 3 times. It is not tried again: ask for a smaller report, "
+        "or ask an administrator."
+    )
+    assert services.export_claim_expiry(export_id=export.pk) is None
+    assert services.export_run(export_id=export.pk) is False
+    assert runs == services.MAX_ATTEMPTS
 
 
 @pytest.mark.django_db
