@@ -16,10 +16,15 @@ class Role(models.TextChoices):
 
 
 CASEWORK = ["cases.view_case", "cases.add_case", "cases.change_case"]
+# Administrators add and change their organisation's own terms and agencies. The step catalogue, which the
+# playbook names by code, they only read: the deployment operator (a superuser) edits it.
 TAXONOMIES = [
-    f"{app}.{action}_{model}"
-    for app, model in (("cases", "term"), ("cases", "steptype"), ("referrals", "agency"))
-    for action in ("view", "add", "change")
+    *(
+        f"{app}.{action}_{model}"
+        for app, model in (("cases", "term"), ("referrals", "agency"))
+        for action in ("view", "add", "change")
+    ),
+    "cases.view_steptype",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {

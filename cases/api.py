@@ -37,7 +37,7 @@ from cases.models import (
     Term,
     Vocabulary,
 )
-from cases.selectors import case_for_user, cases_visible_to
+from cases.selectors import case_for_user, cases_visible_to, terms_offered_to, terms_visible_to
 
 _M = TypeVar("_M", bound=Model)
 
@@ -51,7 +51,18 @@ class CodeField(serializers.SlugRelatedField[_M]):
 
 
 class TermCodeField(CodeField[Term]):
-    """A taxonomy term as its code, written out from one lookup of all terms per request, not a join per field."""
+    """A taxonomy term as its code, written out from one lookup of all terms per request, not a join per field.
+
+    Read among the shared terms and the requesting organisation's own: another organisation's code "does not exist".
+    """
+
+    def get_queryset(self) -> QuerySet[Term]:
+        user = getattr(self.context.get("request"), "user", None)
+        if user is None or not user.is_authenticated:
+            return Term.objects.none()
+        vocabulary = super().get_queryset()
+        assert vocabulary is not None  # a writable field always has its vocabulary's terms
+        return vocabulary & terms_visible_to(user.organisation_id)
 
     def use_pk_only_optimization(self) -> bool:
         return True
@@ -473,7 +484,8 @@ class CaseViewSet(
         facts, platforms, decision = serializer.split(serializer.validated_data)
         sent: Any = request.data
         change = StatusChangeSerializer(
-            data={field: sent[field] for field in ("status", "closure_reason") if field in sent}
+            data={field: sent[field] for field in ("status", "closure_reason") if field in sent},
+            context=self.get_serializer_context(),
         )
         change.is_valid(raise_exception=True)
         new_status = change.validated_data.get("status")
@@ -527,7 +539,7 @@ class CaseViewSet(
             access_log_record(action=Action.VIEW, request=request, obj=case, detail={"part": "contacts"})
             contacts = case.contacts.select_related("channel", "worker")
             return Response(ContactSerializer(contacts, many=True).data)
-        serializer = ContactSerializer(data=request.data)
+        serializer = ContactSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         try:
             contact = services.contact_add(actor=request.user, case=case, request=request, **serializer.validated_data)
@@ -620,7 +632,7 @@ class CaseViewSet(
             access_log_record(action=Action.VIEW, request=request, obj=case, detail={"part": "closure_requests"})
             closures = case.closure_requests.select_related("closure_reason", "requested_by", "decided_by")
             return Response(ClosureRequestSerializer(closures, many=True).data)
-        serializer = ClosureRequestSerializer(data=request.data)
+        serializer = ClosureRequestSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         try:
             closure = services.closure_request_create(
@@ -679,7 +691,9 @@ class CaseViewSet(
 class TaxonomyTermSerializer(serializers.Serializer[Term]):
     code = serializers.CharField()
     label = serializers.CharField()  # type: ignore[assignment]
-    active = serializers.BooleanField()
+    active = serializers.BooleanField(
+        help_text="Offered for a new choice; false: deactivated, or hidden by your organisation."
+    )
 
 
 TaxonomiesSerializer = type(
@@ -692,15 +706,18 @@ TaxonomiesSerializer = type(
 class TaxonomiesView(APIView):
     @extend_schema(
         summary="Taxonomies and the response-step catalogue",
+        description="The shared terms and your organisation's own; shared terms it hides are listed as inactive.",
         responses=TaxonomiesSerializer,
         examples=[OpenApiExample("Excerpt", value={"channel": [{"code": "chat", "label": "Chat", "active": True}]})],
     )
     def get(self, request: Request) -> Response:
         if not request.user.is_authenticated:
             raise PermissionDenied
+        organisation_id = request.user.organisation_id
+        offered = set(terms_offered_to(organisation_id).values_list("pk", flat=True))
         body: dict[str, list[dict[str, Any]]] = {vocabulary: [] for vocabulary in Vocabulary.values}
-        for term in Term.objects.all():
-            body[term.vocabulary].append({"code": term.code, "label": term.label, "active": term.active})
+        for term in terms_visible_to(organisation_id):
+            body[term.vocabulary].append({"code": term.code, "label": term.label, "active": term.pk in offered})
         body["response_steps"] = [
             {"code": s.code, "label": s.label, "active": s.active} for s in StepType.objects.all()
         ]

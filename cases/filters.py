@@ -27,6 +27,7 @@ from cases.models import (
     Term,
     Vocabulary,
 )
+from cases.selectors import terms_visible_to
 from cases.services import EARLIEST
 from referrals.models import UNDER_WAY, Referral
 
@@ -66,6 +67,18 @@ def colleagues(request: Any) -> QuerySet[User]:
     if user is None or not user.is_authenticated:
         return User.objects.none()
     return User.objects.filter(organisation_id=user.organisation_id).order_by("username")
+
+
+def organisation_terms(vocabulary: str) -> Any:
+    """The terms of a vocabulary the requester's organisation names: shared and its own, by code."""
+
+    def queryset(request: Any) -> QuerySet[Term]:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return Term.objects.none()
+        return terms_visible_to(user.organisation_id).filter(vocabulary=vocabulary)
+
+    return queryset
 
 
 class IntegerFilter(django_filters.NumberFilter):
@@ -121,13 +134,13 @@ class CaseFilter(django_filters.FilterSet):
     overdue = django_filters.BooleanFilter(label=_("With overdue steps"), method="filter_overdue")
     platform = django_filters.ModelChoiceFilter(
         label=_("Platform"),
-        queryset=Term.objects.filter(vocabulary=Vocabulary.PLATFORM),
+        queryset=organisation_terms(Vocabulary.PLATFORM),
         to_field_name="code",
         method="filter_platform",
     )
     sextortion_type = django_filters.ModelChoiceFilter(
         label=_("Sextortion type"),
-        queryset=Term.objects.filter(vocabulary=Vocabulary.SEXTORTION_TYPE),
+        queryset=organisation_terms(Vocabulary.SEXTORTION_TYPE),
         to_field_name="code",
     )
     contact_from = DayFilter(label=_("First contact from"), method="filter_contact_from")

@@ -1,14 +1,13 @@
-from collections.abc import Collection
 from typing import Any
 
 import pycountry
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from cases import services
 from cases.models import Case, PlatformRole, StepStatus, Term, Vocabulary
+from cases.selectors import terms_offered_to
 
 COUNTRIES = [("", "—"), *sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda c: c[1])]
 PLATFORM_FIELDS = {f"platforms_{role}": role for role in PlatformRole.values}
@@ -18,10 +17,6 @@ PLATFORM_LABELS = {
     "threats": _("Platform where threats were made"),
     "moved_to": _("Platform the offender moved the victim to"),
 }
-
-
-def terms(vocabulary: str, in_use: Collection[int] = ()) -> Any:
-    return Term.objects.filter(Q(active=True) | Q(pk__in=in_use), vocabulary=vocabulary)
 
 
 class CaseForm(forms.ModelForm[Case]):
@@ -75,17 +70,17 @@ class CaseForm(forms.ModelForm[Case]):
             "organised_network_suspected": _("Organised network suspected"),
         }
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, organisation_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Offered: the active terms, and any deactivated one the case already has, so saving keeps it.
+        # Offered: the organisation's terms, and any deactivated or hidden one the case already has, so saving keeps it.
         in_use = services.terms_of(self.instance) if self.instance.pk else set()
         for field, vocabulary in {**services.TERM_FACTS, **services.MANY_FACTS}.items():
-            self.fields[field].queryset = terms(vocabulary, in_use)  # type: ignore[attr-defined]
+            self.fields[field].queryset = terms_offered_to(organisation_id, vocabulary, in_use)  # type: ignore[attr-defined]
         current = self.instance.pk and list(self.instance.platforms.all())
         for name, role in PLATFORM_FIELDS.items():
             self.fields[name] = forms.ModelMultipleChoiceField(
                 label=PLATFORM_LABELS[role],
-                queryset=terms(Vocabulary.PLATFORM, in_use),
+                queryset=terms_offered_to(organisation_id, Vocabulary.PLATFORM, in_use),
                 required=False,
                 widget=forms.CheckboxSelectMultiple,
                 initial=[p.platform_id for p in current if p.role == role] if current else None,
@@ -109,8 +104,12 @@ class ContactForm(forms.Form):
     at = forms.DateTimeField(
         label=_("When"), widget=forms.DateTimeInput(format="%Y-%m-%dT%H:%M", attrs={"type": "datetime-local"})
     )
-    channel = forms.ModelChoiceField(label=_("Channel"), queryset=terms(Vocabulary.CHANNEL))
+    channel = forms.ModelChoiceField(label=_("Channel"), queryset=Term.objects.none())
     duration_minutes = forms.IntegerField(label=_("Minutes"), min_value=0, max_value=1440, required=False)
+
+    def __init__(self, *args: Any, organisation_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].queryset = terms_offered_to(organisation_id, Vocabulary.CHANNEL)  # type: ignore[attr-defined]
 
 
 class NoteForm(forms.Form):
@@ -128,26 +127,29 @@ class StepForm(forms.Form):
 
 class IdentifierForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=[])
-    platform = forms.ModelChoiceField(label=_("Platform"), queryset=terms(Vocabulary.PLATFORM), required=False)
+    platform = forms.ModelChoiceField(label=_("Platform"), queryset=Term.objects.none(), required=False)
     value = forms.CharField(label=_("Handle, link or number"), max_length=300)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, organisation_id: int, **kwargs: Any) -> None:
         from cases.models import IdentifierKind
 
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = IdentifierKind.choices  # type: ignore[attr-defined]
+        self.fields["platform"].queryset = terms_offered_to(organisation_id, Vocabulary.PLATFORM)  # type: ignore[attr-defined]
 
 
 class StatusForm(forms.Form):
     status = forms.ChoiceField(label=_("New status"), choices=[])
     closure_reason = forms.ModelChoiceField(
-        label=_("Reason (when closing)"), queryset=terms(Vocabulary.CLOSURE_REASON), required=False
+        label=_("Reason (when closing)"), queryset=Term.objects.none(), required=False
     )
 
     def __init__(self, *args: Any, case: Case, user: Any, **kwargs: Any) -> None:
         from cases.models import HIGH_RISK, Status
 
         super().__init__(*args, **kwargs)
+        reasons = terms_offered_to(case.organisation_id, Vocabulary.CLOSURE_REASON)
+        self.fields["closure_reason"].queryset = reasons  # type: ignore[attr-defined]
         allowed = services.TRANSITIONS.get(case.status, set())
         self.fields["status"].choices = [(s.value, s.label) for s in Status if s in allowed]  # type: ignore[attr-defined]
         if case.risk_level in HIGH_RISK and not services.can_approve_closure(user, case):
@@ -162,7 +164,7 @@ TEXT_DECISION = [("redact", _("Remove them")), ("keep", _("Keep as written"))]
 
 
 class ClosureRequestForm(forms.Form):
-    closure_reason = forms.ModelChoiceField(label=_("Reason"), queryset=terms(Vocabulary.CLOSURE_REASON))
+    closure_reason = forms.ModelChoiceField(label=_("Reason"), queryset=Term.objects.none())
     comment = forms.CharField(
         label=_("Comment for the supervisor (optional)"),
         max_length=services.COMMENT_LIMIT,
@@ -171,9 +173,11 @@ class ClosureRequestForm(forms.Form):
     )
     text_decision = forms.ChoiceField(choices=TEXT_DECISION, required=False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, organisation_id: int, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "closure_%s")  # the status form beside it has a closure_reason too
         super().__init__(*args, **kwargs)
+        reasons = terms_offered_to(organisation_id, Vocabulary.CLOSURE_REASON)
+        self.fields["closure_reason"].queryset = reasons  # type: ignore[attr-defined]
 
 
 class ClosureDecisionForm(forms.Form):

@@ -57,9 +57,9 @@ from cases.models import (
     Status,
     StepStatus,
     StepType,
-    Term,
     Vocabulary,
 )
+from cases.selectors import terms_offered_to
 from cases.services import identifier_hash, playbook_steps
 from referrals.models import (
     Agency,
@@ -73,6 +73,7 @@ from referrals.models import (
     ReferralTransition,
     TakedownItem,
 )
+from referrals.selectors import agencies_offered_to
 from referrals.services import AGENCY_KIND, STEP_DONE_BY_SENDING, items_outcome
 
 BATCH_SIZE = 20_000
@@ -370,7 +371,7 @@ class _Generator:
         self.random = random.Random(seed)  # noqa: S311 - synthetic data, not security
         self.organisation = organisation
         self.workers = [worker.pk for worker in workers]
-        active = Term.objects.filter(active=True)
+        active = terms_offered_to(organisation.pk)
         self.terms: dict[str, dict[str, int]] = {}
         self.labels: dict[int, str] = {}
         for term in active:
@@ -433,7 +434,7 @@ class _Generator:
 
         # Referrals: the agencies that fit each kind for minors and for adults, and a platform's own agency.
         self.zone = timezone.get_current_timezone()
-        agencies = list(Agency.objects.filter(active=True).order_by("pk"))
+        agencies = list(agencies_offered_to(organisation.pk).order_by("pk"))
         self.agency_tables = {
             minor: tuple(self._agencies(agencies, kind, minor) for kind in TABLE_KINDS) for minor in (False, True)
         }

@@ -1,6 +1,8 @@
 import pghistory
+import pgtrigger
 import pycountry
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
@@ -22,10 +24,46 @@ class Vocabulary(models.TextChoices):
     CLOSURE_REASON = "closure_reason", _("closure reason")
 
 
+def shared_code_not_shadowed(table: str, scope: str) -> pgtrigger.Trigger:
+    """No organisation's own entry takes the code of a shared one in the same ``scope``, nor the other way round.
+
+    Codes are looked up among the shared entries and the organisation's own, so one code must name one entry.
+    Entries of the same code are created one after the other (the advisory lock), so two at once cannot both pass.
+    """
+    same = " AND ".join(f"t.{column} = NEW.{column}" for column in [scope, "code"] if column)
+    key = " || ':' || ".join(f"NEW.{column}" for column in [scope, "code"] if column)
+    func = f"""
+        PERFORM pg_advisory_xact_lock(hashtext('{table}:' || {key}));
+        IF EXISTS (
+            SELECT 1 FROM {table} t WHERE {same} AND (t.organisation_id IS NULL OR NEW.organisation_id IS NULL)
+        ) THEN
+            RAISE EXCEPTION USING ERRCODE = 'unique_violation',
+                MESSAGE = 'A shared entry and an organisation''s own entry cannot have the same code';
+        END IF;
+        RETURN NEW;
+    """  # noqa: S608 (table and column names come from the code, never from input)
+    return pgtrigger.Trigger(
+        name="shared_code_not_shadowed", operation=pgtrigger.Insert, when=pgtrigger.Before, func=func
+    )
+
+
 @pghistory.track()
 class Term(models.Model):
-    """One entry of a taxonomy (a platform, a demand, a channel...), edited by administrators."""
+    """One entry of a taxonomy (a platform, a demand, a channel...).
 
+    Shared entries (no organisation) are the deployment operator's; an organisation adds its own, which only it
+    sees, and hides the shared ones it does not use. Vocabulary, code and owner never change once created.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("organisation"),
+        help_text=_("Empty: shared by every organisation."),
+    )
     vocabulary = models.CharField(_("vocabulary"), max_length=32, choices=Vocabulary.choices)
     code = models.SlugField(_("code"), max_length=64)
     label = models.CharField(_("label"), max_length=120)
@@ -36,17 +74,54 @@ class Term(models.Model):
 
     class Meta:
         ordering = ["vocabulary", "position", "label"]
-        constraints = [models.UniqueConstraint(fields=["vocabulary", "code"], name="term_unique_code")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vocabulary", "code", "organisation"],
+                nulls_distinct=False,
+                name="term_unique_code",
+                violation_error_message=_("This code is already in use in this vocabulary."),
+            )
+        ]
+        triggers = [
+            # Cases, imports and reports read a term by its vocabulary and code: they stay what they were.
+            pgtrigger.ReadOnly(name="identity_fixed", fields=["vocabulary", "code", "organisation"]),
+            shared_code_not_shadowed("cases_term", "vocabulary"),
+        ]
         verbose_name = _("term")
         verbose_name_plural = _("terms")
 
     def __str__(self) -> str:
         return self.label
 
+    def clean(self) -> None:
+        if self.pk is None and self.code and self.vocabulary:
+            clash = Term.objects.filter(vocabulary=self.vocabulary, code=self.code)
+            if self.organisation_id is not None:
+                clash = clash.filter(Q(organisation__isnull=True) | Q(organisation_id=self.organisation_id))
+            if clash.exists():
+                raise ValidationError({"code": _("This code is already in use in this vocabulary.")})
+
+
+class HiddenTerm(models.Model):
+    """A shared term an organisation does not use: not offered to its people, kept on its cases that have it."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    term = models.ForeignKey(Term, on_delete=models.CASCADE, related_name="hidden_by")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "term"], name="hiddenterm_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.term_id} hidden by {self.organisation_id}"
+
 
 @pghistory.track()
 class StepType(models.Model):
-    """The response-step catalogue: what the guidance recommends doing for a victim."""
+    """The response-step catalogue: what the guidance recommends doing for a victim.
+
+    Shared by every organisation and edited only by the deployment operator: the playbook and the referral
+    services name its steps by code.
+    """
 
     code = models.SlugField(_("code"), max_length=64, unique=True)
     label = models.CharField(_("label"), max_length=160)
@@ -56,6 +131,7 @@ class StepType(models.Model):
 
     class Meta:
         ordering = ["position", "label"]
+        triggers = [pgtrigger.ReadOnly(name="code_fixed", fields=["code"])]
         verbose_name = _("step type")
         verbose_name_plural = _("step types")
 

@@ -1,8 +1,9 @@
+from collections.abc import Collection
 from itertools import chain
 from typing import Any
 
 from django.db import models
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -17,10 +18,12 @@ from cases.models import (
     ClosureRequest,
     ClosureStatus,
     EventKind,
+    HiddenTerm,
     OffenderIdentifier,
     ResponseStep,
     Status,
     StepStatus,
+    Term,
 )
 from referrals.models import Outcome, Referral, ReferralKind, ReferralStatus
 
@@ -223,3 +226,19 @@ def case_access_log(case: Case) -> QuerySet[AccessLog]:
         .select_related("actor")
         .order_by("-at", "-id")
     )
+
+
+def terms_visible_to(organisation_id: int) -> QuerySet[Term]:
+    """The shared terms and the organisation's own: all its cases can hold and its people can name.
+
+    Another organisation's own terms are never among them.
+    """
+    return Term.objects.filter(Q(organisation__isnull=True) | Q(organisation_id=organisation_id))
+
+
+def terms_offered_to(organisation_id: int, vocabulary: str = "", in_use: Collection[int] = ()) -> QuerySet[Term]:
+    """The terms (of a vocabulary) offered for a new choice: active and not hidden by the organisation; and those
+    in ``in_use`` (already on the case), so that saving a case keeps them."""
+    hidden = HiddenTerm.objects.filter(organisation_id=organisation_id, term=OuterRef("pk"))
+    terms = terms_visible_to(organisation_id).filter((Q(active=True) & ~Exists(hidden)) | Q(pk__in=in_use))
+    return terms.filter(vocabulary=vocabulary) if vocabulary else terms

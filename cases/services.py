@@ -28,6 +28,7 @@ from cases.models import (
     ClosureStatus,
     Contact,
     EventKind,
+    HiddenTerm,
     IdentifierKind,
     Note,
     OffenderIdentifier,
@@ -138,15 +139,40 @@ def checked_text(field: str, text: str, decision: str | None) -> tuple[str, list
     raise IdentifiersFound(field, findings)
 
 
-def _validate(facts: dict[str, Any], current_terms: Collection[int] = ()) -> None:
-    """Domain rules of the facts. Deactivated terms are accepted only where the case already has them."""
+FOREIGN, RETIRED = "foreign", "retired"
+
+
+def terms_refused(
+    organisation_id: int, terms: Iterable[Term | None], current_terms: Collection[int] = ()
+) -> dict[int, str]:
+    """The terms an organisation may not choose, by id: FOREIGN, another organisation's own, which it cannot
+    name at all; RETIRED, deactivated or hidden by the organisation, kept only where a case already has them."""
+    chosen = [term for term in terms if term is not None]
+    if not chosen:
+        return {}
+    hidden = set(
+        HiddenTerm.objects.filter(organisation_id=organisation_id, term__in=chosen).values_list("term_id", flat=True)
+    )
+    refused = {}
+    for term in chosen:
+        if term.organisation_id not in (None, organisation_id):
+            refused[term.pk] = FOREIGN
+        elif term.pk not in current_terms and (not term.active or term.pk in hidden):
+            refused[term.pk] = RETIRED
+    return refused
+
+
+def _validate(facts: dict[str, Any], organisation_id: int, current_terms: Collection[int] = ()) -> None:
+    """Domain rules of the facts. Deactivated and hidden terms are accepted only where the case already has them."""
     errors: dict[str, str] = {}
+    chosen = [facts.get(field) for field in TERM_FACTS] + [t for field in MANY_FACTS for t in facts.get(field) or []]
+    refused = terms_refused(organisation_id, chosen, current_terms)
     for field, vocabulary in TERM_FACTS.items():
         term = facts.get(field)
-        if term is not None and term.vocabulary != vocabulary:
+        if term is not None and (term.vocabulary != vocabulary or refused.get(term.pk) == FOREIGN):
             errors[field] = _("Choose one of the listed options.")
     for field, vocabulary in MANY_FACTS.items():
-        if any(term.vocabulary != vocabulary for term in facts.get(field) or []):
+        if any(term.vocabulary != vocabulary or refused.get(term.pk) == FOREIGN for term in facts.get(field) or []):
             errors[field] = _("Choose only from the listed options.")
     if facts.get("victim_age") is not None and facts.get("victim_age_unknown"):
         errors["victim_age"] = _("Give the age or say that it is unknown, not both.")
@@ -174,10 +200,10 @@ def _validate(facts: dict[str, Any], current_terms: Collection[int] = ()) -> Non
             errors[field] = _("Keep this under %(limit)s characters.") % {"limit": limit}
     for field in TERM_FACTS:
         term = facts.get(field)
-        if term is not None and not term.active and term.pk not in current_terms:
+        if field not in errors and term is not None and refused.get(term.pk) == RETIRED:
             errors[field] = _("This option is no longer in use; choose another.")
     for field in MANY_FACTS:
-        if any(not term.active and term.pk not in current_terms for term in facts.get(field) or []):
+        if field not in errors and any(refused.get(term.pk) == RETIRED for term in facts.get(field) or []):
             errors[field] = _("One of these options is no longer in use; choose another.")
     if errors:
         raise ValidationError(errors)
@@ -236,10 +262,11 @@ def _apply_platforms(case: Case, platforms: Iterable[tuple[Term, str]] | None) -
         return []
     wanted = {(term.pk, role) for term, role in platforms}
     current = set(case.platforms.values_list("platform_id", "role"))
+    refused = terms_refused(case.organisation_id, [term for term, _ in platforms], {term for term, _ in current})
     for term, role in platforms:
-        if term.vocabulary != Vocabulary.PLATFORM or role not in PlatformRole.values:
+        if term.vocabulary != Vocabulary.PLATFORM or role not in PlatformRole.values or refused.get(term.pk) == FOREIGN:
             raise ValidationError({"platforms": _("Choose a platform and its role from the lists.")})
-        if not term.active and term.pk not in {platform_id for platform_id, _ in current}:
+        if refused.get(term.pk) == RETIRED:
             raise ValidationError(
                 {"platforms": _("%(platform)s is no longer in use; choose another.") % {"platform": term}}
             )
@@ -262,7 +289,7 @@ def case_open(
     request: HttpRequest | None = None,
 ) -> Case:
     """A new case for the actor's organisation, with its starting checklist."""
-    _validate(facts)
+    _validate(facts, actor.organisation_id)
     facts = dict(facts)
     facts.setdefault("first_contact_at", timezone.now())
     kept: list[str] = []
@@ -313,7 +340,7 @@ def case_update(
     if case.version != version:
         raise StaleVersion(case)
     stored = ("victim_country", "victim_region", "victim_age", "victim_age_unknown")
-    _validate({**{f: getattr(case, f) for f in stored}, **facts}, current_terms=terms_of(case))
+    _validate({**{f: getattr(case, f) for f in stored}, **facts}, case.organisation_id, current_terms=terms_of(case))
     facts = dict(facts)
     kept: list[str] = []
     if facts.get("incident_description") and facts["incident_description"] != case.incident_description:
@@ -413,7 +440,12 @@ def case_set_status(
                     _("Closing a %(risk)s risk case needs a supervisor's approval: request closure instead.")
                     % {"risk": case.get_risk_level_display().lower()}
                 )
-        if closure_reason is None or closure_reason.vocabulary != Vocabulary.CLOSURE_REASON:
+        requested = {pending.closure_reason_id} if pending is not None else set()
+        if (
+            closure_reason is None
+            or closure_reason.vocabulary != Vocabulary.CLOSURE_REASON
+            or terms_refused(case.organisation_id, [closure_reason], requested)
+        ):
             raise ValidationError({"closure_reason": _("Give the reason for closing the case.")})
         case.closure_reason = closure_reason
         case.closed_at = timezone.now()
@@ -470,7 +502,11 @@ def closure_request_create(
         )
     if ClosureRequest.objects.filter(case_id=case.pk, status=ClosureStatus.PENDING).exists():
         raise ValidationError(_("A closure request for this case is already waiting for approval."))
-    if closure_reason is None or closure_reason.vocabulary != Vocabulary.CLOSURE_REASON or not closure_reason.active:
+    if (
+        closure_reason is None
+        or closure_reason.vocabulary != Vocabulary.CLOSURE_REASON
+        or terms_refused(case.organisation_id, [closure_reason])
+    ):
         raise ValidationError({"closure_reason": _("Give the reason for closing the case.")})
     comment, kept = _checked_comment("comment", comment, text_decision)
     try:
@@ -571,7 +607,7 @@ def contact_add(
     duration_minutes: int | None = None,
     request: HttpRequest | None = None,
 ) -> Contact:
-    if channel.vocabulary != Vocabulary.CHANNEL:
+    if channel.vocabulary != Vocabulary.CHANNEL or terms_refused(case.organisation_id, [channel]):
         raise ValidationError({"channel": _("Choose one of the listed channels.")})
     if at > timezone.now() + timedelta(minutes=5):
         raise ValidationError({"at": _("A contact cannot be in the future.")})
@@ -668,7 +704,9 @@ def offender_identifier_add(
         raise ValidationError({"kind": _("Choose the kind of identifier.")})
     if not value:
         raise ValidationError({"value": _("Give the handle, link or number.")})
-    if platform is not None and platform.vocabulary != Vocabulary.PLATFORM:
+    if platform is not None and (
+        platform.vocabulary != Vocabulary.PLATFORM or terms_refused(case.organisation_id, [platform])
+    ):
         raise ValidationError({"platform": _("Choose one of the listed platforms.")})
     identifier = OffenderIdentifier.objects.create(
         case=case, kind=kind, value=value, platform=platform, value_hash=identifier_hash(kind, value)
@@ -722,3 +760,16 @@ def playbook_apply(*, case: Case) -> list[ResponseStep]:
         if code in types and code not in existing
     ]
     return ResponseStep.objects.bulk_create(new)
+
+
+@transaction.atomic
+def term_set_hidden(*, actor: Any, term: Term, hidden: bool, request: HttpRequest | None = None) -> None:
+    """Hide a shared term from the actor's organisation, or offer it again; its cases keep it either way."""
+    if term.organisation_id is not None:
+        raise ValidationError(_("Only shared terms are hidden; deactivate your organisation's own terms instead."))
+    if hidden:
+        _hidden, changed = HiddenTerm.objects.get_or_create(organisation_id=actor.organisation_id, term=term)
+    else:
+        changed = HiddenTerm.objects.filter(organisation_id=actor.organisation_id, term=term).delete()[0] > 0
+    if changed:
+        access_log_record(action=Action.CHANGE, request=request, actor=actor, obj=term, detail={"hidden": hidden})

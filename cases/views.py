@@ -121,7 +121,12 @@ def _identifiers_found(form: Any, error: services.IdentifiersFound) -> None:
 
 @_casework
 def case_new(request: HttpRequest) -> HttpResponse:
-    form = CaseForm(request.POST or None, initial={"first_contact_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")})
+    user: Any = request.user
+    form = CaseForm(
+        request.POST or None,
+        organisation_id=user.organisation_id,
+        initial={"first_contact_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")},
+    )
     if form.is_valid():
         try:
             case = services.case_open(
@@ -167,8 +172,11 @@ def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str,
         "timeline": case_timeline(case),
         "note_form": forms.get("note_form") or NoteForm(),
         "contact_form": forms.get("contact_form")
-        or ContactForm(initial={"at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "channel": case.channel_id}),
-        "identifier_form": forms.get("identifier_form") or IdentifierForm(),
+        or ContactForm(
+            organisation_id=case.organisation_id,
+            initial={"at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "channel": case.channel_id},
+        ),
+        "identifier_form": forms.get("identifier_form") or IdentifierForm(organisation_id=case.organisation_id),
         "status_form": forms.get("status_form") or StatusForm(case=case, user=request.user),
         "assign_form": AssignForm(case=case, initial={"assigned_to": case.assigned_to_id}),
         "step_statuses": StepStatus.choices,
@@ -179,7 +187,7 @@ def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str,
         "closure": closure_of(case),
         "can_approve": can_approve,
         "needs_approval": not can_approve and case.risk_level in HIGH_RISK and case.status != Status.CLOSED,
-        "closure_form": forms.get("closure_form") or ClosureRequestForm(),
+        "closure_form": forms.get("closure_form") or ClosureRequestForm(organisation_id=case.organisation_id),
         "decision_form": forms.get("decision_form") or ClosureDecisionForm(),
         "closure_errors": [form for name in ("closure_form", "decision_form") if (form := forms.get(name))],
     }
@@ -188,7 +196,7 @@ def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str,
 @_casework
 def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
     case = case_for_user(request, pk, detail=True)
-    form = CaseForm(request.POST or None, instance=case)
+    form = CaseForm(request.POST or None, instance=case, organisation_id=case.organisation_id)
     stale = False
     if request.method == "GET":
         access_log_record(action=Action.VIEW, request=request, obj=case)
@@ -282,7 +290,8 @@ def contact_add(request: HttpRequest, pk: int) -> HttpResponse:
     def save(data: dict[str, Any]) -> None:
         services.contact_add(actor=request.user, case=case, request=request, **data)
 
-    return _post_case_form(request, case, ContactForm(request.POST), "contact_form", _("Contact recorded."), save)
+    form = ContactForm(request.POST, organisation_id=case.organisation_id)
+    return _post_case_form(request, case, form, "contact_form", _("Contact recorded."), save)
 
 
 @_casework
@@ -306,7 +315,7 @@ def identifier_add(request: HttpRequest, pk: int) -> HttpResponse:
     def save(data: dict[str, Any]) -> None:
         services.offender_identifier_add(actor=request.user, case=case, request=request, **data)
 
-    form = IdentifierForm(request.POST)
+    form = IdentifierForm(request.POST, organisation_id=case.organisation_id)
     return _post_case_form(request, case, form, "identifier_form", _("Offender identifier added."), save)
 
 
@@ -408,7 +417,8 @@ def closure_request(request: HttpRequest, pk: int) -> HttpResponse:
         )
 
     success = _("Closure requested: a supervisor will approve it or send it back.")
-    return _post_case_form(request, case, ClosureRequestForm(request.POST), "closure_form", success, save)
+    form = ClosureRequestForm(request.POST, organisation_id=case.organisation_id)
+    return _post_case_form(request, case, form, "closure_form", success, save)
 
 
 CLOSURE_DECISIONS = {

@@ -12,7 +12,8 @@ from django_stubs_ext import StrOrPromise
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from cases.models import AgeUnknown, AmountBand, Answer, Gender, PlatformRole, Risk, Status, Term, Vocabulary
+from cases.models import AgeUnknown, AmountBand, Answer, Gender, PlatformRole, Risk, Status, Vocabulary
+from cases.selectors import terms_offered_to
 
 SEPARATOR = ";"
 ANSWERS = ", ".join(Answer.values)
@@ -193,19 +194,19 @@ CONTENT_TYPES = {
 }
 
 
-def codes_of(column: Column) -> list[tuple[str, StrOrPromise]]:
-    """The valid codes of a column, active taxonomy terms first as the case form offers them."""
+def codes_of(column: Column, organisation_id: int) -> list[tuple[str, StrOrPromise]]:
+    """The valid codes of a column, taxonomy terms as the case form offers them to the organisation."""
     if column.vocabulary:
         return list(
-            Term.objects.filter(vocabulary=column.vocabulary, active=True)
+            terms_offered_to(organisation_id, column.vocabulary)
             .order_by("position", "label")
             .values_list("code", "label")
         )
     return list(column.choices)
 
 
-def _codes_text(column: Column) -> str:
-    codes = codes_of(column)
+def _codes_text(column: Column, organisation_id: int) -> str:
+    codes = codes_of(column, organisation_id)
     if not codes:
         return ""
     text = ", ".join(code for code, _label in codes)
@@ -225,8 +226,9 @@ def template_csv() -> bytes:
     return ("\ufeff" + out.getvalue()).encode()  # with a BOM, so that spreadsheets read it as UTF-8
 
 
-def template_xlsx() -> bytes:
-    """A "Cases" sheet to fill in (header and one example row) and a "Codes" sheet documenting every column."""
+def template_xlsx(organisation_id: int) -> bytes:
+    """A "Cases" sheet to fill in (header and one example row) and a "Codes" sheet documenting every column,
+    with the codes of the organisation's taxonomies."""
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -244,11 +246,13 @@ def template_xlsx() -> bytes:
     for cell in codes[1]:
         cell.font = Font(bold=True)
     for column in COLUMNS:
-        codes.append([column.name, _("yes") if column.required else "", str(column.help), _codes_text(column)])
+        codes.append(
+            [column.name, _("yes") if column.required else "", str(column.help), _codes_text(column, organisation_id)]
+        )
     codes.append([])
     codes.append([_("Code"), _("Meaning")])
     for column in COLUMNS:
-        for code, label in codes_of(column):
+        for code, label in codes_of(column, organisation_id):
             codes.append([f"{column.name}: {code}", str(label)])
     codes.column_dimensions["A"].width = 32
     codes.column_dimensions["B"].width = 10
@@ -262,14 +266,14 @@ def template_xlsx() -> bytes:
     return out.getvalue()
 
 
-def documentation() -> list[dict[str, object]]:
-    """Every column with its help and codes, for the page that explains the template."""
+def documentation(organisation_id: int) -> list[dict[str, object]]:
+    """Every column with its help and the organisation's codes, for the page that explains the template."""
     return [
         {
             "name": column.name,
             "required": column.required,
             "help": column.help,
-            "codes": codes_of(column),
+            "codes": codes_of(column, organisation_id),
             "many": column.many,
         }
         for column in COLUMNS

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from cases import pii
 from cases import services as case_services
 from cases.models import Status, Term
+from cases.selectors import terms_offered_to, terms_visible_to
 from imports.columns import BY_NAME, COLUMNS, PLATFORM_COLUMNS, REQUIRED, SEPARATOR, Column
 
 MAX_ROWS = 200_000
@@ -324,13 +325,16 @@ def _shown(value: str) -> str:
 class RowChecker:
     """Checks rows one by one; remembers the references seen so that a file cannot use one twice."""
 
-    def __init__(self, *, redact: bool) -> None:
+    def __init__(self, *, organisation_id: int, redact: bool) -> None:
+        self.organisation_id = organisation_id
         self.redact = redact
         self.terms: dict[str, dict[str, Term]] = {}
-        for term in Term.objects.all():
+        for term in terms_visible_to(organisation_id):
             self.terms.setdefault(term.vocabulary, {})[term.code] = term
-        # Historical cases keep the options of their time: inactive terms are accepted, as on old cases.
-        self.inactive = {term.pk for terms in self.terms.values() for term in terms.values() if not term.active}
+        # Historical cases keep the options of their time: inactive terms, and shared ones the organisation
+        # hides, are accepted, as on old cases.
+        offered = set(terms_offered_to(organisation_id).values_list("pk", flat=True))
+        self.inactive = {term.pk for terms in self.terms.values() for term in terms.values()} - offered
         self.references: dict[str, int] = {}
         self.now = timezone.now()
 
@@ -434,7 +438,9 @@ class RowChecker:
         failed = {column for column, _message in errors}
         try:
             case_services._validate(
-                {key: value for key, value in facts.items() if key not in failed}, current_terms=self.inactive
+                {key: value for key, value in facts.items() if key not in failed},
+                self.organisation_id,
+                current_terms=self.inactive,
             )
         except ValidationError as error:
             for name, messages in error.message_dict.items():

@@ -150,7 +150,7 @@ def import_validate(*, job: ImportJob, claim: datetime | None = None) -> Validat
         result.errors.append(_problem(problem.row, problem.column, problem.message))
         result.error_count = 1
         return result
-    checker = RowChecker(redact=job.identifiers == TextIdentifiers.REDACT)
+    checker = RowChecker(organisation_id=job.organisation_id, redact=job.identifiers == TextIdentifiers.REDACT)
     kept: dict[str, int] = {}  # reference -> row, of the valid rows
 
     def add(row: int, column: str, message: str) -> None:
@@ -343,7 +343,7 @@ def _import(job: ImportJob, claim: datetime, source: bytes | None = None) -> Non
     same answers, so only the texts known to hold identifiers are searched again (to remove them).
     """
     sheet = read_sheet(source if source is not None else csv_of(bytes(job.content or b""), job.format))
-    checker = RowChecker(redact=job.identifiers == TextIdentifiers.REDACT)
+    checker = RowChecker(organisation_id=job.organisation_id, redact=job.identifiers == TextIdentifiers.REDACT)
     writer = _Writer(job, claim)
     invalid = set(job.invalid_rows)
     redacted = {notice["row"] for notice in job.notices}

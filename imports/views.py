@@ -62,15 +62,18 @@ def import_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("The file was uploaded; its rows are being checked."))
             return redirect("imports:detail", pk=job.pk)
     status = 400 if request.method == "POST" else 200
-    return render(request, "imports/import_new.html", {"form": form, "columns": columns.documentation()}, status=status)
+    user: Any = request.user
+    documentation = columns.documentation(user.organisation_id)
+    return render(request, "imports/import_new.html", {"form": form, "columns": documentation}, status=status)
 
 
 @_importing
 def import_template(request: HttpRequest, format: str) -> HttpResponse:
+    user: Any = request.user
     if format == "csv":
         content = columns.template_csv()
     elif format == "xlsx":
-        content = columns.template_xlsx()
+        content = columns.template_xlsx(user.organisation_id)
     else:
         raise Http404
     response = HttpResponse(content, content_type=columns.CONTENT_TYPES[format])

@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, QuerySet
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -17,13 +17,35 @@ from cases.models import Case, Vocabulary
 from cases.selectors import cases_visible_to
 from referrals import services
 from referrals.models import Agency, Outcome, Referral, ReferralStatus, TakedownItem
-from referrals.selectors import referral_for_user, referrals_visible_to
+from referrals.selectors import (
+    agencies_offered_to,
+    agencies_visible_to,
+    agency_offered,
+    referral_for_user,
+    referrals_visible_to,
+)
 
 
 class AgencySerializer(serializers.ModelSerializer[Agency]):
+    active = serializers.BooleanField(
+        source="offered",
+        read_only=True,
+        help_text="Offered for a new referral; false: deactivated, or hidden by your organisation.",
+    )
+
     class Meta:
         model = Agency
         fields = ["id", "code", "name", "kind", "country", "expected_response_days", "contact_notes", "active"]
+
+
+class AgencyCodeField(CodeField[Agency]):
+    """An agency by its code, among those offered to the requesting organisation: any other "does not exist"."""
+
+    def get_queryset(self) -> QuerySet[Agency]:
+        user = getattr(self.context.get("request"), "user", None)
+        if user is None or not user.is_authenticated:
+            return Agency.objects.none()
+        return agencies_offered_to(user.organisation_id)
 
 
 class ItemSerializer(serializers.ModelSerializer[TakedownItem]):
@@ -44,7 +66,7 @@ class VisibleCaseField(serializers.PrimaryKeyRelatedField[Case]):
 
 class ReferralSerializer(serializers.ModelSerializer[Referral]):
     case = VisibleCaseField()
-    agency = CodeField[Agency](slug_field="code", queryset=Agency.objects.filter(active=True))
+    agency = AgencyCodeField(slug_field="code", queryset=Agency.objects.all())
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)  # type: ignore[var-annotated]
     case_reference = serializers.CharField(source="case.reference", read_only=True)
     # Declared so that the schema admits the blank outcome of a referral not finished yet.
@@ -199,7 +221,7 @@ class ReferralViewSet(
         if request.method == "GET":
             access_log_record(action=Action.VIEW, request=request, obj=referral, detail={"part": "items"})
             return Response(ItemSerializer(referral.items.all(), many=True).data)
-        serializer = ItemSerializer(data=request.data)
+        serializer = ItemSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
@@ -219,6 +241,13 @@ class ReferralViewSet(
 
 
 class AgenciesView(APIView):
-    @extend_schema(summary="The agency catalogue", responses=AgencySerializer(many=True))
+    @extend_schema(
+        summary="The agency catalogue",
+        description="The shared agencies and your organisation's own; shared agencies it hides are listed as inactive.",
+        responses=AgencySerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
-        return Response(AgencySerializer(Agency.objects.all(), many=True).data)
+        user: Any = request.user
+        offered = ExpressionWrapper(agency_offered(user.organisation_id), output_field=BooleanField())
+        agencies = agencies_visible_to(user.organisation_id).annotate(offered=offered)
+        return Response(AgencySerializer(agencies, many=True).data)

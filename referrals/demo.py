@@ -37,7 +37,7 @@ def _pick(draw: random.Random, weighted: list[tuple[str, float]]) -> str:
 def demo_referrals(*, cases: list[Case], seed: int = 0) -> int:
     """Refer about a third of the cases; older ones have their answers, newer ones are still waiting."""
     draw = random.Random(seed)  # noqa: S311 - synthetic demo data, not security
-    agencies = {agency.code: agency for agency in Agency.objects.all()}
+    agencies = {agency.code: agency for agency in Agency.objects.filter(organisation__isnull=True)}
     made = 0
     for case in cases:
         if draw.random() > 0.35 or case.assigned_to is None:

@@ -5,15 +5,16 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.roles import Role
-from cases.forms import terms
-from cases.models import Case, Vocabulary
+from cases.models import Case, Term, Vocabulary
+from cases.selectors import terms_offered_to
 from referrals.models import Agency, Consent, ItemContent, ItemStatus, Outcome, ReferralKind, ReferralStatus
+from referrals.selectors import agencies_offered_to
 from referrals.services import TRANSITIONS
 
 
 class ReferralForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=ReferralKind.choices)
-    agency = forms.ModelChoiceField(label=_("Agency"), queryset=Agency.objects.filter(active=True))
+    agency = forms.ModelChoiceField(label=_("Agency"), queryset=Agency.objects.none())
     owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
     consent = forms.ChoiceField(
         label=_("Consent"), choices=[("", _("Not recorded yet")), *Consent.choices], required=False
@@ -29,6 +30,7 @@ class ReferralForm(forms.Form):
 
     def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["agency"].queryset = agencies_offered_to(case.organisation_id)  # type: ignore[attr-defined]
         self.fields["owner"].queryset = User.objects.filter(  # type: ignore[attr-defined]
             organisation_id=case.organisation_id, role__in=[Role.WORKER, Role.SUPERVISOR], is_active=True
         ).order_by("username")
@@ -54,9 +56,13 @@ class TransitionForm(forms.Form):
 
 
 class ItemForm(forms.Form):
-    platform = forms.ModelChoiceField(label=_("Platform"), queryset=terms(Vocabulary.PLATFORM))
+    platform = forms.ModelChoiceField(label=_("Platform"), queryset=Term.objects.none())
     link = forms.URLField(label=_("Link"), max_length=500, assume_scheme="https")
     content_type = forms.ChoiceField(label=_("Content"), choices=ItemContent.choices)
+
+    def __init__(self, *args: Any, organisation_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["platform"].queryset = terms_offered_to(organisation_id, Vocabulary.PLATFORM)  # type: ignore[attr-defined]
 
 
 class ItemStatusForm(forms.Form):

@@ -1,11 +1,14 @@
 import pghistory
+import pgtrigger
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case, Term
+from accounts.models import Organisation
+from cases.models import Case, Term, shared_code_not_shadowed
 
 
 class AgencyKind(models.TextChoices):
@@ -19,9 +22,22 @@ class AgencyKind(models.TextChoices):
 
 @pghistory.track()
 class Agency(models.Model):
-    """Where helplines refer cases: police, regulators, platforms, hash services, support services."""
+    """Where helplines refer cases: police, regulators, platforms, hash services, support services.
 
-    code = models.SlugField(_("code"), max_length=64, unique=True)
+    Shared agencies (no organisation) are the deployment operator's; an organisation adds its own, which only it
+    sees, and hides the shared ones it does not work with. The code and owner never change once created.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("organisation"),
+        help_text=_("Empty: shared by every organisation."),
+    )
+    code = models.SlugField(_("code"), max_length=64)
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=20, choices=AgencyKind.choices)
     country = models.CharField(
@@ -33,11 +49,45 @@ class Agency(models.Model):
 
     class Meta:
         ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code", "organisation"],
+                nulls_distinct=False,
+                name="agency_unique_code",
+                violation_error_message=_("This code is already in use."),
+            )
+        ]
+        triggers = [
+            # The API and referrals name an agency by its code: it stays what it was.
+            pgtrigger.ReadOnly(name="identity_fixed", fields=["code", "organisation"]),
+            shared_code_not_shadowed("referrals_agency", ""),
+        ]
         verbose_name = _("agency")
         verbose_name_plural = _("agencies")
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.pk is None and self.code:
+            clash = Agency.objects.filter(code=self.code)
+            if self.organisation_id is not None:
+                clash = clash.filter(Q(organisation__isnull=True) | Q(organisation_id=self.organisation_id))
+            if clash.exists():
+                raise ValidationError({"code": _("This code is already in use.")})
+
+
+class HiddenAgency(models.Model):
+    """A shared agency an organisation does not work with: not offered to its people, kept on its referrals."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="hidden_by")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "agency"], name="hiddenagency_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.agency_id} hidden by {self.organisation_id}"
 
 
 class ReferralKind(models.TextChoices):

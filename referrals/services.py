@@ -17,6 +17,7 @@ from referrals.models import (
     Agency,
     AgencyKind,
     Consent,
+    HiddenAgency,
     ItemContent,
     ItemStatus,
     Outcome,
@@ -98,7 +99,12 @@ def referral_create(
     """A draft referral of the case; nothing is sent yet."""
     if kind not in ReferralKind.values:
         raise ValidationError({"kind": _("Choose the kind of referral.")})
-    if agency.kind != AGENCY_KIND[kind] or not agency.active:
+    if (
+        agency.kind != AGENCY_KIND[kind]
+        or not agency.active
+        or agency.organisation_id not in (None, case.organisation_id)
+        or HiddenAgency.objects.filter(organisation_id=case.organisation_id, agency=agency).exists()
+    ):
         raise ValidationError({"agency": _("Choose an agency that handles this kind of referral.")})
     owner = owner or actor
     if owner.organisation_id != case.organisation_id:
@@ -233,7 +239,9 @@ def takedown_item_add(
         raise ValidationError({"referral": _("Only takedown and platform referrals list content to remove.")})
     if referral.status in CLOSED:
         raise ValidationError({"referral": _("This referral is closed.")})
-    if platform.vocabulary != Vocabulary.PLATFORM:
+    if platform.vocabulary != Vocabulary.PLATFORM or case_services.terms_refused(
+        referral.case.organisation_id, [platform]
+    ):
         raise ValidationError({"platform": _("Choose one of the listed platforms.")})
     if content_type not in ItemContent.values:
         raise ValidationError({"content_type": _("Choose image, video, profile or chat.")})
@@ -277,3 +285,18 @@ def items_outcome(statuses: list[str]) -> str:
     if all(status == ItemStatus.NOT_FOUND for status in statuses):
         return Outcome.NOT_FOUND
     return Outcome.NOT_REMOVED
+
+
+@transaction.atomic
+def agency_set_hidden(*, actor: Any, agency: Agency, hidden: bool, request: HttpRequest | None = None) -> None:
+    """Hide a shared agency from the actor's organisation, or offer it again; its referrals keep it either way."""
+    if agency.organisation_id is not None:
+        raise ValidationError(
+            _("Only shared agencies are hidden; deactivate your organisation's own agencies instead.")
+        )
+    if hidden:
+        _hidden, changed = HiddenAgency.objects.get_or_create(organisation_id=actor.organisation_id, agency=agency)
+    else:
+        changed = HiddenAgency.objects.filter(organisation_id=actor.organisation_id, agency=agency).delete()[0] > 0
+    if changed:
+        access_log_record(action=Action.CHANGE, request=request, actor=actor, obj=agency, detail={"hidden": hidden})

@@ -18,12 +18,13 @@ from cases.selectors import case_for_user
 from cases.views import _casework, form_post
 from referrals import services
 from referrals.forms import ConsentForm, ItemForm, ItemStatusForm, ReferralForm, ReferralListForm, TransitionForm
-from referrals.models import Agency, Referral, ReferralStatus
-from referrals.selectors import overdue, referral_for_user, referrals_visible_to
+from referrals.models import Referral, ReferralStatus
+from referrals.selectors import agencies_offered_to, overdue, referral_for_user, referrals_visible_to
 
 
 @_casework
 def referral_list(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
     referrals = referrals_visible_to(request.user).select_related("case", "agency", "owner")
     filters = ReferralListForm(request.GET)
     valid = filters.is_valid()  # a wrong value is shown as an error; the other filters still apply
@@ -49,7 +50,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "scope": scope,
             "statuses": ReferralStatus.choices,
-            "agencies": Agency.objects.filter(active=True),
+            "agencies": agencies_offered_to(user.organisation_id),
         },
         status=200 if valid else 400,
     )
@@ -83,7 +84,7 @@ def _detail(request: HttpRequest, referral: Referral, status: int = 200, **forms
             "can_have_items": referral.kind in services.ITEM_KINDS,
             "transition_form": forms.get("transition_form") or TransitionForm(status=referral.status),
             "consent_form": forms.get("consent_form") or ConsentForm(),
-            "item_form": forms.get("item_form") or ItemForm(),
+            "item_form": forms.get("item_form") or ItemForm(organisation_id=referral.case.organisation_id),
         },
         status=status,
     )
@@ -168,7 +169,8 @@ def item_add(request: HttpRequest, pk: int) -> HttpResponse:
     def save(data: dict[str, Any]) -> None:
         services.takedown_item_add(actor=request.user, referral=referral, request=request, **data)
 
-    return _post(request, referral, ItemForm(request.POST), "item_form", _("Content added."), save)
+    form = ItemForm(request.POST, organisation_id=referral.case.organisation_id)
+    return _post(request, referral, form, "item_form", _("Content added."), save)
 
 
 @_casework

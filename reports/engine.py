@@ -20,6 +20,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from accounts.roles import Role
 from cases.models import AgeUnknown, Gender, PlatformRole, StepType, Term, Vocabulary
+from cases.selectors import terms_offered_to
 from referrals.models import Agency, AgencyKind, Outcome
 from reports import rollups
 from reports.disclosure import Ref
@@ -353,7 +354,10 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
         (row[0], row[1]): row[2]
         for row in q.rows(f"SELECT {q.period}, s.type, sum(n)::int FROM {q.source('types')} s GROUP BY 1, 2")
     }
-    types = [*_terms(Vocabulary.SEXTORTION_TYPE, used={t for _, t in type_counts}), (0, gettext("Not recorded"))]
+    types = [
+        *_terms(Vocabulary.SEXTORTION_TYPE, params.organisations, used={t for _, t in type_counts}),
+        (0, gettext("Not recorded")),
+    ]
     tables.append(
         Table(
             key="sextortion_type",
@@ -438,7 +442,7 @@ def _term_tables(params: Params, q: _Query) -> list[Table]:
     keys = periods(params)
     tables = []
     for key, vocabulary, title in TERM_TABLES:
-        terms = _terms(vocabulary, used=used)
+        terms = _terms(vocabulary, params.organisations, used=used)
         tables.append(
             Table(
                 key=key,
@@ -457,7 +461,7 @@ def _term_tables(params: Params, q: _Query) -> list[Table]:
 def _platform_table(params: Params, q: _Query) -> list[Table]:
     rows = q.rows(f"SELECT s.platform, s.role, sum(n)::int FROM {q.source('platforms')} s GROUP BY 1, 2")
     counts = {(row[0], row[1]): row[2] for row in rows}
-    platforms = _terms(Vocabulary.PLATFORM, used={platform for platform, _ in counts})
+    platforms = _terms(Vocabulary.PLATFORM, params.organisations, used={platform for platform, _ in counts})
     roles = [(role.value, str(role.label).capitalize()) for role in PlatformRole]
     return [
         Table(
@@ -546,12 +550,13 @@ def _referral_tables(params: Params, q: _Query) -> list[Table]:
     for index, (key, label) in enumerate(outcome_columns):
         outcomes.derived.append(_share(outcomes, f"{key}_share", f"% {label.lower()}", index, None))
     outcomes.order = [k for key, _ in outcome_columns for k in (key, f"{key}_share")] + [TOTAL_KEY]
-    return [referrals, outcomes, _takedown_table(q)]
+    return [referrals, outcomes, _takedown_table(params, q)]
 
 
-def _takedown_table(q: _Query) -> Table:
+def _takedown_table(params: Params, q: _Query) -> Table:
     items = _delays(q, "items", "platform")
-    platforms = _terms(Vocabulary.PLATFORM, used={key for key in items if key is not None}, only_used=True)
+    used = {key for key in items if key is not None}
+    platforms = _terms(Vocabulary.PLATFORM, params.organisations, used=used, only_used=True)
     table = Table(
         key="takedown_items",
         title=gettext("Takedown items"),
@@ -741,13 +746,22 @@ def _change(table: Table, key: str, label: str, now: int, before: int) -> Derive
     )
 
 
-def _terms(vocabulary: str, *, used: set[Any] | None = None, only_used: bool = False) -> list[tuple[Any, str]]:
-    """Active terms of a vocabulary, and inactive ones the figures still count."""
+def _terms(
+    vocabulary: str, organisations: Sequence[int], *, used: set[Any] | None = None, only_used: bool = False
+) -> list[tuple[Any, str]]:
+    """The terms of a vocabulary the report's organisations offer, and the others the figures still count.
+
+    Never another organisation's own terms: those are counted only on that organisation's cases.
+    """
     used = used or set()
+    offered: set[int] = set()
+    if not only_used:
+        for organisation in organisations:
+            offered |= set(terms_offered_to(organisation, vocabulary).values_list("pk", flat=True))
     return [
         (term.pk, term.label)
         for term in Term.objects.filter(vocabulary=vocabulary).order_by("position", "label")
-        if term.pk in used or (term.active and not only_used)
+        if term.pk in used or term.pk in offered
     ]
 
 

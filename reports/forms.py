@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
 from cases.models import Term, Vocabulary
+from cases.selectors import terms_visible_to
 from reports.engine import Params
 from reports.models import AgeScheme
 from reports.selectors import organisations_for_reports
@@ -148,12 +149,14 @@ class ReportForm(forms.Form):
             *((code, scheme.label) for code, scheme in self.schemes.items()),
             (CUSTOM, _("Custom bands")),
         ]
-        self.fields["platform"].queryset = Term.objects.filter(  # type: ignore[attr-defined]
+        # The shared terms and the reader's organisation's own, so that a code names one term.
+        terms = terms_visible_to(user.organisation_id).order_by("position", "label")
+        self.fields["platform"].queryset = terms.filter(  # type: ignore[attr-defined]
             vocabulary=Vocabulary.PLATFORM, active=True
-        ).order_by("position", "label")
-        self.fields["sextortion_type"].queryset = Term.objects.filter(  # type: ignore[attr-defined]
+        )
+        self.fields["sextortion_type"].queryset = terms.filter(  # type: ignore[attr-defined]
             vocabulary=Vocabulary.SEXTORTION_TYPE
-        ).order_by("position", "label")
+        )
 
     @property
     def single_organisation(self) -> bool:

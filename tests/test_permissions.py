@@ -132,7 +132,7 @@ def snapshot_row(name: str, query: str = "", expect: dict[str, int | str] | None
 
 
 def shared_admin_row(view: str, record: str, answer: int = 200) -> Row:
-    """Taxonomies are shared by all organisations: every administrator edits the same ones."""
+    """The step catalogue is shared by all organisations: administrators read it, only the operator changes it."""
     return Row(admins_only(answer), url=lambda r: reverse(f"admin:{view}", args=[r[record].pk]))
 
 
@@ -243,19 +243,20 @@ TABLE: dict[str, Row] = {
     ),
     "admin:cases_term_changelist": Row(admins_only()),
     "admin:cases_term_add": Row(admins_only()),
-    "admin:cases_term_change": shared_admin_row("cases_term_change", "term"),
-    "admin:cases_term_history": shared_admin_row("cases_term_history", "term"),
-    "admin:cases_term_delete": shared_admin_row("cases_term_delete", "term", 403),
+    # Each organisation's own terms and agencies; the shared ones (read-only to administrators) in their tests.
+    "admin:cases_term_change": admin_object_row("cases_term_change", "term"),
+    "admin:cases_term_history": admin_object_row("cases_term_history", "term"),
+    "admin:cases_term_delete": admin_object_row("cases_term_delete", "term", 403),
     "admin:cases_steptype_changelist": Row(admins_only()),
-    "admin:cases_steptype_add": Row(admins_only()),
+    "admin:cases_steptype_add": Row(admins_only(403)),  # the operator's
     "admin:cases_steptype_change": shared_admin_row("cases_steptype_change", "steptype"),
     "admin:cases_steptype_history": shared_admin_row("cases_steptype_history", "steptype"),
     "admin:cases_steptype_delete": shared_admin_row("cases_steptype_delete", "steptype", 403),
     "admin:referrals_agency_changelist": Row(admins_only()),
     "admin:referrals_agency_add": Row(admins_only()),
-    "admin:referrals_agency_change": shared_admin_row("referrals_agency_change", "agency"),
-    "admin:referrals_agency_history": shared_admin_row("referrals_agency_history", "agency"),
-    "admin:referrals_agency_delete": shared_admin_row("referrals_agency_delete", "agency", 403),
+    "admin:referrals_agency_change": admin_object_row("referrals_agency_change", "agency"),
+    "admin:referrals_agency_history": admin_object_row("referrals_agency_history", "agency"),
+    "admin:referrals_agency_delete": admin_object_row("referrals_agency_delete", "agency", 403),
     "api-case-list": Row(api_casework()),
     "api-case-detail": case_row("api-case-detail", api_casework()),
     "api-case-contacts": case_row("api-case-contacts", api_casework()),
@@ -392,7 +393,6 @@ def records(personas: dict[str, User], home_org: Any, other_org: Any) -> dict[st
     content_type = ContentType.objects.get_for_model(User)
     own_case = case_open(actor=personas["worker"], facts={"risk_level": "low"})
     foreign_case = case_open(actor=personas["other_worker"], facts={"risk_level": "low"})
-    term = Term.objects.get(vocabulary="platform", code="instagram")
     steptype = StepType.objects.get(code="follow_up")
     agency = Agency.objects.get(code="esafety")
     instagram = Term.objects.get(vocabulary="platform", code="instagram")
@@ -434,7 +434,16 @@ def records(personas: dict[str, User], home_org: Any, other_org: Any) -> dict[st
 
     own_referral, own_item = referral_of(own_case, personas["worker"])
     foreign_referral, foreign_item = referral_of(foreign_case, personas["other_worker"])
-    shared = {"term": term, "steptype": steptype, "agency": agency, "content_type": content_type}
+
+    def own_entries(organisation: Any) -> dict[str, Any]:
+        """A term and an agency of the organisation's own, which no other organisation sees."""
+        code = f"own_{organisation.pk}"
+        return {
+            "term": Term.objects.create(organisation=organisation, vocabulary="platform", code=code, label="Own"),
+            "agency": Agency.objects.create(organisation=organisation, code=code, name="Own agency", kind="police"),
+        }
+
+    shared = {"steptype": steptype, "content_type": content_type}
     return {
         "own": {
             "organisation": home_org,
@@ -448,6 +457,7 @@ def records(personas: dict[str, User], home_org: Any, other_org: Any) -> dict[st
             "snapshot": snapshot_of(home_org),
             **retention_of(own_case, personas["administrator"]),
             "import_job": import_job_of(personas["supervisor"]),
+            **own_entries(home_org),
             **shared,
         },
         "foreign": {
@@ -462,6 +472,7 @@ def records(personas: dict[str, User], home_org: Any, other_org: Any) -> dict[st
             "snapshot": snapshot_of(other_org),
             **retention_of(foreign_case, personas["other_administrator"]),
             "import_job": import_job_of(personas["other_administrator"]),
+            **own_entries(other_org),
             **shared,
         },
     }

@@ -49,7 +49,11 @@ def make_rows(count: int, seed: int) -> list[dict[str, Any]]:
     number in the text, so that the report and the redaction have work to do."""
     rnd = random.Random(seed)  # noqa: S311 (made-up data, not secrets)
     codes = {
-        vocabulary: list(Term.objects.filter(vocabulary=vocabulary, active=True).values_list("code", flat=True))
+        vocabulary: list(
+            Term.objects.filter(vocabulary=vocabulary, active=True, organisation__isnull=True).values_list(
+                "code", flat=True
+            )
+        )
         for vocabulary in (
             "channel",
             "reporter_type",
@@ -61,7 +65,9 @@ def make_rows(count: int, seed: int) -> list[dict[str, Any]]:
             "platform",
         )
     }
-    platform_labels = dict(Term.objects.filter(vocabulary="platform").values_list("code", "label"))
+    platform_labels = dict(
+        Term.objects.filter(vocabulary="platform", organisation__isnull=True).values_list("code", "label")
+    )
     regions = [s.code for s in pycountry.subdivisions.get(country_code="IT") or []]
     now = timezone.now()
     start = now - timedelta(days=5 * 365)
