@@ -13,13 +13,11 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.pagination import Cursor, CursorPagination
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.models import Action
-from audit.services import access_log_record
 from cases import services
 from cases.filters import CaseFilter, cursor_position
 from cases.models import (
@@ -38,6 +36,7 @@ from cases.models import (
     Vocabulary,
 )
 from cases.selectors import case_for_user, cases_visible_to, terms_offered_to, terms_visible_to
+from helpline import gate
 
 _M = TypeVar("_M", bound=Model)
 
@@ -244,11 +243,8 @@ STALE_OR_NEEDS_APPROVAL = OpenApiResponse(
 case_part = partial(action, detail=True, pagination_class=None, filter_backends=[])
 
 
-class CanWorkCases(BasePermission):
-    """Only roles that work on cases reach any case endpoint; analysts get nothing."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return bool(request.user.is_authenticated and request.user.has_perm("cases.view_case"))
+# Only roles that work on cases reach any case endpoint; analysts and administrators get a 403.
+CanWorkCases = gate.api_permission("cases.view_case", object_type="cases.case")
 
 
 class DateTimeCursorPagination(CursorPagination):
@@ -433,14 +429,12 @@ class CaseViewSet(
         return self.get_queryset().get(pk=case.pk)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        access_log_record(
-            action=Action.VIEW, request=request, object_type="cases.case", detail={"query": request.GET.urlencode()}
-        )
+        gate.read(request, object_type="cases.case", query=request.GET.urlencode())
         return super().list(request, *args, **kwargs)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         case = self.get_object()
-        access_log_record(action=Action.VIEW, request=request, obj=case)
+        gate.read(request, case)
         return Response(self.get_serializer(case).data)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -471,7 +465,7 @@ class CaseViewSet(
 
     def _replay(self, request: Request, earlier: IdempotencyKey) -> Response:
         case = self.get_queryset().get(pk=earlier.case_id)
-        access_log_record(action=Action.VIEW, request=request, obj=case, detail={"idempotent_replay": True})
+        gate.read(request, case, idempotent_replay=True)
         return Response(self.get_serializer(case).data)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -536,7 +530,7 @@ class CaseViewSet(
     def contacts(self, request: Request, pk: str) -> Response:
         case = case_for_user(request, pk)
         if request.method == "GET":
-            access_log_record(action=Action.VIEW, request=request, obj=case, detail={"part": "contacts"})
+            gate.read(request, case, part="contacts")
             contacts = case.contacts.select_related("channel", "worker")
             return Response(ContactSerializer(contacts, many=True).data)
         serializer = ContactSerializer(data=request.data, context=self.get_serializer_context())
@@ -551,7 +545,7 @@ class CaseViewSet(
     @case_part(methods=["get"], serializer_class=StepSerializer)
     def steps(self, request: Request, pk: str) -> Response:
         case = case_for_user(request, pk)
-        access_log_record(action=Action.VIEW, request=request, obj=case, detail={"part": "steps"})
+        gate.read(request, case, part="steps")
         steps = case.steps.select_related("step_type", "done_by")
         return Response(StepSerializer(steps, many=True).data)
 
@@ -593,7 +587,7 @@ class CaseViewSet(
     def notes(self, request: Request, pk: str) -> Response:
         case = case_for_user(request, pk)
         if request.method == "GET":
-            access_log_record(action=Action.VIEW, request=request, obj=case, detail={"part": "notes"})
+            gate.read(request, case, part="notes")
             return Response(NoteSerializer(case.notes.select_related("author"), many=True).data)
         serializer = NoteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -629,7 +623,7 @@ class CaseViewSet(
     def closure_requests(self, request: Request, pk: str) -> Response:
         case = case_for_user(request, pk)
         if request.method == "GET":
-            access_log_record(action=Action.VIEW, request=request, obj=case, detail={"part": "closure_requests"})
+            gate.read(request, case, part="closure_requests")
             closures = case.closure_requests.select_related("closure_reason", "requested_by", "decided_by")
             return Response(ClosureRequestSerializer(closures, many=True).data)
         serializer = ClosureRequestSerializer(data=request.data, context=self.get_serializer_context())
@@ -680,7 +674,7 @@ class CaseViewSet(
             else:
                 services.closure_request_withdraw(actor=request.user, case=case, request=request)
         except DjangoPermissionDenied as error:
-            access_log_record(action=Action.REFUSED, request=request, obj=case, detail={"closure": decision})
+            gate.note_refusal(request, object_type="cases.case", object_id=case.pk, closure=decision)
             raise PermissionDenied(str(error) or None) from error
         except (DjangoValidationError, services.IdentifiersFound) as error:
             raise as_api_error(error) from error

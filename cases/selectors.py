@@ -4,13 +4,12 @@ from typing import Any
 
 from django.db import models
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from audit.models import AccessLog, Action
-from audit.services import access_log_record
+from audit.models import AccessLog
 from cases.models import (
     Case,
     CaseActivity,
@@ -25,6 +24,7 @@ from cases.models import (
     StepStatus,
     Term,
 )
+from helpline import gate
 from referrals.models import Outcome, Referral, ReferralKind, ReferralStatus
 
 
@@ -54,11 +54,7 @@ def case_for_user(request: HttpRequest, pk: Any, *, detail: bool = False) -> Cas
             Prefetch("steps", queryset=ResponseStep.objects.select_related("step_type", "done_by")),
             Prefetch("offender_identifiers", queryset=OffenderIdentifier.objects.select_related("platform")),
         )
-    try:
-        return queryset.get(pk=int(pk))
-    except (Case.DoesNotExist, ValueError, TypeError):
-        access_log_record(action=Action.REFUSED, request=request, object_type="cases.case", object_id=str(pk)[:64])
-        raise Http404 from None
+    return gate.get_or_refuse(request, queryset, pk)
 
 
 def linked_cases(user: Any, case: Case) -> dict[int, list[Case]]:

@@ -3,11 +3,10 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,8 +15,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
-from audit.models import Action
-from audit.services import access_log_record
 from cases import services
 from cases.filters import CaseFilter, cursor_position
 from cases.forms import (
@@ -32,7 +29,7 @@ from cases.forms import (
     StepForm,
     add_service_error,
 )
-from cases.models import HIGH_RISK, Case, CasePlatform, Status, StepStatus
+from cases.models import Case, CasePlatform, Status, StepStatus
 from cases.selectors import (
     case_access_log,
     case_for_user,
@@ -43,21 +40,13 @@ from cases.selectors import (
     linked_cases,
     mark_overdue,
 )
+from helpline import gate
 
 PAGE_SIZE = 50
 ACCESS_LOG_PAGE_SIZE = 50
 
 
-def _casework(view: Any) -> Any:
-    """Pages for roles that work on cases; others get a 404, as for anything out of scope."""
-
-    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.has_perm("cases.view_case"):
-            access_log_record(action=Action.REFUSED, request=request, object_type="cases", object_id=request.path[:64])
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return login_required(guarded)
+_casework = gate.page("cases.view_case", object_type="cases")
 
 
 def _page(queryset: QuerySet[Case], before: str) -> tuple[list[Case], str]:
@@ -94,9 +83,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     mark_overdue(cases)
     for case in cases:
         case.platform_names = list(dict.fromkeys(str(p.platform) for p in case.platforms.all()))  # type: ignore[attr-defined]
-    access_log_record(
-        action=Action.VIEW, request=request, object_type="cases.case", detail={"query": request.GET.urlencode()}
-    )
+    gate.read(request, object_type="cases.case", query=request.GET.urlencode())
     query = request.GET.copy()
     query.pop("before", None)
     return render(
@@ -149,7 +136,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
 @_casework
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = case_for_user(request, pk, detail=True)
-    access_log_record(action=Action.VIEW, request=request, obj=case)
+    gate.read(request, case)
     return render(request, "cases/case_detail.html", _detail_context(request, case))
 
 
@@ -186,7 +173,7 @@ def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str,
         "can_read_access_log": request.user.has_perm("cases.view_case_access_log"),
         "closure": closure_of(case),
         "can_approve": can_approve,
-        "needs_approval": not can_approve and case.risk_level in HIGH_RISK and case.status != Status.CLOSED,
+        "needs_approval": not can_approve and case.closure_needs_approval and case.status != Status.CLOSED,
         "closure_form": forms.get("closure_form") or ClosureRequestForm(organisation_id=case.organisation_id),
         "decision_form": forms.get("decision_form") or ClosureDecisionForm(),
         "closure_errors": [form for name in ("closure_form", "decision_form") if (form := forms.get(name))],
@@ -199,7 +186,7 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = CaseForm(request.POST or None, instance=case, organisation_id=case.organisation_id)
     stale = False
     if request.method == "GET":
-        access_log_record(action=Action.VIEW, request=request, obj=case)
+        gate.read(request, case)
     if form.is_valid():
         try:
             services.case_update(
@@ -226,7 +213,7 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _detail_with_errors(request: HttpRequest, case: Case, **forms: Any) -> HttpResponse:
     refreshed = case_for_user(request, case.pk, detail=True)
-    access_log_record(action=Action.VIEW, request=request, obj=refreshed)
+    gate.read(request, refreshed)
     return render(request, "cases/case_detail.html", _detail_context(request, refreshed, **forms), status=400)
 
 
@@ -341,9 +328,7 @@ def status_change(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def assign(request: HttpRequest, pk: int) -> HttpResponse:
     case = case_for_user(request, pk)
-    if not request.user.has_perm("cases.assign_case"):
-        access_log_record(action=Action.REFUSED, request=request, obj=case, detail={"assign": True})
-        raise Http404
+    gate.require(request, "cases.assign_case", obj=case, assign=True)
     form = AssignForm(request.POST, case=case)
     if form.is_valid():
         services.case_assign(actor=request.user, case=case, assignee=form.cleaned_data["assigned_to"], request=request)
@@ -373,10 +358,8 @@ def case_history(request: HttpRequest, pk: int) -> HttpResponse:
     import pghistory.models
 
     case = case_for_user(request, pk)
-    if not request.user.has_perm("cases.view_case_history"):
-        access_log_record(action=Action.REFUSED, request=request, obj=case, detail={"history": True})
-        raise Http404
-    access_log_record(action=Action.VIEW, request=request, obj=case, detail={"history": True})
+    gate.require(request, "cases.view_case_history", obj=case, history=True)
+    gate.read(request, case, history=True)
     events = (
         pghistory.models.Events.objects.references(case)
         .order_by("pgh_created_at")
@@ -435,8 +418,7 @@ def closure_decide(request: HttpRequest, pk: int) -> HttpResponse:
     case = case_for_user(request, pk)
     decision = request.POST.get("decision", "")
     if decision in ("approve", "send_back") and not services.can_approve_closure(request.user, case):
-        access_log_record(action=Action.REFUSED, request=request, obj=case, detail={"closure": decision})
-        raise Http404
+        gate.refuse(request, object_type="cases.case", object_id=case.pk, closure=decision)
 
     def save(data: dict[str, Any]) -> None:
         if data["decision"] == "approve":
@@ -456,24 +438,11 @@ def closure_decide(request: HttpRequest, pk: int) -> HttpResponse:
     return _post_case_form(request, case, ClosureDecisionForm(request.POST), "decision_form", success, save)
 
 
-def _refuse_unless(request: HttpRequest, permission: str, obj: Any = None, **detail: Any) -> None:
-    if not request.user.has_perm(permission):
-        access_log_record(
-            action=Action.REFUSED,
-            request=request,
-            obj=obj,
-            object_type="" if obj else "cases",
-            object_id="" if obj else request.path[:64],
-            detail=detail,
-        )
-        raise Http404
-
-
 @_casework
 def closure_request_list(request: HttpRequest) -> HttpResponse:
     """The closure requests of the organisation waiting for a supervisor, oldest first."""
-    _refuse_unless(request, "cases.approve_closure", closure_requests=True)
-    access_log_record(action=Action.VIEW, request=request, object_type="cases.closurerequest")
+    gate.require(request, "cases.approve_closure", closure_requests=True)
+    gate.read(request, object_type="cases.closurerequest")
     page = Paginator(closure_requests_pending(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "cases/closure_request_list.html", {"page": page})
 
@@ -497,9 +466,9 @@ def _detail_text(detail: dict[str, Any]) -> str:
 def case_access_log_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Who viewed, changed, exported or printed the case and its referrals, when and from where; supervisors only."""
     case = case_for_user(request, pk)
-    _refuse_unless(request, "cases.view_case_access_log", obj=case, access_log=True)
+    gate.require(request, "cases.view_case_access_log", obj=case, access_log=True)
     # Recorded first, so that this very reading is the top row.
-    access_log_record(action=Action.VIEW, request=request, obj=case, detail={"access_log": True})
+    gate.read(request, case, access_log=True)
     referrals = {str(r.pk): r for r in case.referrals.select_related("agency")}
     page = Paginator(case_access_log(case), ACCESS_LOG_PAGE_SIZE).get_page(request.GET.get("page"))
     for entry in page:
@@ -508,4 +477,6 @@ def case_access_log_view(request: HttpRequest, pk: int) -> HttpResponse:
             f"{referral.get_kind_display()} · {referral.agency}" if referral else _("Case")
         )
         entry.detail_text = _detail_text(entry.detail)  # type: ignore[attr-defined]
+        # Someone of another helpline who was refused: recorded, but nothing of theirs is shown here.
+        entry.outsider = entry.organisation_id != case.organisation_id  # type: ignore[attr-defined]
     return render(request, "cases/case_access_log.html", {"case": case, "page": page})

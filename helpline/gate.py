@@ -18,6 +18,7 @@ from functools import wraps
 from typing import Any, NoReturn, TypeVar
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
@@ -108,7 +109,7 @@ def get_or_refuse(request: Any, queryset: models.QuerySet[M], pk: Any) -> M:
     """The record with this id among those the user may see, else the 404 and a refusal row."""
     try:
         return queryset.get(pk=int(pk))
-    except (queryset.model.DoesNotExist, ValueError, TypeError, OverflowError):
+    except (ObjectDoesNotExist, ValueError, TypeError, OverflowError):
         refuse(request, object_type=queryset.model._meta.label_lower, object_id=str(pk)[:64])
 
 
@@ -125,6 +126,16 @@ def api_permission(*rules: Rule, object_type: str = "") -> type[BasePermission]:
             return False
 
     return Allowed
+
+
+class ScopedObjectMixin:
+    """For a DRF view: its one record is looked up among those the user may see, a refusal named by its id."""
+
+    def get_object(self) -> Any:
+        view: Any = self
+        found = get_or_refuse(view.request, view.get_queryset(), view.kwargs["pk"])
+        view.check_object_permissions(view.request, found)
+        return found
 
 
 class GateMiddleware:

@@ -1,10 +1,9 @@
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 
-from audit.models import Action
-from audit.services import access_log_record
+from helpline import gate
 from imports.models import ImportJob
 
 
@@ -17,10 +16,4 @@ def import_jobs_visible_to(user: Any) -> QuerySet[ImportJob]:
 
 def import_job_for_user(request: HttpRequest, pk: Any) -> ImportJob:
     """The job if this user may see it, else 404 (and the refusal is logged). The file itself is not loaded."""
-    try:
-        return import_jobs_visible_to(request.user).select_related("user").defer("content").get(pk=int(pk))
-    except (ImportJob.DoesNotExist, ValueError, TypeError):
-        access_log_record(
-            action=Action.REFUSED, request=request, object_type="imports.importjob", object_id=str(pk)[:64]
-        )
-        raise Http404 from None
+    return gate.get_or_refuse(request, import_jobs_visible_to(request.user).select_related("user").defer("content"), pk)

@@ -1,17 +1,15 @@
 import csv
 import io
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from audit.models import Action
-from audit.services import access_log_record
+from helpline import gate
 from imports import columns
 from imports.forms import ImportForm
 from imports.models import ImportStatus
@@ -21,25 +19,14 @@ from imports.services import ERROR_LIMIT, DuplicateFile, import_request
 SHOWN_PROBLEMS = 500
 
 
-def _importing(view: Any) -> Any:
-    """Pages for those who import cases (supervisors); others get a 404, as for anything out of scope."""
-
-    @wraps(view)
-    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not (request.user.has_perm("imports.view_importjob") and request.user.has_perm("imports.add_importjob")):
-            access_log_record(
-                action=Action.REFUSED, request=request, object_type="imports", object_id=request.path[:64]
-            )
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return login_required(guarded)
+_importing = gate.page("imports.view_importjob", "imports.add_importjob", object_type="imports")
 
 
 @_importing
 def import_list(request: HttpRequest) -> HttpResponse:
     jobs = import_jobs_visible_to(request.user).select_related("user").defer("content", "errors", "notices")
     page = Paginator(jobs, 50).get_page(request.GET.get("page"))
+    gate.read(request, object_type="imports.importjob", page=page.number)
     return render(request, "imports/import_list.html", {"page": page})
 
 
@@ -84,7 +71,7 @@ def import_template(request: HttpRequest, format: str) -> HttpResponse:
 @_importing
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = import_job_for_user(request, pk)
-    access_log_record(action=Action.VIEW, request=request, obj=job)
+    gate.read(request, job)
     return render(
         request,
         "imports/import_detail.html",
@@ -117,7 +104,7 @@ def import_report(request: HttpRequest, pk: int) -> HttpResponse:
     for kind, problems in (("error", job.errors), ("removed", job.notices)):
         for problem in problems:
             writer.writerow([problem["row"], _cell(problem["column"]), kind, _cell(problem["message"])])
-    access_log_record(action=Action.EXPORT, request=request, obj=job, detail={"report": "problems"})
+    gate.read(request, job, action=Action.EXPORT, report="problems")
     response = HttpResponse(("\ufeff" + out.getvalue()).encode(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-report.csv"'
     return response

@@ -10,11 +10,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.models import Action
-from audit.services import access_log_record
 from cases.api import CanWorkCases, CodeField, DateTimeCursorPagination, as_api_error, term_field
 from cases.models import Case, Vocabulary
 from cases.selectors import cases_visible_to
+from helpline import gate
 from referrals import services
 from referrals.models import Agency, Outcome, Referral, ReferralStatus, TakedownItem
 from referrals.selectors import (
@@ -137,7 +136,7 @@ class ReferralViewSet(
 
     def get_object(self) -> Referral:
         referral = referral_for_user(self.request, self.kwargs["pk"])
-        access_log_record(action=Action.VIEW, request=self.request, obj=referral)
+        gate.read(self.request, referral)
         return referral
 
     @extend_schema(
@@ -149,12 +148,7 @@ class ReferralViewSet(
         ],
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        access_log_record(
-            action=Action.VIEW,
-            request=request,
-            object_type="referrals.referral",
-            detail={"query": request.GET.urlencode()},
-        )
+        gate.read(request, object_type="referrals.referral", query=request.GET.urlencode())
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
@@ -219,7 +213,7 @@ class ReferralViewSet(
     def items(self, request: Request, pk: str) -> Response:
         referral = referral_for_user(request, pk)
         if request.method == "GET":
-            access_log_record(action=Action.VIEW, request=request, obj=referral, detail={"part": "items"})
+            gate.read(request, referral, part="items")
             return Response(ItemSerializer(referral.items.all(), many=True).data)
         serializer = ItemSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)

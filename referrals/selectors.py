@@ -1,11 +1,10 @@
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.utils import timezone
 
-from audit.models import Action
-from audit.services import access_log_record
+from helpline import gate
 from referrals.models import Agency, HiddenAgency, Referral
 from referrals.services import ACTIVE
 
@@ -18,13 +17,7 @@ def referrals_visible_to(user: Any) -> QuerySet[Referral]:
 
 
 def referral_for_user(request: HttpRequest, pk: Any) -> Referral:
-    try:
-        return referrals_visible_to(request.user).select_related("case", "agency", "owner").get(pk=int(pk))
-    except (Referral.DoesNotExist, ValueError, TypeError):
-        access_log_record(
-            action=Action.REFUSED, request=request, object_type="referrals.referral", object_id=str(pk)[:64]
-        )
-        raise Http404 from None
+    return gate.get_or_refuse(request, referrals_visible_to(request.user).select_related("case", "agency", "owner"), pk)
 
 
 def overdue(queryset: QuerySet[Referral]) -> QuerySet[Referral]:

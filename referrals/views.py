@@ -12,14 +12,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from audit.models import Action
-from audit.services import access_log_record
 from cases.forms import add_service_error
 from cases.selectors import case_for_user
-from cases.views import _casework, form_post
+from cases.views import form_post
+from helpline import gate
 from referrals import services
 from referrals.forms import ConsentForm, ItemForm, ItemStatusForm, ReferralForm, ReferralListForm, TransitionForm
 from referrals.models import Referral, ReferralStatus
 from referrals.selectors import agencies_offered_to, overdue, referral_for_user, referrals_visible_to
+
+_casework = gate.page("cases.view_case", object_type="cases")
 
 
 @_casework
@@ -38,9 +40,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
         referrals = referrals.filter(status=wanted["status"])
     if wanted.get("agency") is not None:
         referrals = referrals.filter(agency_id=wanted["agency"])
-    access_log_record(
-        action=Action.VIEW, request=request, object_type="referrals.referral", detail={"query": request.GET.urlencode()}
-    )
+    gate.read(request, object_type="referrals.referral", query=request.GET.urlencode())
     page = Paginator(referrals.order_by("-created_at", "-id"), 50).get_page(request.GET.get("page"))
     return render(
         request,
@@ -72,7 +72,7 @@ def referral_new(request: HttpRequest, case_pk: int) -> HttpResponse:
 
 
 def _detail(request: HttpRequest, referral: Referral, status: int = 200, **forms: Any) -> HttpResponse:
-    access_log_record(action=Action.VIEW, request=request, obj=referral)
+    gate.read(request, referral)
     return render(
         request,
         "referrals/referral_detail.html",
@@ -113,7 +113,7 @@ def referral_summary(request: HttpRequest, pk: int) -> HttpResponse:
     """A printable summary for the agency: anonymised facts, identifiers, content links and dates."""
     referral = referral_for_user(request, pk)
     case = case_for_user(request, referral.case_id, detail=True)
-    access_log_record(action=Action.PRINT, request=request, obj=referral, detail={"case": case.pk})
+    gate.read(request, referral, action=Action.PRINT, case=case.pk)
     return render(
         request,
         "referrals/referral_summary.html",

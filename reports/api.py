@@ -5,25 +5,20 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.models import Action
-from audit.services import access_log_record
+from helpline import gate
 from reports.engine import may_see_true_counts_of
 from reports.exports import published_for
 from reports.forms import ReportForm
 from reports.models import Snapshot
 from reports.selectors import snapshots_visible_to
+from reports.views import valid_report_form
 
-
-class CanReadReports(BasePermission):
-    """Analysts, supervisors and administrators; workers get no statistics."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return bool(request.user.is_authenticated and request.user.has_perm("reports.view_report"))
+CanReadReports = gate.api_permission("reports.view_report", object_type="reports")
 
 
 class ColumnSerializer(serializers.Serializer[Any]):
@@ -79,17 +74,11 @@ class ReportView(APIView):
     @extend_schema(parameters=REPORT_PARAMETERS, responses={200: ReportSerializer, 400: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         form = ReportForm(request.query_params, user=request.user)
-        if not form.is_valid():
+        if not valid_report_form(request, form):
             return Response({"errors": form.errors.get_json_data()}, status=400)
         params = form.params()
         report, tables, suppressed = published_for(request.user, params)
-        access_log_record(
-            action=Action.VIEW,
-            request=request,
-            actor=request.user,
-            object_type="report",
-            detail={"parameters": params.as_json(), "api": True},
-        )
+        gate.read(request, object_type="report", parameters=params.as_json(), api=True)
         return Response(
             {
                 "parameters": params.as_json(),
@@ -127,7 +116,9 @@ class SnapshotSummarySerializer(serializers.ModelSerializer[Snapshot]):
         fields = ["id", "organisation", "title", "parameters", "generated_at", "threshold"]
 
 
-class SnapshotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Snapshot]):
+class SnapshotViewSet(
+    gate.ScopedObjectMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Snapshot]
+):
     """The monthly reports kept as they were generated; analysts receive the disclosure-controlled tables."""
 
     serializer_class = SnapshotSerializer
@@ -140,7 +131,11 @@ class SnapshotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         # The list names the snapshots; their figures come one at a time, each read logged.
         return SnapshotSummarySerializer if self.action == "list" else SnapshotSerializer
 
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        gate.read(request, object_type="reports.snapshot", api=True)
+        return super().list(request, *args, **kwargs)
+
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         snapshot = self.get_object()
-        access_log_record(action=Action.VIEW, request=request, actor=request.user, obj=snapshot, detail={"api": True})
+        gate.read(request, snapshot, api=True)
         return Response(self.get_serializer(snapshot).data)

@@ -158,6 +158,11 @@ class ReportForm(forms.Form):
             vocabulary=Vocabulary.SEXTORTION_TYPE
         )
 
+    def refused_organisations(self) -> list[str]:
+        """The organisations asked for that this reader may not report on: a refused access, not a typo."""
+        allowed = {str(pk) for pk in self.fields["organisations"].queryset.values_list("pk", flat=True)}  # type: ignore[attr-defined]
+        return [asked[:20] for asked in _values(self.data, "organisations") if asked not in allowed]
+
     @property
     def single_organisation(self) -> bool:
         return self.fields["organisations"].queryset.count() <= 1  # type: ignore[attr-defined]

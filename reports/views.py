@@ -1,8 +1,6 @@
-from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,7 +10,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from audit.models import Action
-from audit.services import access_log_record
+from helpline import gate
 from reports import services
 from reports.engine import Params, may_see_true_counts_of
 from reports.exports import (
@@ -30,20 +28,16 @@ from reports.models import Export, ExportStatus, Snapshot
 from reports.selectors import snapshots_visible_to
 from reports.tables import TOTAL_KEY, PublishedTable
 
+_reporting = gate.page("reports.view_report", object_type="reports")
 
-def _reporting(view: Any) -> Any:
-    """Pages for roles that read statistics; others get a 404, as for anything out of scope."""
 
-    @wraps(view)
-    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.has_perm("reports.view_report"):
-            access_log_record(
-                action=Action.REFUSED, request=request, object_type="reports", object_id=request.path[:64]
-            )
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return login_required(guarded)
+def valid_report_form(request: Any, form: ReportForm) -> bool:
+    """The form is valid; if it asked for another helpline's figures, that refusal is logged."""
+    if form.is_valid():
+        return True
+    if refused := form.refused_organisations():
+        gate.note_refusal(request, object_type="accounts.organisation", object_id=",".join(refused)[:64], report=True)
+    return False
 
 
 def chart_data(table: PublishedTable) -> dict[str, Any] | None:
@@ -101,16 +95,11 @@ def _report_page(request: HttpRequest, form: ReportForm, status: int = 200, **co
 @_reporting
 def report(request: HttpRequest) -> HttpResponse:
     form = ReportForm(request.GET, user=request.user)
-    if not form.is_valid():
+    if not valid_report_form(request, form):
         return _report_page(request, form, status=400)
     params = form.params()
     built, tables, suppressed = published_for(request.user, params)
-    access_log_record(
-        action=Action.VIEW,
-        request=request,
-        object_type="report",
-        detail={"parameters": params.as_json(), "suppressed": suppressed},
-    )
+    gate.read(request, object_type="report", parameters=params.as_json(), suppressed=suppressed)
     return _report_page(
         request,
         form,
@@ -130,7 +119,7 @@ def export(request: HttpRequest) -> HttpResponse:
     format = request.GET.get("format", "")
     if format not in FORMATS:
         form.add_error(None, gettext("Choose an export format: CSV, XLSX or JSON."))
-    if not form.is_valid():
+    if not valid_report_form(request, form):
         return _report_page(request, form, status=400)
     params = form.params()
     limit = settings.REPORT_EXPORT_INLINE_CASES
@@ -139,11 +128,14 @@ def export(request: HttpRequest) -> HttpResponse:
         return redirect("reports:export_detail", pk=made.pk)
     built, tables, suppressed = published_for(request.user, params)
     content = render_report(format, tables, params, generated_at=built.generated_at, suppressed=suppressed)
-    access_log_record(
+    gate.read(
+        request,
         action=Action.EXPORT,
-        request=request,
         object_type="report",
-        detail={"parameters": params.as_json(), "format": format, "suppressed": suppressed, "background": False},
+        parameters=params.as_json(),
+        format=format,
+        suppressed=suppressed,
+        background=False,
     )
     return _attachment(content, format, filename(params, format))
 
@@ -157,10 +149,7 @@ def _attachment(content: bytes, format: str, name: str) -> HttpResponse:
 def _export_for_user(request: HttpRequest, pk: int) -> Export:
     """Only the person who asked for an export can see it; anyone else finds nothing."""
     user: Any = request.user
-    found = Export.objects.filter(pk=pk, user=user).defer("content").first()
-    if found is None:
-        raise Http404
-    return found
+    return gate.get_or_refuse(request, Export.objects.filter(user=user).defer("content"), pk)
 
 
 @_reporting
@@ -171,6 +160,7 @@ def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except (KeyError, TypeError, ValueError):
         params = None
     working = made.status in (ExportStatus.PENDING, ExportStatus.RUNNING)
+    gate.read(request, made)
     return render(request, "reports/export_detail.html", {"export": made, "params": params, "working": working})
 
 
@@ -180,16 +170,13 @@ def export_download(request: HttpRequest, pk: int) -> HttpResponse:
     if made.status != ExportStatus.DONE:
         return redirect("reports:export_detail", pk=made.pk)
     content = Export.objects.values_list("content", flat=True).get(pk=made.pk)
-    access_log_record(action=Action.EXPORT, request=request, obj=made, detail={"format": made.format, "download": True})
+    gate.read(request, made, action=Action.EXPORT, format=made.format, download=True)
     params = Params.from_json(made.parameters)
     return _attachment(bytes(content or b""), made.format, filename(params, made.format))
 
 
 def _snapshot_for_user(request: HttpRequest, pk: int) -> Snapshot:
-    found = snapshots_visible_to(request.user).filter(pk=pk).first()
-    if found is None:
-        raise Http404
-    return found
+    return gate.get_or_refuse(request, snapshots_visible_to(request.user), pk)
 
 
 def _snapshot_true_counts(user: Any, snapshot: Snapshot) -> bool:
@@ -206,6 +193,7 @@ def _snapshot_tables(user: Any, snapshot: Snapshot) -> tuple[list[PublishedTable
 def snapshot_list(request: HttpRequest) -> HttpResponse:
     snapshots = snapshots_visible_to(request.user).defer("tables", "tables_suppressed")
     page = Paginator(snapshots, 50).get_page(request.GET.get("page"))
+    gate.read(request, object_type="reports.snapshot", page=page.number)
     return render(request, "reports/snapshot_list.html", {"page": page})
 
 
@@ -213,7 +201,7 @@ def snapshot_list(request: HttpRequest) -> HttpResponse:
 def snapshot_detail(request: HttpRequest, pk: int) -> HttpResponse:
     snapshot = _snapshot_for_user(request, pk)
     tables, suppressed = _snapshot_tables(request.user, snapshot)
-    access_log_record(action=Action.VIEW, request=request, obj=snapshot, detail={"suppressed": suppressed})
+    gate.read(request, snapshot, suppressed=suppressed)
     return render(
         request,
         "reports/snapshot_detail.html",
@@ -247,9 +235,7 @@ def snapshot_download(request: HttpRequest, pk: int) -> HttpResponse:
         snapshot.parameters, generated_at=snapshot.generated_at, suppressed=suppressed, threshold=snapshot.threshold
     )
     content = render_tables(format, tables, about)
-    access_log_record(
-        action=Action.EXPORT, request=request, obj=snapshot, detail={"format": format, "suppressed": suppressed}
-    )
+    gate.read(request, snapshot, action=Action.EXPORT, format=format, suppressed=suppressed)
     name = f"{slugify(snapshot.title) or 'snapshot'}-{snapshot.generated_at:%Y-%m-%d}.{format}"
     return _attachment(content, format, name)
 
@@ -261,12 +247,7 @@ def printed(request: HttpRequest) -> HttpResponse:
     snapshot_id = request.POST.get("snapshot", "")
     if snapshot_id.isascii() and snapshot_id.isdigit():
         snapshot = _snapshot_for_user(request, int(snapshot_id))
-        access_log_record(action=Action.PRINT, request=request, obj=snapshot)
+        gate.read(request, snapshot, action=Action.PRINT)
     else:
-        access_log_record(
-            action=Action.PRINT,
-            request=request,
-            object_type="report",
-            detail={"query": request.POST.get("query", "")[:500]},
-        )
+        gate.read(request, action=Action.PRINT, object_type="report", query=request.POST.get("query", ""))
     return HttpResponse(status=204)

@@ -4,22 +4,16 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.models import Action
-from audit.services import access_log_record
+from helpline import gate
 from supervision.forms import BoardForm
 from supervision.selectors import may_read_workload, stale_days_default, workload
 
-
-class CanReadWorkload(BasePermission):
-    """Supervisors and administrators; workers and analysts get no workload figures."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return may_read_workload(request.user)
+CanReadWorkload = gate.api_permission(may_read_workload, object_type="workload")
 
 
 class FiguresSerializer(serializers.Serializer[Any]):
@@ -83,18 +77,12 @@ class WorkloadView(APIView):
         user: Any = request.user
         asked = request.query_params.get("organisation")
         if asked is not None and asked != str(user.organisation_id):
-            access_log_record(action=Action.REFUSED, request=request, object_type="workload", object_id=str(asked)[:64])
+            gate.note_refusal(request, object_type="workload", object_id=asked[:64])
             raise PermissionDenied("You may only read the workload of your own organisation.")
         form = BoardForm(request.query_params)
         if not form.is_valid():
             raise ValidationError({field: [str(e) for e in errors] for field, errors in form.errors.items()})
         days = form.cleaned_data["days"] or stale_days_default()
         figures = workload(user.organisation, stale_days=days)
-        access_log_record(
-            action=Action.VIEW,
-            request=request,
-            object_type="workload",
-            object_id=user.organisation_id,
-            detail={"days": days, "api": True},
-        )
+        gate.read(request, object_type="workload", object_id=user.organisation_id, days=days, api=True)
         return Response(WorkloadSerializer(figures).data)

@@ -1,12 +1,10 @@
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,9 +14,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from accounts.roles import Role
-from audit.models import Action
-from audit.services import access_log_record
 from cases.selectors import mark_overdue
+from helpline import gate
 from supervision import services
 from supervision.forms import BoardForm, ReassignForm
 from supervision.selectors import (
@@ -97,19 +94,7 @@ def _choices(people: QuerySet[User]) -> list[tuple[int, str]]:
     ]
 
 
-def _supervising(view: Any) -> Any:
-    """Pages for supervisors; others get a 404, as for anything out of scope."""
-
-    @wraps(view)
-    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not may_supervise(request.user):
-            access_log_record(
-                action=Action.REFUSED, request=request, object_type="workload", object_id=request.path[:64]
-            )
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return login_required(guarded)
+_supervising = gate.page(may_supervise, object_type="workload")
 
 
 @_supervising
@@ -141,13 +126,7 @@ def board(request: HttpRequest) -> HttpResponse:
         for row in figures.workers
     ]
     unassigned_links = figure_links(figures, unassigned=True, case_list=case_list, referral_list=referral_list)
-    access_log_record(
-        action=Action.VIEW,
-        request=request,
-        object_type="workload",
-        object_id=user.organisation_id,
-        detail={"days": days, "queue": len(queue)},
-    )
+    gate.read(request, object_type="workload", object_id=user.organisation_id, days=days, queue=len(queue))
     return render(
         request,
         "supervision/board.html",
@@ -175,17 +154,11 @@ def worker_cases(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
     holder = people_of(user).filter(pk=pk).first()
     if holder is None:
-        access_log_record(action=Action.REFUSED, request=request, object_type="accounts.user", object_id=pk)
-        raise Http404
+        gate.refuse(request, object_type="accounts.user", object_id=pk)
     page = Paginator(open_cases_held_by(user, holder), PAGE_SIZE).get_page(request.GET.get("page"))
     cases = list(page.object_list)
     mark_overdue(cases)
-    access_log_record(
-        action=Action.VIEW,
-        request=request,
-        object_type="cases.case",
-        detail={"assigned_to": holder.pk, "page": page.number, "cases": len(cases)},
-    )
+    gate.read(request, object_type="cases.case", assigned_to=holder.pk, page=page.number, cases=len(cases))
     return render(
         request,
         "supervision/worker_cases.html",

@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.roles import Role
 from accounts.services import user_invite
-from audit.models import Action
+from audit.models import AccessLog, Action
 from cases.models import StepType, Term
 from cases.services import case_open
 from imports.models import ImportJob
@@ -25,6 +25,7 @@ from referrals.services import referral_create, takedown_item_add
 from reports.engine import Params
 from reports.models import Export, ExportStatus, Snapshot
 from retention.models import LegalHold, RetentionPolicy
+from tests.helpers import invitation_token
 
 STAFF = ["worker", "supervisor", "analyst", "administrator", "other_worker", "other_administrator"]
 PERSONAS = ["anonymous", *STAFF]
@@ -45,6 +46,7 @@ class Row:
     expect: dict[str, int | str]
     url: Callable[[dict[str, Any]], str] | None = None  # builds the URL from the records
     whose: dict[str, dict[str, int | str]] = field(default_factory=dict)  # record -> overrides
+    reads: bool = True  # an allowed GET reads records, so it leaves one view row in the access log
 
 
 def admin_object_row(view: str, record: str, answer: int = 200) -> Row:
@@ -146,42 +148,47 @@ def import_job_row(name: str) -> Row:
 
 
 def invitation_url(records: dict[str, Any]) -> str:
-    _user, token = user_invite(
-        organisation=records["organisation"], username="invited@table", role=Role.WORKER, actor=None
+    """The link as its owner reads it, in the e-mail: nobody is shown it."""
+    user_invite(
+        organisation=records["organisation"],
+        username="invited@table",
+        role=Role.WORKER,
+        email="invited@example.org",
+        actor=None,
     )
-    return reverse("invitation_accept", args=[token])
+    return reverse("invitation_accept", args=[invitation_token("invited@example.org")])
 
 
 TABLE: dict[str, Row] = {
-    "home": Row(everyone(200)),
-    "login": Row(everyone(302, anonymous=200)),  # signed-in users go straight on
+    "home": Row(everyone(200), reads=False),
+    "login": Row(everyone(302, anonymous=200), reads=False),  # signed-in users go straight on
     "logout": Row(everyone(405, anonymous=405)),  # POST only
-    "account": Row(everyone(200)),
-    "password_change": Row(everyone(200)),
+    "account": Row(everyone(200), reads=False),
+    "password_change": Row(everyone(200), reads=False),
     "two_factor_setup": Row(everyone(302)),  # already enrolled: on to the account page
     "two_factor_verify": Row(everyone(302)),  # already verified: on to where they were going
     "backup_codes_regenerate": Row(everyone(405)),  # POST only
     # Public, for the holder of a fresh link; signed-in people are asked to log out first.
-    "invitation_accept": Row(everyone(200, anonymous=200), url=invitation_url),
-    "admin:index": Row(admins_only()),
+    "invitation_accept": Row(everyone(200, anonymous=200), url=invitation_url, reads=False),
+    "admin:index": Row(admins_only(), reads=False),
     "admin:login": Row(admins_only(302, anonymous=302)),
     "admin:logout": Row(admins_only(405)),
     "admin:password_change": Row(admins_only(302)),  # to the one password page of the site
-    "admin:password_change_done": Row(admins_only()),
+    "admin:password_change_done": Row(admins_only(), reads=False),
     "admin:autocomplete": Row(admins_only(403)),  # needs its query parameters
-    "admin:jsi18n": Row(admins_only()),
+    "admin:jsi18n": Row(admins_only(), reads=False),
     "admin:view_on_site": Row(
         admins_only(404),  # none of these models has a public page
         url=lambda r: reverse("admin:view_on_site", args=[r["content_type"].pk, r["own_user"].pk]),
     ),
-    "admin:app_list": Row(admins_only(), url=lambda r: reverse("admin:app_list", args=["accounts"])),
+    "admin:app_list": Row(admins_only(), url=lambda r: reverse("admin:app_list", args=["accounts"]), reads=False),
     "admin:accounts_organisation_changelist": Row(admins_only()),
     "admin:accounts_organisation_add": Row(admins_only(403)),  # superusers only
     "admin:accounts_organisation_change": admin_object_row("accounts_organisation_change", "organisation"),
     "admin:accounts_organisation_history": admin_object_row("accounts_organisation_history", "organisation"),
     "admin:accounts_organisation_delete": admin_object_row("accounts_organisation_delete", "organisation", 403),
     "admin:accounts_user_changelist": Row(admins_only()),
-    "admin:accounts_user_add": Row(admins_only()),
+    "admin:accounts_user_add": Row(admins_only(), reads=False),
     "admin:accounts_user_change": admin_object_row("accounts_user_change", "own_user"),
     "admin:accounts_user_history": admin_object_row("accounts_user_history", "own_user"),
     "admin:accounts_user_delete": admin_object_row("accounts_user_delete", "own_user", 403),
@@ -201,12 +208,12 @@ TABLE: dict[str, Row] = {
         "retention_retentionpolicy_delete", "retention_policy", 403
     ),
     "admin:retention_legalhold_changelist": Row(admins_only()),
-    "admin:retention_legalhold_add": Row(admins_only()),
+    "admin:retention_legalhold_add": Row(admins_only(), reads=False),
     "admin:retention_legalhold_change": admin_object_row("retention_legalhold_change", "legal_hold"),
     "admin:retention_legalhold_history": admin_object_row("retention_legalhold_history", "legal_hold"),
     "admin:retention_legalhold_delete": admin_object_row("retention_legalhold_delete", "legal_hold"),  # releases
     "case_list": Row(casework()),
-    "case_new": Row(casework()),
+    "case_new": Row(casework(), reads=False),
     "case_detail": case_row("case_detail"),
     "case_edit": case_row("case_edit"),
     "case_history": Row(
@@ -232,7 +239,12 @@ TABLE: dict[str, Row] = {
         casework(405), url=lambda r: reverse("case_step_update", args=[r["case"].pk, r["step"].pk])
     ),
     "referral_list": Row(casework()),
-    "referral_new": own_or_foreign(lambda r: reverse("referral_new", args=[r["case"].pk]), casework()),
+    "referral_new": Row(
+        casework(),
+        url=lambda r: reverse("referral_new", args=[r["case"].pk]),
+        whose={"own": {"other_worker": 404}, "foreign": {"worker": 404, "supervisor": 404, "other_worker": 200}},
+        reads=False,  # an empty form
+    ),
     "referral_detail": own_or_foreign(lambda r: reverse("referral_detail", args=[r["referral"].pk]), casework()),
     "referral_summary": own_or_foreign(lambda r: reverse("referral_summary", args=[r["referral"].pk]), casework()),
     "referral_transition": Row(casework(405), url=lambda r: reverse("referral_transition", args=[r["referral"].pk])),
@@ -242,7 +254,7 @@ TABLE: dict[str, Row] = {
         casework(405), url=lambda r: reverse("referral_item_update", args=[r["referral"].pk, r["item"].pk])
     ),
     "admin:cases_term_changelist": Row(admins_only()),
-    "admin:cases_term_add": Row(admins_only()),
+    "admin:cases_term_add": Row(admins_only(), reads=False),
     # Each organisation's own terms and agencies; the shared ones (read-only to administrators) in their tests.
     "admin:cases_term_change": admin_object_row("cases_term_change", "term"),
     "admin:cases_term_history": admin_object_row("cases_term_history", "term"),
@@ -253,7 +265,7 @@ TABLE: dict[str, Row] = {
     "admin:cases_steptype_history": shared_admin_row("cases_steptype_history", "steptype"),
     "admin:cases_steptype_delete": shared_admin_row("cases_steptype_delete", "steptype", 403),
     "admin:referrals_agency_changelist": Row(admins_only()),
-    "admin:referrals_agency_add": Row(admins_only()),
+    "admin:referrals_agency_add": Row(admins_only(), reads=False),
     "admin:referrals_agency_change": admin_object_row("referrals_agency_change", "agency"),
     "admin:referrals_agency_history": admin_object_row("referrals_agency_history", "agency"),
     "admin:referrals_agency_delete": admin_object_row("referrals_agency_delete", "agency", 403),
@@ -267,8 +279,8 @@ TABLE: dict[str, Row] = {
     "api-case-closure-decision": Row(
         api_casework(405), url=lambda r: reverse("api-case-closure-decision", args=[r["case"].pk])
     ),  # POST only
-    "api-taxonomies": Row(everyone(200, anonymous=401)),
-    "api-agencies": Row(everyone(200, anonymous=401)),
+    "api-taxonomies": Row(everyone(200, anonymous=401), reads=False),
+    "api-agencies": Row(everyone(200, anonymous=401), reads=False),
     "api-referral-list": Row(api_casework()),
     "api-referral-detail": own_or_foreign(
         lambda r: reverse("api-referral-detail", args=[r["referral"].pk]), api_casework()
@@ -289,8 +301,8 @@ TABLE: dict[str, Row] = {
     "reports:snapshot_download": snapshot_row("reports:snapshot_download", "?format=csv"),
     # Supervisors import their organisation's historical cases; nobody else may, nor see the import log.
     "imports:list": Row(everyone(404, supervisor=200)),
-    "imports:new": Row(everyone(404, supervisor=200)),
-    "imports:template": Row(everyone(404, supervisor=200), url=lambda r: reverse("imports:template", args=["xlsx"])),
+    "imports:new": Row(everyone(404, supervisor=200), reads=False),
+    "imports:template": Row(everyone(404, supervisor=200), url=lambda r: reverse("imports:template", args=["xlsx"]), reads=False),
     "imports:detail": import_job_row("imports:detail"),
     "imports:report": import_job_row("imports:report"),
     "api-report": Row(api_reporting()),
@@ -307,13 +319,13 @@ TABLE: dict[str, Row] = {
     ),
     "api-snapshot-list": Row(api_reporting()),
     "api-snapshot-detail": snapshot_row("api-snapshot-detail", expect=api_reporting()),
-    "notification_list": Row(everyone(200)),  # each person's own notifications, whatever the role
+    "notification_list": Row(everyone(200), reads=False),  # each person's own notifications, whatever the role
     "notification_read": Row(everyone(405), url=lambda r: reverse("notification_read", args=[1])),  # POST only
     "notification_read_all": Row(everyone(405)),  # POST only
-    "api-me": Row(everyone(200, anonymous=401)),
-    "api-schema": Row(everyone(200, anonymous=401)),
-    "api-docs": Row(everyone(200)),
-    "healthz": Row(everyone(200, anonymous=200)),
+    "api-me": Row(everyone(200, anonymous=401), reads=False),
+    "api-schema": Row(everyone(200, anonymous=401), reads=False),
+    "api-docs": Row(everyone(200), reads=False),
+    "healthz": Row(everyone(200, anonymous=200), reads=False),
 }
 
 # Patterns without a name: the admin's redirects from an object's bare URL to its
@@ -490,12 +502,25 @@ def test_permission_table(
     row = TABLE.get(key) or UNNAMED[key]
     url = row.url(records["own" if whose == "-" else whose]) if row.url else reverse(key)
     client = client_for(persona)
+    last = AccessLog.objects.order_by("-id").values_list("id", flat=True).first() or 0
     response = client.get(url)
+    logged = list(AccessLog.objects.filter(id__gt=last).values_list("action", flat=True))
     if expected == LOGIN:
         response = client.get(url, follow=True)
         assert response.request["PATH_INFO"] == reverse("login"), f"{url} as {persona} ends at {response.request}"
     else:
         assert response.status_code == expected, f"{url} as {persona}: {response.status_code}"
+    refusals = logged.count(Action.REFUSED)
+    reads = sum(logged.count(action) for action in READS)
+    if expected in (403, 404) and persona != "anonymous":
+        assert (refusals, reads) == (1, 0), f"{url} as {persona}: {refusals} refusal rows and {reads} read rows"
+    else:
+        assert refusals == 0, f"{url} as {persona} answered {expected} but logged {refusals} refusals"
+    if expected == 200:
+        assert reads == int(row.reads), f"{url} as {persona}: {reads} read rows"
+
+
+READS = (Action.VIEW, Action.EXPORT, Action.PRINT)
 
 
 OPEN_TO_HALF_SIGNED_IN = {"login", "logout", "two_factor_setup", "two_factor_verify", "healthz"}
