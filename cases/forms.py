@@ -145,14 +145,14 @@ class StatusForm(forms.Form):
     )
 
     def __init__(self, *args: Any, case: Case, user: Any, **kwargs: Any) -> None:
-        from cases.models import HIGH_RISK, Status
+        from cases.models import Status
 
         super().__init__(*args, **kwargs)
         reasons = terms_offered_to(case.organisation_id, Vocabulary.CLOSURE_REASON)
         self.fields["closure_reason"].queryset = reasons  # type: ignore[attr-defined]
         allowed = services.TRANSITIONS.get(case.status, set())
         self.fields["status"].choices = [(s.value, s.label) for s in Status if s in allowed]  # type: ignore[attr-defined]
-        if case.risk_level in HIGH_RISK and not services.can_approve_closure(user, case):
+        if case.closure_needs_approval and not services.can_approve_closure(user, case):
             # Closing it takes a supervisor's approval, asked for with the closure request below the form: the
             # menu does not offer it, and a forged "closed" reaches the service, which says so.
             offered = [(s.value, s.label) for s in Status if s in allowed - {Status.CLOSED}]

@@ -214,6 +214,13 @@ class Case(models.Model):
         limit_choices_to={"vocabulary": "closure_reason"},
     )
     risk_level = models.CharField(max_length=16, choices=Risk.choices, default=Risk.MEDIUM)
+    closure_needs_approval = models.BooleanField(
+        _("closure needs approval"),
+        default=False,
+        db_default=False,
+        editable=False,
+        help_text=_("Set by the database once the case is at high or critical risk, and never cleared."),
+    )
     self_harm = models.BooleanField(_("self-harm or suicidal thoughts"), default=False)
     immediate_danger = models.BooleanField(_("immediate danger"), default=False)
     assigned_to = models.ForeignKey(
@@ -296,6 +303,21 @@ class Case(models.Model):
 
     class Meta:
         ordering = ["-first_contact_at", "-id"]
+        triggers = [
+            # Closure approval follows the highest risk the case has had, whatever path wrote it (a form, the API,
+            # an import's COPY, a bulk update), so that lowering the risk first does not let anyone close it alone.
+            pgtrigger.Trigger(
+                name="closure_approval_sticks",
+                operation=pgtrigger.Insert | pgtrigger.Update,
+                when=pgtrigger.Before,
+                func="""
+                    NEW.closure_needs_approval := NEW.risk_level IN ('high', 'critical')
+                        OR (TG_OP = 'INSERT' AND NEW.closure_needs_approval)
+                        OR (TG_OP = 'UPDATE' AND OLD.closure_needs_approval);
+                    RETURN NEW;
+                """,
+            ),
+        ]
         permissions = [
             ("assign_case", "Can assign cases to workers"),
             ("view_case_history", "Can read the change history of cases"),

@@ -19,7 +19,6 @@ from audit.models import Action
 from audit.services import access_log_record
 from cases import pii
 from cases.models import (
-    HIGH_RISK,
     Case,
     CaseActivity,
     CaseCounter,
@@ -435,10 +434,13 @@ def case_set_status(
                     _("A closure request for %(reference)s is waiting for a supervisor; it closes when approved.")
                     % {"reference": case.reference}
                 )
-            if case.risk_level in HIGH_RISK:
+            if case.closure_needs_approval:
                 raise ClosureNeedsApproval(
-                    _("Closing a %(risk)s risk case needs a supervisor's approval: request closure instead.")
-                    % {"risk": case.get_risk_level_display().lower()}
+                    _(
+                        "%(reference)s has been at high or critical risk, so closing it needs a supervisor's "
+                        "approval: request closure instead."
+                    )
+                    % {"reference": case.reference}
                 )
         requested = {pending.closure_reason_id} if pending is not None else set()
         if (
@@ -495,7 +497,7 @@ def closure_request_create(
         raise ValidationError(
             _("A case that is %(current)s cannot be closed.") % {"current": case.get_status_display()}
         )
-    if case.risk_level not in HIGH_RISK:
+    if not case.closure_needs_approval:
         raise ValidationError(
             _("A %(risk)s risk case needs no approval: close it directly.")
             % {"risk": case.get_risk_level_display().lower()}

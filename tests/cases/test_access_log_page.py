@@ -52,7 +52,9 @@ def test_the_supervisor_sees_who_did_what_when_and_from_where(
     rows = rows_of(page.content.decode())
     # Newest first: this reading itself, the refused look from the other organisation, the print, the API view...
     assert "sofia" in rows[0] and "viewed" in rows[0] and "access_log" in rows[0] and "192.0.2.50" in rows[0]
-    assert "oscar" in rows[1] and "refused access" in rows[1] and "198.51.100.7" in rows[1]
+    # Refused to someone of another helpline: recorded, shown without their name, address or browser.
+    assert "Someone outside your organisation" in rows[1] and "refused access" in rows[1]
+    assert "oscar" not in rows[1] and "198.51.100.7" not in rows[1]
     assert "printed" in rows[2] and "Takedown request to a regulator" in rows[2] and "Safari/18" in rows[2]
     assert "created" in rows[3] and "Takedown request" in rows[3]  # the referral being made
     assert "viewed" in rows[4] and "part: notes" in rows[4] and "helpline-cli/1.0" in rows[4]
@@ -109,3 +111,16 @@ def test_the_case_page_links_to_the_log_for_supervisors_only(client_for: Any, ca
     url = reverse("case_access_log", args=[case.pk])
     assert url in client_for("supervisor").get(reverse("case_detail", args=[case.pk])).content.decode()
     assert url not in client_for("worker").get(reverse("case_detail", args=[case.pk])).content.decode()
+
+
+def test_a_refusal_by_someone_of_another_helpline_shows_no_name_address_or_browser(
+    client_for: Any, personas: dict[str, User], case: Case
+) -> None:
+    outsider = client_for("other_worker")
+    assert outsider.get(reverse("case_detail", args=[case.pk]), HTTP_USER_AGENT="OutsiderBrowser/9").status_code == 404
+    assert AccessLog.objects.filter(action=Action.REFUSED, actor=personas["other_worker"]).exists()
+    page = client_for("supervisor").get(reverse("case_access_log", args=[case.pk])).content.decode()
+    assert "Someone outside your organisation" in page
+    assert personas["other_worker"].username not in page
+    assert "OutsiderBrowser" not in page
+    assert "Helpline worker" not in page.split("Someone outside your organisation")[1].split("</tr>")[0]

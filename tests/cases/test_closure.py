@@ -11,7 +11,7 @@ from django.urls import reverse
 from accounts.models import User
 from audit.models import AccessLog, Action
 from cases import services
-from cases.models import Case, CaseActivity, ClosureRequest, ClosureStatus, EventKind, Status, Term
+from cases.models import Case, CaseActivity, ClosureRequest, ClosureStatus, EventKind, Risk, Status, Term
 
 pytestmark = pytest.mark.django_db
 
@@ -324,7 +324,7 @@ def test_identifiers_in_a_comment_are_refused_until_the_author_chooses(personas:
 
 
 def test_lowering_the_risk_leaves_the_request_for_a_supervisor(personas: dict[str, User]) -> None:
-    """Decided: a waiting request stays waiting; the worker cannot close directly until it is decided or withdrawn."""
+    """A waiting request stays waiting, and the worker cannot close directly: approval follows the highest risk."""
     worker = personas["worker"]
     case = open_case(worker)
     services.closure_request_create(actor=worker, case=case, closure_reason=reason())
@@ -335,8 +335,9 @@ def test_lowering_the_risk_leaves_the_request_for_a_supervisor(personas: dict[st
 
     services.closure_request_withdraw(actor=worker, case=case)
     assert ClosureRequest.objects.get().status == ClosureStatus.WITHDRAWN
-    case = services.case_set_status(actor=worker, case=case, status=Status.CLOSED, closure_reason=reason())
-    assert case.status == Status.CLOSED
+    # Withdrawn, the request is no way round either: the case has been at high risk.
+    with pytest.raises(services.ClosureNeedsApproval, match="has been at high or critical risk"):
+        services.case_set_status(actor=worker, case=case, status=Status.CLOSED, closure_reason=reason())
 
 
 def test_the_list_and_page_show_a_risk_lowered_since_the_request(client_for: Any, personas: dict[str, User]) -> None:
@@ -390,3 +391,64 @@ def test_the_closure_request_list_is_for_supervisors_of_the_organisation(
     assert AccessLog.objects.filter(
         action=Action.REFUSED, actor=personas["worker"], detail__closure_requests=True
     ).exists()
+
+
+# Approval follows the highest risk the case has had: lowering it first is no way round
+
+
+def test_the_api_attack_lowering_the_risk_and_closing_in_one_patch_is_refused(
+    client_for: Any, personas: dict[str, User]
+) -> None:
+    case = services.case_open(actor=personas["worker"], facts={"risk_level": "critical", "self_harm": True})
+    response = patch(
+        client_for("worker"), case, {"risk_level": "low", "status": "closed", "closure_reason": "resolved"}
+    )
+    assert response.status_code == 409
+    assert "request closure instead" in response.json()["status"][0]
+    case.refresh_from_db()
+    assert case.status != Status.CLOSED
+    assert case.risk_level == Risk.CRITICAL  # the whole request changed nothing
+
+
+def test_lowering_the_risk_on_the_page_then_closing_is_refused(client_for: Any, personas: dict[str, User]) -> None:
+    case = open_case(personas["worker"], "high")
+    worker = client_for("worker")
+    services.case_update(actor=personas["worker"], case=case, version=case.version, facts={"risk_level": "low"})
+    case.refresh_from_db()
+    assert case.risk_level == Risk.LOW
+    page = worker.get(reverse("case_detail", args=[case.pk])).content.decode()
+    assert '<option value="closed"' not in page
+    assert "has been at high or critical risk" in page
+    response = worker.post(reverse("case_status", args=[case.pk]), {"status": "closed", "closure_reason": reason().pk})
+    assert response.status_code == 400
+    case.refresh_from_db()
+    assert case.status != Status.CLOSED
+    # The way that is left is the one meant: a request for a supervisor.
+    closure = services.closure_request_create(actor=personas["worker"], case=case, closure_reason=reason())
+    assert closure.status == ClosureStatus.PENDING
+
+
+def test_the_database_keeps_the_mark_whatever_writes_the_case(personas: dict[str, User]) -> None:
+    case = open_case(personas["worker"], "medium")
+    Case.objects.filter(pk=case.pk).update(risk_level=Risk.HIGH)
+    Case.objects.filter(pk=case.pk).update(risk_level=Risk.LOW, closure_needs_approval=False)
+    case.refresh_from_db()
+    assert case.closure_needs_approval
+    with pytest.raises(services.ClosureNeedsApproval):
+        services.case_set_status(actor=personas["worker"], case=case, status=Status.CLOSED, closure_reason=reason())
+
+
+def test_a_supervisor_still_closes_a_case_that_was_once_high_risk(personas: dict[str, User]) -> None:
+    case = open_case(personas["worker"], "high")
+    services.case_update(actor=personas["worker"], case=case, version=case.version, facts={"risk_level": "low"})
+    case = services.case_set_status(
+        actor=personas["supervisor"], case=case, status=Status.CLOSED, closure_reason=reason()
+    )
+    assert case.status == Status.CLOSED
+
+
+def test_a_case_never_above_medium_needs_no_approval(personas: dict[str, User]) -> None:
+    case = open_case(personas["worker"], "medium")
+    services.case_update(actor=personas["worker"], case=case, version=case.version, facts={"risk_level": "low"})
+    case.refresh_from_db()
+    assert not case.closure_needs_approval
