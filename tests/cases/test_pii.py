@@ -154,7 +154,8 @@ def test_overlaps_resolved(text: str, expected: list[tuple[str, str]]) -> None:
 
 def test_regions_restrict_national_formats() -> None:
     assert kinds_and_texts("Call (202) 555-0143.") == [("phone", "(202) 555-0143")]
-    assert find_identifiers("Call (202) 555-0143.", regions=("IT",)) == []
+    assert find_identifiers("Call (202) 555-0143.", region="IT") == []
+    assert kinds_and_texts("Call (202) 555-0143.") == [("phone", "(202) 555-0143")]
     assert kinds_and_texts("Chiamare +1 202-555-0143.") == [("phone", "+1 202-555-0143")]
 
 
@@ -194,7 +195,38 @@ def test_labels() -> None:
         "iban": "bank account (IBAN)",
         "card": "card number",
         "date_of_birth": "date of birth",
+        "national_id": "national identity number",
+        "wallet": "crypto wallet address",
+        "paypal": "PayPal.me link",
+        "cashtag": "Cash App $cashtag",
+        "school": "school or club",
+        "person_name": "person's name",
+        "plate": "licence plate",
+        "username": "username",
     }
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "expected"),
+    [
+        ("phone", "+39 333 1234567", True),
+        ("email", "anna@example.com", True),
+        ("handle", "@dark_user99", True),
+        ("username", "darkangel_77", True),
+        ("wallet", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", True),
+        ("cashtag", "$darkangel", True),
+        ("paypal", "paypal.me/darkangel", True),
+        ("link", "instagram.com/dark_user99", True),
+        ("link", "https://www.tiktok.com/@dark_user99", True),
+        ("link", "https://example.org/v?id=42", False),
+        ("link", "instagram.com", False),
+        ("person_name", "Giulia Rossi", False),
+        ("address", "via Roma 12", False),
+        ("date_of_birth", "3 March 2011", False),
+    ],
+)
+def test_offender_candidate(kind: str, text: str, expected: bool) -> None:
+    assert Finding(kind, 0, len(text), text).offender_candidate is expected
 
 
 @pytest.mark.parametrize(

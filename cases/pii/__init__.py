@@ -16,13 +16,56 @@ DEFAULT_REGIONS = ("IT", "GB", "AU", "US", "IE", "DE", "FR", "ES")
 LABELS = {
     "date_of_birth": gettext_noop("date of birth"),
     "iban": gettext_noop("bank account (IBAN)"),
+    "national_id": gettext_noop("national identity number"),
+    "wallet": gettext_noop("crypto wallet address"),
+    "paypal": gettext_noop("PayPal.me link"),
     "email": gettext_noop("e-mail address"),
     "link": gettext_noop("link"),
     "phone": gettext_noop("phone number"),
     "card": gettext_noop("card number"),
+    "cashtag": gettext_noop("Cash App $cashtag"),
     "address": gettext_noop("street address"),
+    "school": gettext_noop("school or club"),
+    "person_name": gettext_noop("person's name"),
+    "plate": gettext_noop("licence plate"),
     "handle": gettext_noop("@handle"),
+    "username": gettext_noop("username"),
 }
+# Kinds that can be the offender's own identifier: offered as "add to offender identifiers" (links cases).
+OFFENDER_KINDS = frozenset({"wallet", "cashtag", "paypal", "phone", "username", "handle", "email"})
+# A link is the offender's identifier when it points at a profile on a platform or payment service.
+PROFILE_HOSTS = frozenset(
+    {
+        "instagram.com",
+        "tiktok.com",
+        "snapchat.com",
+        "facebook.com",
+        "fb.com",
+        "m.facebook.com",
+        "x.com",
+        "twitter.com",
+        "t.me",
+        "telegram.me",
+        "wa.me",
+        "discord.gg",
+        "discord.com",
+        "kik.me",
+        "youtube.com",
+        "reddit.com",
+        "onlyfans.com",
+        "threads.net",
+        "twitch.tv",
+        "cash.app",
+        "paypal.me",
+        "linkedin.com",
+        "vm.tiktok.com",
+        "roblox.com",
+        "steamcommunity.com",
+        "ask.fm",
+        "tellonym.me",
+        "ngl.link",
+    }
+)
 # The English names go into the placeholders written into stored text; people are warned in their own language.
 # When two findings cover the same span, the kind listed first in LABELS wins.
 _PRIORITY = {kind: rank for rank, kind in enumerate(LABELS)}
@@ -38,6 +81,20 @@ class Finding:
     @property
     def label(self) -> str:
         return gettext(LABELS[self.kind])
+
+    @property
+    def offender_candidate(self) -> bool:
+        if self.kind == "link":
+            return _is_profile_link(self.text)
+        return self.kind in OFFENDER_KINDS
+
+
+_LINK_HOST_RE = re.compile(r"^(?:https?://)?(?:www\.)?([^/?#:]+)(?::\d+)?/+([^/?#\s]+)", re.IGNORECASE)
+
+
+def _is_profile_link(link: str) -> bool:
+    match = _LINK_HOST_RE.match(link)
+    return bool(match) and match.group(1).lower() in PROFILE_HOSTS
 
 
 _MONTH = (
@@ -174,8 +231,13 @@ def _candidates(text: str, regions: Sequence[str]) -> Iterator[Finding]:
         yield Finding("date_of_birth", match.start("date"), match.end("date"), match.group("date"))
 
 
-def find_identifiers(text: str, regions: Sequence[str] = DEFAULT_REGIONS) -> list[Finding]:
-    """Identifiers in the text, in order, without overlaps (the longer match wins)."""
+def find_identifiers(text: str, *, region: str | None = None) -> list[Finding]:
+    """Identifiers in the text, in order, without overlaps (the longer match wins).
+
+    region is the case's country (ISO 3166-1 alpha-2): phone numbers written in national form are read as
+    that country's; None reads them as any of DEFAULT_REGIONS'. International forms are found either way.
+    """
+    regions = (region.upper(),) if region else DEFAULT_REGIONS
     # Redacted text is checked again on every save: placeholders must not count as findings.
     taken = [(m.start(), m.end()) for m in _PLACEHOLDER_RE.finditer(text)]
     findings: list[Finding] = []
