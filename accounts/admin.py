@@ -1,4 +1,3 @@
-from dataclasses import dataclass
 from typing import Any
 
 from axes.utils import reset as axes_reset
@@ -8,7 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UsernameField
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import RegexValidator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -66,14 +65,19 @@ USERNAME_PART = RegexValidator(
 )
 
 
+EMAIL_NEEDED = _("An e-mail address is needed: the invitation link is sent there, and shown to nobody.")
+
+
 class UserInviteForm(forms.ModelForm[User]):
-    """A new account: who it is for and their role. The password is its owner's to set, from the invitation.
+    """A new account: who it is for, their role and their address. The password is its owner's to set, from the
+    invitation e-mailed to that address and shown to nobody.
 
     The username gets the organisation's suffix, so no name another organisation holds can ever be asked for,
     and no answer here can tell whether one exists.
     """
 
     organisation: Organisation  # the administrator's, set by the admin for each request
+    actor: User  # the administrator, set likewise
 
     username = UsernameField(
         label=_("Username"),
@@ -91,27 +95,45 @@ class UserInviteForm(forms.ModelForm[User]):
         self.fields["username"].help_text = _("They will log in as this name followed by @%(suffix)s.") % {
             "suffix": self.organisation.username_suffix
         }
-        self.fields["email"].help_text = _("If given, the invitation link is also e-mailed to this address.")
+        self.fields["email"].required = True
+        self.fields["email"].error_messages["required"] = EMAIL_NEEDED
+        self.fields["email"].help_text = _(
+            "The person's own address: the invitation link is e-mailed there and shown to nobody else, you neither."
+        )
 
     def clean_username(self) -> str:
         return f"{self.cleaned_data['username']}@{self.organisation.username_suffix}"
+
+    def clean_email(self) -> str:
+        email: str = self.cleaned_data["email"]
+        services.invitation_address_validate(address=email, organisation=self.organisation, actor=self.actor)
+        return email
 
 
 class UserEditForm(forms.ModelForm[User]):
     """What an administrator may change on an account: never its password, nor its name."""
 
+    actor: User  # the administrator, set by the admin for each request
+
     class Meta:
         model = User
         fields = list(services.EDITABLE)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["email"].help_text = _(
+            "Invitations after a reset go to this address only. A change is told to the supervisors and ends "
+            "any invitation still waiting."
+        )
 
-@dataclass
-class Issued:
-    """An invitation just issued, shown to the administrator on this one page and never again."""
-
-    user: User
-    link: str
-    emailed: bool
+    def clean_email(self) -> str:
+        email: str = self.cleaned_data["email"]
+        if email and "email" in self.changed_data:
+            organisation = self.instance.organisation
+            services.invitation_address_validate(
+                address=email, organisation=organisation, actor=self.actor, user=self.instance
+            )
+        return email
 
 
 @admin.register(User, site=site)
@@ -141,8 +163,9 @@ class HelplineUserAdmin(ScopedAdminMixin, UserAdmin):
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)
+        actor: Any = request.user
+        form.actor = actor  # type: ignore[attr-defined]
         if obj is None:
-            actor: Any = request.user
             form.organisation = actor.organisation  # type: ignore[attr-defined]
         return form
 
@@ -173,7 +196,7 @@ class HelplineUserAdmin(ScopedAdminMixin, UserAdmin):
             password,
             _("Authenticator enrolled.") if enrolled else _("No authenticator yet."),
             reverse("admin:auth_user_password_change", args=[obj.pk]),
-            _("Reset the password and issue a new invitation"),
+            _("Reset the password and e-mail a new invitation"),
         )
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -186,7 +209,7 @@ class HelplineUserAdmin(ScopedAdminMixin, UserAdmin):
             values = {name: form.cleaned_data[name] for name in form.changed_data}
             services.user_update(user=obj, values=values, actor=actor, request=request)
             return
-        user, token = services.user_invite(
+        sent = services.user_invite(
             organisation=actor.organisation,
             username=obj.username,
             role=Role(obj.role),
@@ -198,11 +221,11 @@ class HelplineUserAdmin(ScopedAdminMixin, UserAdmin):
             request=request,
         )
         # The admin logs and answers about the form's instance: it becomes the account just made.
-        obj.pk, obj._state.adding = user.pk, False
-        request._issued = [self._issue(request, user, token)]  # type: ignore[attr-defined]
+        obj.pk, obj._state.adding = sent.user.pk, False
+        request._sent = [sent]  # type: ignore[attr-defined]
 
     def response_add(self, request: HttpRequest, obj: User, post_url_continue: str | None = None) -> HttpResponse:
-        return self._invitation_page(request, request._issued, title=_("Account added"))  # type: ignore[attr-defined]
+        return self._invitations_sent_page(request, request._sent, title=_("Account added"))  # type: ignore[attr-defined]
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
         """Nobody sets another person's password: this page resets it and issues an invitation instead."""
@@ -211,35 +234,35 @@ class HelplineUserAdmin(ScopedAdminMixin, UserAdmin):
             gate.refuse(request, object_type=self.opts.label_lower, object_id=str(id)[:64])
         if not self.has_change_permission(request, user):
             raise PermissionDenied
-        if request.method == "POST" and request.POST.get("confirm") == "reset":
-            token = services.user_password_reset(user=user, actor=request.user, request=request)
-            return self._invitation_page(request, [self._issue(request, user, token)], title=_("Password reset"))
+        address_problem = self._address_problem(request, user)
+        if request.method == "POST" and request.POST.get("confirm") == "reset" and address_problem is None:
+            sent = services.user_password_reset(user=user, actor=request.user, request=request)
+            return self._invitations_sent_page(request, [sent], title=_("Password reset"))
         context = {
             **self.admin_site.each_context(request),
             "title": _("Reset the password of %(username)s") % {"username": user.get_username()},
             "opts": self.opts,
             "original": user,
+            "address_problem": address_problem,
         }
-        # Anything else posted here (a new password, say) is refused and changes nothing.
+        # Anything else posted here (a new password, say), or a reset without a right address, changes nothing.
         status = 400 if request.method == "POST" else 200
         page = TemplateResponse(request, "admin/accounts/user/password_reset.html", context, status=status)
         return self._record_view(request, page, str(user.pk))
 
-    @admin.action(description=_("Reset the password and issue an invitation"), permissions=["change"])
-    def reset_password(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse:
-        issued = [
-            self._issue(request, user, services.user_password_reset(user=user, actor=request.user, request=request))
-            for user in queryset
-        ]
-        return self._invitation_page(request, issued, title=_("Passwords reset"))
+    @admin.action(description=_("Reset the password and e-mail an invitation"), permissions=["change"])
+    def reset_password(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
+        if not self._addresses_fit(request, queryset):
+            return None
+        sent = [services.user_password_reset(user=user, actor=request.user, request=request) for user in queryset]
+        return self._invitations_sent_page(request, sent, title=_("Passwords reset"))
 
-    @admin.action(description=_("Reset two-factor login (lost phone) and issue an invitation"), permissions=["change"])
-    def reset_two_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse:
-        issued = [
-            self._issue(request, user, services.two_factor_reset(user=user, actor=request.user, request=request))
-            for user in queryset
-        ]
-        return self._invitation_page(request, issued, title=_("Two-factor login reset"))
+    @admin.action(description=_("Reset two-factor login (lost phone) and e-mail an invitation"), permissions=["change"])
+    def reset_two_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
+        if not self._addresses_fit(request, queryset):
+            return None
+        sent = [services.two_factor_reset(user=user, actor=request.user, request=request) for user in queryset]
+        return self._invitations_sent_page(request, sent, title=_("Two-factor login reset"))
 
     @admin.action(description=_("Unlock after failed logins"), permissions=["change"])
     def unlock(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
@@ -248,17 +271,38 @@ class HelplineUserAdmin(ScopedAdminMixin, UserAdmin):
             access_log_record(action=Action.CHANGE, request=request, obj=user, detail={"unlocked": True})
         messages.success(request, _("The selected accounts can log in again."))
 
-    def _issue(self, request: HttpRequest, user: User, token: str) -> Issued:
-        link = request.build_absolute_uri(reverse("invitation_accept", args=[token]))
-        return Issued(user=user, link=link, emailed=services.invitation_email(user=user, link=link))
+    def _address_problem(self, request: HttpRequest, user: User) -> str | None:
+        """Why an invitation cannot go to this account's address, or None if it can."""
+        try:
+            services.invitation_address_validate(
+                address=user.email, organisation=user.organisation, actor=request.user, user=user
+            )
+        except ValidationError as error:
+            return " ".join(error.messages)
+        return None
 
-    def _invitation_page(self, request: HttpRequest, issued: list[Issued], title: StrOrPromise) -> HttpResponse:
-        """The links, shown this once: only their hashes are kept."""
+    def _addresses_fit(self, request: HttpRequest, queryset: QuerySet[User]) -> bool:
+        """Whether every selected account can be sent its invitation; if one cannot, none is reset and the
+        administrator is told which and why."""
+        problems = [(user, self._address_problem(request, user)) for user in queryset]
+        for user, problem in problems:
+            if problem is not None:
+                messages.error(
+                    request,
+                    _("%(username)s: %(problem)s Nothing was reset.")
+                    % {"username": user.get_username(), "problem": problem},
+                )
+        return all(problem is None for _user, problem in problems)
+
+    def _invitations_sent_page(
+        self, request: HttpRequest, sent: list[services.InvitationSent], title: StrOrPromise
+    ) -> HttpResponse:
+        """Where each invitation went. The links themselves are in those mailboxes only, never on this page."""
         context = {
             **self.admin_site.each_context(request),
             "title": title,
             "opts": self.opts,
-            "issued": issued,
+            "sent": sent,
             "lifetime_hours": int(settings.INVITATION_LIFETIME.total_seconds() // 3600),
         }
         return TemplateResponse(request, "admin/accounts/user/invitations.html", context)

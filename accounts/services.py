@@ -1,5 +1,6 @@
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -10,8 +11,10 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -19,7 +22,7 @@ from knox.models import AuthToken
 
 from accounts.models import Invitation, InvitationReason, Organisation, User
 from accounts.roles import Role
-from accounts.selectors import invitation_token_hash, invitation_usable, invitation_waiting
+from accounts.selectors import invitation_token_hash, invitation_usable
 from audit.models import Action
 from audit.services import access_log_record
 from notifications.services import AccountEvent, account_change_notify
@@ -54,23 +57,63 @@ def user_create(
     return user
 
 
+@dataclass(frozen=True)
+class InvitationSent:
+    """An invitation issued to the account's own address. Its link went there and nowhere else: not to the caller."""
+
+    user: User
+    address: str
+    emailed: bool
+
+
+def invitation_address_validate(
+    *, address: str, organisation: Organisation, actor: Any, user: User | None = None
+) -> None:
+    """Where an account's invitations go: a mailbox of its owner's, used by no other account of the organisation.
+
+    The acting administrator's own address is refused (unless the account is their own), so that nobody sends
+    another person's invitation to themselves. Raises ValidationError with a message for the form.
+    """
+    if not address:
+        raise ValidationError(
+            _("An e-mail address is needed: the invitation link is sent there, and shown to nobody."),
+            code="email_required",
+        )
+    acting_for_another = actor is not None and (user is None or actor.pk != user.pk)
+    if acting_for_another and actor.email and actor.email.casefold() == address.casefold():
+        raise ValidationError(
+            _("This is your own address. The invitation link must go to the person's own mailbox, never to yours."),
+            code="email_of_actor",
+        )
+    others = User.objects.filter(organisation=organisation, email__iexact=address)
+    if user is not None:
+        others = others.exclude(pk=user.pk)
+    if others.exists():
+        raise ValidationError(
+            _("Another account of the organisation has this address. Each invitation goes to its owner's mailbox."),
+            code="email_of_another_account",
+        )
+
+
 @transaction.atomic
 def user_invite(
     *,
     organisation: Organisation,
     username: str,
     role: Role,
+    email: str,
     actor: Any,
     request: HttpRequest | None = None,
     first_name: str = "",
     last_name: str = "",
-    email: str = "",
     language: str = "",
-) -> tuple[User, str]:
-    """A new account without a password, and the invitation token with which its owner sets one.
+) -> InvitationSent:
+    """A new account without a password, and an invitation e-mailed to its address, with which its owner sets one.
 
-    Nobody but the holder of the link ever chooses the password. The organisation's supervisors are told.
+    Nobody but the holder of the link ever chooses the password, and the link goes only to the account's address.
+    The organisation's supervisors are told, with that address.
     """
+    invitation_address_validate(address=email, organisation=organisation, actor=actor)
     user = User(
         organisation=organisation,
         username=username,
@@ -84,12 +127,11 @@ def user_invite(
     user.set_unusable_password()
     user.full_clean()
     user.save()
-    entry = access_log_record(
-        action=Action.CREATE, request=request, actor=actor, obj=user, detail={"role": role, "invitation": True}
-    )
-    token = _invitation_issue(user=user, reason=InvitationReason.NEW_ACCOUNT, actor=actor)
-    account_change_notify(event=AccountEvent.CREATED, user=user, actor=actor, entry=entry, role=role)
-    return user, token
+    emailed = _invitation_send(user=user, reason=InvitationReason.NEW_ACCOUNT, actor=actor, request=request)
+    detail = {"role": role, "invitation": True, "email": email, "emailed": emailed}
+    entry = access_log_record(action=Action.CREATE, request=request, actor=actor, obj=user, detail=detail)
+    account_change_notify(events=[AccountEvent.CREATED], user=user, actor=actor, entry=entry, role=role, email=email)
+    return InvitationSent(user=user, address=email, emailed=emailed)
 
 
 # What an administrator may change on an account; the password is never one of them.
@@ -98,7 +140,10 @@ EDITABLE = ("first_name", "last_name", "email", "language", "role", "is_active")
 
 @transaction.atomic
 def user_update(*, user: User, values: dict[str, Any], actor: Any, request: HttpRequest | None = None) -> User:
-    """Change an account's details, role or activation. Role and activation changes are told to the supervisors."""
+    """Change an account's details, role or activation.
+
+    Changes of address, role and activation are told to the supervisors; a new address ends any invitation waiting.
+    """
     unknown = set(values) - set(EDITABLE)
     if unknown:
         raise ValueError(f"Not editable here: {sorted(unknown)}")
@@ -109,22 +154,40 @@ def user_update(*, user: User, values: dict[str, Any], actor: Any, request: Http
     }
     if not changed:
         return current
+    previous = {name: old for name, (old, _new) in changed.items()}
+    if values.get("email") and "email" in changed:  # without an address, an account gets no invitation
+        invitation_address_validate(
+            address=values["email"], organisation=current.organisation, actor=actor, user=current
+        )
     for name, (_previous, value) in changed.items():
         setattr(current, name, value)
     current.is_staff = current.is_superuser or current.role == Role.ADMINISTRATOR
     current.full_clean(exclude=["password"], validate_unique=False)
     current.save(update_fields=[*changed, "is_staff"])
     detail: dict[str, Any] = {"fields": sorted(changed)}
-    detail.update({name: list(changed[name]) for name in ("role", "is_active") if name in changed})
+    detail.update({name: list(changed[name]) for name in ("role", "is_active", "email") if name in changed})
+    if "email" in changed:
+        # A link sent to the old address must not outlive it.
+        detail["invitations_withdrawn"] = _invitations_withdraw(current)
     entry = access_log_record(action=Action.CHANGE, request=request, actor=actor, obj=current, detail=detail)
+    events = []
+    if "email" in changed:
+        events.append(AccountEvent.EMAIL_CHANGED)
     if "role" in changed:
-        previous, role = changed["role"]
-        account_change_notify(
-            event=AccountEvent.ROLE_CHANGED, user=current, actor=actor, entry=entry, previous=previous, role=role
-        )
+        events.append(AccountEvent.ROLE_CHANGED)
     if "is_active" in changed:
-        event = AccountEvent.ACTIVATED if current.is_active else AccountEvent.DEACTIVATED
-        account_change_notify(event=event, user=current, actor=actor, entry=entry)
+        events.append(AccountEvent.ACTIVATED if current.is_active else AccountEvent.DEACTIVATED)
+    if events:
+        account_change_notify(
+            events=events,
+            user=current,
+            actor=actor,
+            entry=entry,
+            previous=previous.get("role", ""),
+            role=current.role,
+            previous_email=previous.get("email", ""),
+            email=current.email,
+        )
     return current
 
 
@@ -133,47 +196,85 @@ def user_set_role(*, user: User, role: Role, actor: Any, request: HttpRequest | 
 
 
 @transaction.atomic
-def user_password_reset(*, user: User, actor: Any, request: HttpRequest | None = None) -> str:
-    """The password stops working at once (and every session with it); its owner sets a new one from the invitation."""
+def user_password_reset(*, user: User, actor: Any, request: HttpRequest | None = None) -> InvitationSent:
+    """The password and the API tokens stop working at once (and every session with them); its owner sets a new
+    password from the invitation e-mailed to the account's address, which must pass ``invitation_address_validate``.
+    """
+    invitation_address_validate(address=user.email, organisation=user.organisation, actor=actor, user=user)
     user.set_unusable_password()
     user.save(update_fields=["password"])
-    entry = access_log_record(
-        action=Action.CHANGE, request=request, actor=actor, obj=user, detail={"password": "reset"}
-    )
-    token = _invitation_issue(user=user, reason=InvitationReason.PASSWORD_RESET, actor=actor)
-    account_change_notify(event=AccountEvent.PASSWORD_RESET, user=user, actor=actor, entry=entry)
-    return token
+    revoked, _deleted = AuthToken.objects.filter(user=user).delete()
+    emailed = _invitation_send(user=user, reason=InvitationReason.PASSWORD_RESET, actor=actor, request=request)
+    detail = {"password": "reset", "api_tokens_revoked": revoked, "email": user.email, "emailed": emailed}
+    entry = access_log_record(action=Action.CHANGE, request=request, actor=actor, obj=user, detail=detail)
+    account_change_notify(events=[AccountEvent.PASSWORD_RESET], user=user, actor=actor, entry=entry, email=user.email)
+    return InvitationSent(user=user, address=user.email, emailed=emailed)
 
 
 @transaction.atomic
-def two_factor_reset(*, user: User, actor: Any, request: HttpRequest | None = None) -> str:
-    """A lost phone: authenticator, backup codes and password go; the owner starts again from the invitation.
+def two_factor_reset(*, user: User, actor: Any, request: HttpRequest | None = None) -> InvitationSent:
+    """A lost phone: authenticator, backup codes, password and API tokens go; the owner starts again from the
+    invitation e-mailed to the account's address.
 
     The password goes too, so that a password alone (perhaps stolen with the phone) cannot enrol a new authenticator.
     """
+    invitation_address_validate(address=user.email, organisation=user.organisation, actor=actor, user=user)
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     user.set_unusable_password()
     user.save(update_fields=["password"])
-    detail = {"two_factor": "reset", "password": "reset"}
+    revoked, _deleted = AuthToken.objects.filter(user=user).delete()
+    emailed = _invitation_send(user=user, reason=InvitationReason.TWO_FACTOR_RESET, actor=actor, request=request)
+    detail = {
+        "two_factor": "reset",
+        "password": "reset",
+        "api_tokens_revoked": revoked,
+        "email": user.email,
+        "emailed": emailed,
+    }
     entry = access_log_record(action=Action.CHANGE, request=request, actor=actor, obj=user, detail=detail)
-    token = _invitation_issue(user=user, reason=InvitationReason.TWO_FACTOR_RESET, actor=actor)
-    account_change_notify(event=AccountEvent.TWO_FACTOR_RESET, user=user, actor=actor, entry=entry)
-    return token
+    account_change_notify(events=[AccountEvent.TWO_FACTOR_RESET], user=user, actor=actor, entry=entry, email=user.email)
+    return InvitationSent(user=user, address=user.email, emailed=emailed)
 
 
-def _invitation_issue(*, user: User, reason: InvitationReason, actor: Any) -> str:
-    """A fresh single-use token for the account, replacing any invitation still waiting; only its hash is kept."""
+@sensitive_variables("token", "link", "context", "body")
+def _invitation_send(*, user: User, reason: InvitationReason, actor: Any, request: HttpRequest | None) -> bool:
+    """A fresh single-use link for the account, replacing any invitation still waiting, e-mailed to its address.
+
+    The token lives only in this call and in the message: the database keeps its hash, nothing returns or logs it.
+    If the message cannot be sent the invitation is withdrawn at once (a new reset sends another); returns whether
+    it went.
+    """
     Invitation.objects.filter(user=user, used_at__isnull=True).delete()
     token = secrets.token_urlsafe(32)
-    Invitation.objects.create(
+    invitation = Invitation.objects.create(
         user=user,
         reason=reason,
         token_hash=invitation_token_hash(token),
         created_by=actor,
         expires_at=timezone.now() + settings.INVITATION_LIFETIME,
     )
-    return token
+    path = reverse("invitation_accept", args=[token])
+    # Outside a request (a shell, a test) there is no host to name: the path alone.
+    link = request.build_absolute_uri(path) if request is not None else path
+    context = {"user": user, "link": link, "expires_at": invitation.expires_at}
+    with translation.override(user.interface_language):
+        subject = " ".join(render_to_string("accounts/invitation_email_subject.txt", context).split())
+        body = render_to_string("accounts/invitation_email_body.txt", context)
+    try:
+        EmailMessage(subject, body, to=[user.email]).send()
+    except Exception:
+        logger.exception("The invitation e-mail to user %s could not be sent", user.pk)
+        _invitations_withdraw(user)
+        return False
+    return True
+
+
+def _invitations_withdraw(user: User) -> int:
+    """End the account's waiting invitation, if any, now; the row stays, so the sign-in line says so."""
+    return Invitation.objects.filter(user=user, used_at__isnull=True, expires_at__gt=timezone.now()).update(
+        expires_at=timezone.now()
+    )
 
 
 class InvitationInvalid(Exception):
@@ -204,24 +305,6 @@ def invitation_accept(*, token: str, password: str, request: HttpRequest) -> Use
         detail={"invitation": invitation.pk, "reason": invitation.reason},
     )
     return user
-
-
-def invitation_email(*, user: User, link: str) -> bool:
-    """E-mail the invitation link to the account's owner, in their language. Returns whether it went."""
-    invitation = invitation_waiting(user)
-    if not user.email or invitation is None:
-        return False
-    context = {"user": user, "link": link, "expires_at": invitation.expires_at}
-    with translation.override(user.interface_language):
-        subject = " ".join(render_to_string("accounts/invitation_email_subject.txt", context).split())
-        body = render_to_string("accounts/invitation_email_body.txt", context)
-    try:
-        EmailMessage(subject, body, to=[user.email]).send()
-    except Exception:
-        # The administrator is told on the page and hands the link over instead.
-        logger.exception("The invitation e-mail to user %s could not be sent", user.pk)
-        return False
-    return True
 
 
 @transaction.atomic

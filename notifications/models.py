@@ -15,7 +15,8 @@ class Notification(models.Model):
     """One reminder to one person about one overdue item on one local day, a supervisor's daily digest,
     or a change to an account told to a supervisor.
 
-    The text holds only case references, counts, catalogue labels and usernames, never free text from a case.
+    The text holds only case references, counts, catalogue labels, usernames and staff e-mail addresses, never
+    free text from a case.
     """
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
@@ -33,7 +34,8 @@ class Notification(models.Model):
         ),
     )
     day = models.DateField(help_text=_("The local date the reminder is for."))
-    text = models.CharField(max_length=300)
+    # Room for every change one save of an account makes, with two usernames and two e-mail addresses each.
+    text = models.CharField(max_length=2000)
     detail = models.JSONField(
         default=dict, blank=True, help_text=_("A digest's figures and case references, fixed when it is made.")
     )

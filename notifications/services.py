@@ -222,33 +222,48 @@ class AccountEvent(StrEnum):
 
     CREATED = "created"
     ROLE_CHANGED = "role_changed"
+    EMAIL_CHANGED = "email_changed"
     DEACTIVATED = "deactivated"
     ACTIVATED = "activated"
     PASSWORD_RESET = "password_reset"  # noqa: S105 (an event, not a password)
     TWO_FACTOR_RESET = "two_factor_reset"
 
 
+# Each text that sends an invitation names the address it went to, so that a supervisor sees whose mailbox it is.
 ACCOUNT_EVENT_TEXTS = {
-    AccountEvent.CREATED: gettext_lazy("%(actor)s added the account %(user)s, role %(role)s."),
+    AccountEvent.CREATED: gettext_lazy(
+        "%(actor)s added the account %(user)s, role %(role)s, and sent its invitation link to %(email)s."
+    ),
     AccountEvent.ROLE_CHANGED: gettext_lazy("%(actor)s changed the role of %(user)s from %(previous)s to %(role)s."),
+    AccountEvent.EMAIL_CHANGED: gettext_lazy(
+        "%(actor)s changed the e-mail address of %(user)s from %(previous_email)s to %(email)s."
+    ),
     AccountEvent.DEACTIVATED: gettext_lazy("%(actor)s deactivated the account %(user)s."),
     AccountEvent.ACTIVATED: gettext_lazy("%(actor)s reactivated the account %(user)s."),
     AccountEvent.PASSWORD_RESET: gettext_lazy(
-        "%(actor)s reset the password of %(user)s, who sets a new one from an invitation link."
+        "%(actor)s reset the password of %(user)s, who sets a new one from an invitation link sent to %(email)s."
     ),
     AccountEvent.TWO_FACTOR_RESET: gettext_lazy(
         "%(actor)s reset the two-factor login of %(user)s, who sets a new password from an invitation link "
-        "and enrols a new authenticator."
+        "sent to %(email)s and enrols a new authenticator."
     ),
 }
 
 
 def account_change_notify(
-    *, event: AccountEvent, user: User, actor: Any, entry: AccessLog, role: str = "", previous: str = ""
+    *,
+    events: list[AccountEvent],
+    user: User,
+    actor: Any,
+    entry: AccessLog,
+    role: str = "",
+    previous: str = "",
+    email: str = "",
+    previous_email: str = "",
 ) -> int:
     """Tell every active supervisor of the account's organisation, in their language; e-mailed after commit.
 
-    One notification per supervisor and access log entry. Returns how many were made.
+    One notification per supervisor and access log entry, telling each of its events. Returns how many were made.
     """
     from notifications.tasks import send_notification_email
 
@@ -257,20 +272,23 @@ def account_change_notify(
     notifications = []
     for supervisor in supervisors:
         with translation.override(supervisor.interface_language):
-            text = str(ACCOUNT_EVENT_TEXTS[event]) % {
+            values = {
                 "actor": actor.get_username() if actor is not None else _("the system"),
                 "user": user.get_username(),
                 "role": str(Role(role).label) if role else "",
                 "previous": str(Role(previous).label) if previous else "",
+                "email": email or _("no address"),
+                "previous_email": previous_email or _("no address"),
             }
+            text = " ".join(str(ACCOUNT_EVENT_TEXTS[event]) % values for event in events)
         notifications.append(
             Notification(
                 recipient=supervisor,
                 kind=Kind.ACCOUNT_CHANGED,
                 subject_key=f"account:{entry.pk}:{supervisor.pk}",
                 day=timezone.localdate(now),
-                text=text[:300],
-                detail={"event": str(event), "user": user.pk},
+                text=text[: Notification._meta.get_field("text").max_length],
+                detail={"events": [str(event) for event in events], "user": user.pk},
             )
         )
     for notification in Notification.objects.bulk_create(notifications):

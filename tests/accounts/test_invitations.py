@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -18,6 +19,7 @@ from audit.models import AccessLog, Action
 from audit.services import access_log_record
 from notifications.models import Kind, Notification
 from tests.factories import PASSWORD, UserFactory
+from tests.helpers import invitation_token
 
 pytestmark = pytest.mark.django_db
 
@@ -31,13 +33,16 @@ def outbox(settings: Any) -> list[Any]:
 
 
 @pytest.fixture
-def invited(personas: dict[str, User]) -> tuple[User, str]:
-    return services.user_invite(
+def invited(personas: dict[str, User], outbox: list[Any]) -> tuple[User, str]:
+    """A new account, and the token its owner finds in their mailbox."""
+    sent = services.user_invite(
         organisation=personas["administrator"].organisation,
         username="newbie@home-helpline",
         role=Role.WORKER,
+        email="newbie@example.org",
         actor=personas["administrator"],
     )
+    return sent.user, invitation_token("newbie@example.org")
 
 
 def url(token: str) -> str:
@@ -120,7 +125,8 @@ def test_a_deactivated_accounts_link_is_refused(invited: tuple[User, str]) -> No
 
 def test_a_new_invitation_replaces_the_one_waiting(invited: tuple[User, str], personas: dict[str, User]) -> None:
     user, first = invited
-    second = services.user_password_reset(user=user, actor=personas["administrator"])
+    services.user_password_reset(user=user, actor=personas["administrator"])
+    second = invitation_token("newbie@example.org")
     assert accept(Client(), first).status_code == 404
     assert accept(Client(), second).status_code == 302
 
@@ -171,25 +177,22 @@ def test_the_invitation_is_emailed_in_the_users_language(
         reverse("admin:accounts_user_add"),
         {"username": "giulia", "role": "worker", "email": "giulia@example.org", "language": "it"},
     )
-    (issued,) = response.context["issued"]
+    (sent,) = response.context["sent"]
     (message,) = outbox
     with translation.override("it"):
         assert message.subject == gettext("Set the password of your helpline back office account")
-    assert issued.link in message.body
-    assert issued.emailed
+    assert message.to == ["giulia@example.org"]
+    assert "http://testserver/account/invitation/" in message.body  # a whole link, from the request's host
+    assert (sent.address, sent.emailed) == ("giulia@example.org", True)
 
 
-def test_a_user_without_an_email_address_gets_no_email(client_for: Any, outbox: list[Any]) -> None:
-    response = client_for("administrator").post(reverse("admin:accounts_user_add"), {"username": "x", "role": "worker"})
-    (issued,) = response.context["issued"]
-    assert not issued.emailed
-    assert outbox == []
-
-
-def test_a_two_factor_reset_starts_again_from_the_invitation(personas: dict[str, User]) -> None:
+def test_a_two_factor_reset_starts_again_from_the_invitation(personas: dict[str, User], outbox: list[Any]) -> None:
     worker = personas["worker"]
+    User.objects.filter(pk=worker.pk).update(email="alice@example.org")
+    worker.refresh_from_db()
     TOTPDevice.objects.create(user=worker, name="lost", confirmed=True)
-    token = services.two_factor_reset(user=worker, actor=personas["administrator"])
+    services.two_factor_reset(user=worker, actor=personas["administrator"])
+    token = invitation_token("alice@example.org")
     assert not logs_in("alice", PASSWORD)  # the old password alone no longer leads to enrolment
     assert accept(Client(), token).status_code == 302
     client = Client()
@@ -217,7 +220,7 @@ def test_no_admin_search_filter_or_autocomplete_finds_another_organisations_user
     oscar = personas["other_worker"]
     access_log_record(action=Action.LOGIN, actor=oscar)
     # Each probe asks for part of the name only, so that the page cannot echo the whole of it.
-    probes = [
+    probes: list[tuple[str, dict[str, Any]]] = [
         (reverse("admin:accounts_user_changelist"), {"q": "osc"}),
         (reverse("admin:accounts_user_changelist"), {"organisation__id__exact": oscar.organisation_id}),
         (reverse("admin:accounts_user_changelist"), {"username__startswith": "osc"}),
@@ -266,16 +269,20 @@ def test_supervisors_hear_of_a_new_account(
     app.conf.task_always_eager = True
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            client_for("administrator").post(reverse("admin:accounts_user_add"), {"username": "n", "role": "analyst"})
+            client_for("administrator").post(
+                reverse("admin:accounts_user_add"), {"username": "n", "role": "analyst", "email": "n@example.org"}
+            )
     finally:
         app.conf.task_always_eager = False
-    assert account_notifications(personas["supervisor"]) == ["amir added the account n@home-helpline, role Analyst."]
+    told = "amir added the account n@home-helpline, role Analyst, and sent its invitation link to n@example.org."
+    assert account_notifications(personas["supervisor"]) == [told]
     assert account_notifications(other_supervisor) == []
     (message,) = [m for m in outbox if m.to == ["sofia@example.org"]]
-    assert "amir added the account n@home-helpline" in message.body
+    assert told in message.body
+    assert "/account/invitation/" not in message.body  # the address, never the link
     assert Client().get(reverse("notification_list")).status_code == 302
     page = client_for("supervisor").get(reverse("notification_list"))
-    assert "amir added the account n@home-helpline" in page.content.decode()
+    assert told in page.content.decode()
 
 
 def test_supervisors_hear_of_role_and_activation_changes(client_for: Any, personas: dict[str, User]) -> None:
@@ -297,15 +304,19 @@ def test_supervisors_hear_of_role_and_activation_changes(client_for: Any, person
         {"fields": ["first_name", "is_active"], "is_active": [False, True]},
     ]
     # alice, a supervisor now, hears of the changes that follow
+    personas["analyst"].email = "anna@example.org"
+    personas["analyst"].save(update_fields=["email"])
     client.post(
-        reverse("admin:accounts_user_changelist"), {"action": "reset_password", "_selected_action": [worker.pk]}
+        reverse("admin:accounts_user_changelist"),
+        {"action": "reset_password", "_selected_action": [personas["analyst"].pk]},
     )
-    told = "amir reset the password of alice, who sets a new one from an invitation link."
+    told = "amir reset the password of anna, who sets a new one from an invitation link sent to anna@example.org."
     assert account_notifications(worker)[0] == told
 
 
 def test_supervisors_hear_of_resets_in_their_language(client_for: Any, personas: dict[str, User]) -> None:
     User.objects.filter(pk=personas["supervisor"].pk).update(language="it")
+    User.objects.filter(pk=personas["analyst"].pk).update(email="anna@example.org")
     analyst = personas["analyst"]
     client_for("administrator").post(
         reverse("admin:accounts_user_changelist"), {"action": "reset_two_factor", "_selected_action": [analyst.pk]}
@@ -313,8 +324,8 @@ def test_supervisors_hear_of_resets_in_their_language(client_for: Any, personas:
     with translation.override("it"):
         expected = gettext(
             "%(actor)s reset the two-factor login of %(user)s, who sets a new password from an invitation link "
-            "and enrols a new authenticator."
-        ) % {"actor": "amir", "user": "anna"}
+            "sent to %(email)s and enrols a new authenticator."
+        ) % {"actor": "amir", "user": "anna", "email": "anna@example.org"}
     assert account_notifications(personas["supervisor"]) == [expected]
 
 
@@ -325,3 +336,55 @@ def test_nothing_is_told_when_nothing_changed(client_for: Any, personas: dict[st
     )
     assert account_notifications(personas["supervisor"]) == []
     assert not AccessLog.objects.filter(action=Action.CHANGE, object_id=str(worker.pk)).exists()
+
+
+# --- where the link goes ----------------------------------------------------------------------------------------------
+
+
+def test_whoever_sends_an_invitation_gets_the_address_never_the_link(
+    personas: dict[str, User], outbox: list[Any]
+) -> None:
+    admin = personas["administrator"]
+    worker = personas["worker"]
+    User.objects.filter(pk=worker.pk).update(email="alice@example.org")
+    worker.refresh_from_db()
+    answers = [
+        services.user_invite(
+            organisation=admin.organisation, username="n@home-helpline", role=Role.WORKER, email="n@x.org", actor=admin
+        ),
+        services.user_password_reset(user=worker, actor=admin),
+        services.two_factor_reset(user=worker, actor=admin),
+    ]
+    tokens = [invitation_token("n@x.org"), invitation_token("alice@example.org")]
+    for answer in answers:
+        assert not any(token in repr(answer) for token in tokens)
+        assert answer.emailed
+    assert [answer.address for answer in answers] == ["n@x.org", "alice@example.org", "alice@example.org"]
+
+
+def test_no_service_sends_an_invitation_to_the_acting_administrator(
+    personas: dict[str, User], outbox: list[Any]
+) -> None:
+    admin, worker = personas["administrator"], personas["worker"]
+    User.objects.filter(pk=admin.pk).update(email="amir@example.org")
+    User.objects.filter(pk=worker.pk).update(email="Amir@Example.ORG")
+    admin.refresh_from_db()
+    worker.refresh_from_db()
+    with pytest.raises(ValidationError) as refused:
+        services.user_invite(
+            organisation=admin.organisation,
+            username="p@home-helpline",
+            role=Role.WORKER,
+            email="AMIR@example.org",
+            actor=admin,
+        )
+    assert refused.value.code == "email_of_actor"
+    for reset in (services.user_password_reset, services.two_factor_reset):
+        with pytest.raises(ValidationError):
+            reset(user=worker, actor=admin)
+    with pytest.raises(ValidationError):
+        services.user_update(user=personas["analyst"], values={"email": "amir@EXAMPLE.org"}, actor=admin)
+    assert outbox == [] and not Invitation.objects.exists()
+    assert not User.objects.filter(username="p@home-helpline").exists()
+    worker.refresh_from_db()
+    assert worker.check_password(PASSWORD)

@@ -9,6 +9,7 @@ Without Chromium the journeys are skipped, loudly; with ``E2E_REQUIRED=1`` (CI) 
 """
 
 import base64
+import email
 import os
 import re
 import shutil
@@ -107,6 +108,25 @@ class App:
     url: str
     database_url: str
     log: Path
+    mail: Path  # the app's e-mails, one file per connection: the mailboxes of the people it writes to
+
+    def mailed_link(self, address: str) -> str:
+        """The newest invitation link e-mailed to this address, as its owner would read it."""
+        messages = [
+            message
+            for path in sorted(self.mail.glob("*.log"))
+            for chunk in path.read_bytes().split(b"\n" + b"-" * 79 + b"\n")
+            if chunk.strip()
+            for message in [email.message_from_bytes(chunk)]
+            if message["To"] == address
+        ]
+        assert messages, f"nothing was e-mailed to {address}"
+        payload = messages[-1].get_payload(decode=True)
+        assert isinstance(payload, bytes)
+        body = payload.decode()
+        found = re.search(r"https?://\S+/account/invitation/[\w-]+/", body)
+        assert found, body
+        return found[0]
 
 
 @pytest.fixture(scope="session")
@@ -115,6 +135,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     name = f"{settings.DATABASES['default']['NAME']}_e2e"
     _recreate(name)
     var = tmp_path_factory.mktemp("e2e-var")
+    mail = var / "mail"
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "PYTEST_"))}
     env.update(
@@ -125,6 +146,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         DJANGO_ENV="development",
         DJANGO_DEBUG="false",
         DEMO_PASSWORD=DEMO_PASSWORD,
+        EMAIL_URL=f"filemail:///{mail}",  # read by the journeys, as a person reads their mailbox
     )
     log = var / "run.log"
     with log.open("wb") as out:
@@ -140,7 +162,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     try:
         _wait_until_up(f"{url}/healthz", process, log)
         assert _roles_connected_to(name) == {RUNTIME_ROLE}
-        yield App(url=url, database_url=env["DATABASE_URL"], log=log)
+        yield App(url=url, database_url=env["DATABASE_URL"], log=log, mail=mail)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGINT)

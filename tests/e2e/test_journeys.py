@@ -226,12 +226,39 @@ def test_administrator(journey: Journey) -> None:
     expect(page.locator(".messagelist")).to_contain_text("Journey Chat")
     trip.look("platform added")
 
-    # A new worker, invited: the administrator hands over a link and never sees a password.
+    # A new worker, invited: the link goes to the worker's mailbox; the administrator sees neither it nor a password.
     trip.go("/admin/accounts/user/add/")
     page.get_by_label("Username").fill("e2e-new-worker")
     page.get_by_label("Role").select_option(label="Helpline worker")
+    page.get_by_label("Email address").fill("e2e-new-worker@example.org")
     trip.look("new user")
     page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.locator(".invitation-link")).to_contain_text("/account/invitation/")
     expect(page.locator("#content-main")).to_contain_text("e2e-new-worker@demo-helpline")
+    expect(page.locator("#content-main")).to_contain_text("Sent to e2e-new-worker@example.org.")
+    assert "/account/invitation/" not in page.content()
     trip.look("user invited")
+
+    # The new worker opens the link from their mailbox, in a browser of their own, and sets their password.
+    link = trip.app.mailed_link("e2e-new-worker@example.org")
+    assert page.context.browser is not None
+    invitee_context = page.context.browser.new_context(viewport={"width": 1280, "height": 900})
+    invitee = Journey(name=f"{trip.name}-invitee", page=invitee_context.new_page(), app=trip.app)
+    invitee.page.on("console", invitee.on_console)
+    invitee.page.on("response", invitee.on_response)
+    try:
+        invitee.page.goto(link)
+        expect(invitee.page.locator("main")).to_contain_text("e2e-new-worker@demo-helpline")
+        invitee.look("invitation")
+        invitee.page.get_by_label("New password", exact=True).fill("a journey's own password 42")
+        invitee.page.get_by_label("New password confirmation").fill("a journey's own password 42")
+        invitee.page.get_by_role("button", name="Set password").click()
+        expect(invitee.page).to_have_url(re.compile("/account/login/"))
+        invitee.look("password set")
+        invitee.page.get_by_label("Username").fill("e2e-new-worker@demo-helpline")
+        invitee.page.get_by_label("Password").fill("a journey's own password 42")
+        invitee.page.get_by_role("button", name="Log in").click()
+        expect(invitee.page).to_have_url(re.compile("/two-factor/setup/"))
+        invitee.look("enrol authenticator")
+    finally:
+        invitee_context.close()
+    assert not invitee.console_errors, invitee.console_errors
