@@ -302,7 +302,9 @@ TABLE: dict[str, Row] = {
     # Supervisors import their organisation's historical cases; nobody else may, nor see the import log.
     "imports:list": Row(everyone(404, supervisor=200)),
     "imports:new": Row(everyone(404, supervisor=200), reads=False),
-    "imports:template": Row(everyone(404, supervisor=200), url=lambda r: reverse("imports:template", args=["xlsx"]), reads=False),
+    "imports:template": Row(
+        everyone(404, supervisor=200), url=lambda r: reverse("imports:template", args=["xlsx"]), reads=False
+    ),
     "imports:detail": import_job_row("imports:detail"),
     "imports:report": import_job_row("imports:report"),
     "api-report": Row(api_reporting()),
