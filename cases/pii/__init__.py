@@ -2,6 +2,14 @@
 
 Pure Python, no database: the forms call `find_identifiers` to warn the worker before saving
 and `redact` when the worker accepts the offered redaction.
+
+Recognisers are patterns, checksums and word lists, one module per family (names, institutions,
+national_ids, payments, usernames, plates; contact details here). No statistical model: spaCy's cannot be
+installed from the registries this project uses, and Microsoft Presidio's analyzer finds names only through
+one, so it would add a framework around the same regular expressions and python-stdnum checks used here.
+Names come from a gazetteer (data/, built from names-dataset by build_names.py: the full package is a 56 MB
+download that unpacks to gigabytes in memory, a few thousand common names are 120 KB) plus context cues.
+`manage.py benchmark_pii` measures precision, recall and speed on the labelled corpus in tests/pii_corpus/.
 """
 
 import re
@@ -10,6 +18,13 @@ from dataclasses import dataclass
 
 import phonenumbers
 from django.utils.translation import gettext, gettext_noop
+
+from cases.pii.institutions import find_schools
+from cases.pii.names import find_person_names
+from cases.pii.national_ids import find_national_ids
+from cases.pii.payments import find_payments
+from cases.pii.plates import find_plates
+from cases.pii.usernames import find_usernames
 
 DEFAULT_REGIONS = ("IT", "GB", "AU", "US", "IE", "DE", "FR", "ES")
 
@@ -94,7 +109,7 @@ _LINK_HOST_RE = re.compile(r"^(?:https?://)?(?:www\.)?([^/?#:]+)(?::\d+)?/+([^/?
 
 def _is_profile_link(link: str) -> bool:
     match = _LINK_HOST_RE.match(link)
-    return bool(match) and match.group(1).lower() in PROFILE_HOSTS
+    return match is not None and match.group(1).lower() in PROFILE_HOSTS
 
 
 _MONTH = (
@@ -150,9 +165,40 @@ _IT_ADDRESS_RE = re.compile(
     rf"\d{{1,4}}(?:\s?/\s?[A-Za-z0-9]{{1,3}}|[A-Za-z])?\b{_NOT_HOUSE_NUMBER}"
 )
 
+# Lower case is how notes are typed in a hurry: "via roma 12, milano", "14 smith st parramatta". The street's
+# name is then one or two words that cannot be a platform or a count ("via whatsapp 3 volte").
+_LOWER_WORD = r"[a-zà-ÿ][a-zà-ÿ'\u2019]{2,}"
+_NOT_STREET_NAME = (
+    r"(?!(?:whats ?app|instagram|insta|snap(?:chat)?|tik ?tok|telegram|facebook|messenger|e-?mail|mail|sms|chat"
+    r"|dm|discord|kik|telefono|phone|messaggio|messaggi|message|messages|text|internet|web|app|posta|video|the|a)\b)"
+)
+_LOWER_IT_ADDRESS_RE = re.compile(
+    rf"\b(?:via|viale|piazza|corso|largo|vicolo|piazzale)\s+{_NOT_STREET_NAME}(?:{_LOWER_WORD}\s+){{0,2}}"
+    rf"{_LOWER_WORD},?\s+\d{{1,4}}(?:\s?/\s?[a-z0-9]{{1,3}}|[a-z])?\b{_NOT_HOUSE_NUMBER}"
+)
+_LOWER_EN_ADDRESS_RE = re.compile(
+    rf"\b\d{{1,4}}[a-z]?\s+(?!(?:the|a|an|more|other|minutes?|mins?|miles?|km|blocks?|hours?|days?)\b)"
+    rf"(?:{_LOWER_WORD}\s+)?{_LOWER_WORD}\s+(?:street|st|road|rd|avenue|ave|lane|crescent|cres|terrace|tce"
+    rf"|parade|pde|grove|close|court|ct|place|pl)\b"
+)
+
 _IBAN_RE = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}", re.IGNORECASE)
 _CARD_RE = re.compile(r"(?<![\w+-])[1-9](?:[ -]?\d){12,18}(?!\d)")
 _INTERNATIONAL_PHONE_RE = re.compile(r"(?<![\w+])(?:\+|00)[1-9](?:[\s.()/-]{0,2}\d){6,16}")
+_ENGLISH_DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_ITALIAN_DIGITS = ("zero", "uno", "due", "tre", "quattro", "cinque", "sei", "sette", "otto", "nove")
+_DIGIT_WORDS = {
+    **dict.fromkeys(("zero", "oh", "o"), "0"),
+    **{word: str(value) for value, word in enumerate(_ENGLISH_DIGITS)},
+    **{word: str(value) for value, word in enumerate(_ITALIAN_DIGITS)},
+    "double": "",
+}
+_DIGIT_WORD = "|".join(sorted(_DIGIT_WORDS, key=len, reverse=True))
+# Read out in words, partly or wholly ("three four seven, 123 45 67", "tre quattro sette 1234567").
+_SPOKEN_PHONE_RE = re.compile(
+    rf"(?<![\w+])(?:\+\s?)?(?:\d+|(?:{_DIGIT_WORD})\b)(?:[\s,.-]{{1,2}}(?:\d+|(?:{_DIGIT_WORD})\b)){{2,}}",
+    re.IGNORECASE,
+)
 _LAST_GROUP_RE = re.compile(r"[\s./()-]*[^\s./()-]*$")
 _PLACEHOLDER_RE = re.compile(r"\[(?:" + "|".join(re.escape(label) for label in LABELS.values()) + r") removed\]")
 
@@ -213,8 +259,35 @@ def _phones(text: str, regions: Sequence[str]) -> Iterator[Finding]:
     yield from _validated("phone", _INTERNATIONAL_PHONE_RE, text, _is_international_phone)
 
 
+def _spoken_phones(text: str, regions: Sequence[str]) -> Iterator[Finding]:
+    for match in _SPOKEN_PHONE_RE.finditer(text):
+        tokens = re.findall(r"\d+|[^\W\d_]+", match.group())
+        if all(token.isdigit() for token in tokens):
+            continue
+        digits, double = "", False
+        for token in tokens:
+            value = token if token.isdigit() else _DIGIT_WORDS[token.lower()]
+            digits += value * 2 if double else value
+            double = token.lower() == "double"
+        if not 8 <= len(digits) <= 15:
+            continue
+        plus = "+" if match.group().startswith("+") else ""
+        for region in regions:
+            try:
+                number = phonenumbers.parse(plus + digits, None if plus else region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_valid_number(number):
+                yield Finding("phone", match.start(), match.end(), match.group())
+                break
+
+
 def _candidates(text: str, regions: Sequence[str]) -> Iterator[Finding]:
     yield from _phones(text, regions)
+    yield from _spoken_phones(text, regions)
+    for family in (find_person_names, find_schools, find_national_ids, find_payments, find_usernames, find_plates):
+        for kind, start, end in family(text):
+            yield Finding(kind, start, end, text[start:end])
     for match in _EMAIL_RE.finditer(text):
         yield Finding("email", match.start(), match.end(), match.group())
     for match in _LINK_RE.finditer(text):
@@ -222,7 +295,7 @@ def _candidates(text: str, regions: Sequence[str]) -> Iterator[Finding]:
         yield Finding("link", match.start(), match.start() + len(link), link)
     for match in _HANDLE_RE.finditer(text):
         yield Finding("handle", match.start(), match.end(), match.group())
-    for pattern in (_EN_ADDRESS_RE, _IT_ADDRESS_RE):
+    for pattern in (_EN_ADDRESS_RE, _IT_ADDRESS_RE, _LOWER_IT_ADDRESS_RE, _LOWER_EN_ADDRESS_RE):
         for match in pattern.finditer(text):
             yield Finding("address", match.start(), match.end(), match.group())
     yield from _validated("iban", _IBAN_RE, text, _is_iban)

@@ -1,0 +1,164 @@
+"""People's names: a gazetteer of common first names and surnames plus English and Italian cues.
+
+A capitalised word that is a known first name is a name, with the capitalised words after it (the surname,
+"Maria Rosa De Luca") and a known surname before it ("Rossi Giulia"). Unknown or ambiguous names count after a
+title ("Mr", "Sig.ra") or a cue ("my name is", "si chiama", "her mum", "the victim,", "caller"). Words that
+are also places, platforms, agencies, months or ordinary words ("Milan", "Instagram", "May") are never a
+name by themselves.
+"""
+
+import re
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+
+Span = tuple[str, int, int]
+
+_DATA = Path(__file__).parent / "data"
+
+_UPPER = "A-ZÀ-ÖØ-Ý"
+_LOWER = "a-zß-öø-ÿ"
+_WORD_RE = re.compile(
+    r"(?:Sig|Dott|Prof)\.(?:ra|na|ssa)\b|"
+    rf"(?:Mc|Mac|O['\u2019]|D['\u2019]|Dell['\u2019])?[{_UPPER}][{_LOWER}]+(?:['\u2019]s)?(?:-[{_UPPER}][{_LOWER}]+)?"
+    rf"|(?<![\w.])(?:[Dd]e|[Dd]i|[Dd]el|[Dd]ella|[Dd]a|[Vv]an|[Vv]on|[Ll]a|[Ll]o|[Ll]e)(?=\s+[{_UPPER}])"
+)
+_PARTICLES = frozenset({"de", "di", "del", "della", "da", "van", "von", "la", "lo", "le"})
+
+TITLES = frozenset(
+    {
+        "mr", "mrs", "ms", "miss", "dr", "sir", "madam", "sig", "sigra", "signor", "signora", "signorina", "sigg",
+        "dott", "dottssa", "dottor", "dottore", "dottoressa", "prof", "professor", "professore", "professoressa",
+        "avv", "ing",
+    }
+)  # fmt: skip
+_CUE_WORDS = r"my|his|her|their|our|your|the|a|mio|mia|suo|sua|loro|il|la|lo|un|una"
+_RELATIONS = (
+    r"mother|mum|mom|mummy|father|dad|daddy|brother|sister|aunt(?:ie)?|uncle|cousin|gran(?:dma|dmother|ny|dad|dfather)?"
+    r"|nan|nanna|step(?:mum|mom|dad|father|mother|brother|sister)|friend|best friend|boyfriend|girlfriend|partner"
+    r"|classmate|teacher|coach|tutor|neighbou?r|son|daughter|child|kid|boy|girl|student|pupil|guardian|carer"
+    r"|victim|caller|offender|suspect|perpetrator|young person|worker|colleague|babysitter"
+    r"|madre|mamma|padre|papà|papa|fratello|fratellino|sorella|sorellina|zi[ao]|cugin[ao]|nonn[ao]|patrigno|matrigna"
+    r"|amic[oa]|migliore amic[oa]|fidanzat[oa]|ragazz[oa]|compagn[oa](?: di (?:classe|scuola|squadra))?|insegnante"
+    r"|maestr[ao]|professor(?:e|essa)|prof|allenat(?:ore|rice)|vicin[ao]|figli[ao]|bambin[ao]|alunn[ao]"
+    r"|student(?:e|essa)|tutore|vittima|chiamante|ricattatore|sospettat[oa]|baby ?sitter|educat(?:ore|rice)"
+)
+_CUE_BEFORE_RE = re.compile(
+    rf"(?:\b(?:(?:my|his|her|their|the) name(?:'s| is| was)|named|called|call(?:s|ed)? (?:her|him)self|known as"
+    rf"|mi chiamo|si chiama(?:va)?|(?:si )?chiamat[oa]|di nome|nome(?: è|:)|detto|detta|ask(?:ed)? for"
+    rf"|(?:(?:{_CUE_WORDS})\s+)?(?:{_RELATIONS})(?:\s+(?:of|di|del|della)\s+\w+)?)"
+    rf"|\b(?:{'|'.join(sorted(TITLES))})\.?)[\s,:;(\"'\u201c\u2018\u2013-]*$",
+    re.IGNORECASE,
+)
+_CUE_LOOKBACK = 48
+
+_STOP_TEXT = """
+    the a an and or but if when while after before then so because as at on in of to for from with by about
+    he she they we you i it his her their our your my me him them this that these those there here what who
+    yesterday today tomorrow tonight last next every some all no not one two three also just only still
+    hi hello dear thanks thank please ok okay yes sorry caller victim mum dad mother father friend police
+    il lo la le gli i un una uno e ed o ma se quando mentre dopo prima poi perché come a ad al alla da dal
+    della di del dei in nel nella con su sul per tra fra lui lei loro noi voi io suo sua suoi sue mio mia
+    ieri oggi domani stasera ciao salve grazie sì si no non anche ancora già ha ho hanno è era sono
+    signor signora mamma papà madre padre amico amica vittima ricattatore polizia postale carabinieri
+    january february march april may june july august september october november december
+    gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre
+    monday tuesday wednesday thursday friday saturday sunday
+    lunedì martedì mercoledì giovedì venerdì sabato domenica
+    instagram insta snapchat snap tiktok telegram whatsapp facebook messenger discord kik roblox fortnite
+    minecraft youtube twitter reddit twitch omegle yubo wink hoop threads signal skype xbox playstation steam
+    google apple microsoft amazon paypal cash app bitcoin ethereum visa mastercard iphone android
+    onlyfans tellonym ngl
+    interpol europol ceop nca afp esafety ncmec fbi ncmec childline telefono azzurro meter
+    milan milano rome roma turin torino naples napoli florence firenze venice venezia bologna genoa genova
+    palermo bari catania verona padua padova trieste brescia parma modena siena pisa lecce italy italia
+    london manchester liverpool leeds birmingham bristol glasgow edinburgh cardiff belfast dublin cork
+    galway limerick england scotland wales ireland britain uk
+    sydney melbourne brisbane perth adelaide hobart darwin canberra victoria queensland tasmania australia
+    parramatta penrith geelong newcastle
+    new york texas california florida georgia carolina virginia washington chicago boston austin dallas
+    houston phoenix denver atlanta america paris france spain madrid berlin germany europe india china
+    christmas easter halloween covid god jesus
+    street road avenue lane drive via viale piazza corso school college academy liceo istituto scuola
+    high primary grammar university università year class anno classe
+    case note report ticket helpline hotline support team
+    """
+STOP_WORDS = frozenset(_STOP_TEXT.split())
+
+
+@cache
+def _load(filename: str) -> frozenset[str]:
+    lines = (_DATA / filename).read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+def _gazetteer() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """First names alone, first names needing support, surnames."""
+    ambiguous = _load("ambiguous_names.txt") | {word.capitalize() for word in STOP_WORDS}
+    first = _load("first_names.txt")
+    return first - ambiguous, first & ambiguous, _load("surnames.txt") - ambiguous
+
+
+def _bare(token: str) -> str:
+    return re.sub(r"['\u2019]s$", "", token)
+
+
+def _runs(text: str) -> Iterator[list[re.Match[str]]]:
+    """Runs of capitalised words (and surname particles) separated by a space, or a title's full stop."""
+    run: list[re.Match[str]] = []
+    for match in _WORD_RE.finditer(text):
+        if run:
+            gap = text[run[-1].end() : match.start()]
+            if not (gap in (" ", "  ") or (gap == ". " and _key(run[-1].group()) in TITLES)):
+                yield run
+                run = []
+        run.append(match)
+    if run:
+        yield run
+
+
+def _key(word: str) -> str:
+    return word.lower().replace(".", "")
+
+
+def find_person_names(text: str) -> Iterator[Span]:
+    first_alone, first_supported, surnames = _gazetteer()
+    for run in _runs(text):
+        words = [_bare(m.group()) for m in run]
+        cued = bool(_CUE_BEFORE_RE.search(text, max(0, run[0].start() - _CUE_LOOKBACK), run[0].start()))
+        index = 0
+        # Leading titles and cue words ("Mrs", "Caller", "Mum") cue what follows and are not part of the name.
+        while index < len(words) and (_key(words[index]) in TITLES or words[index].lower() in STOP_WORDS):
+            cued = (
+                cued
+                or _key(words[index]) in TITLES
+                or bool(_CUE_BEFORE_RE.search(" " + text[max(0, run[0].start() - _CUE_LOOKBACK) : run[index].end()]))
+            )
+            index += 1
+        while index < len(words):
+            start = index
+            word = words[index]
+            next_word = words[index + 1] if index + 1 < len(words) else ""
+            is_name = (
+                word in first_alone
+                or (word in first_supported and next_word in surnames)
+                or (cued and start == _first_index(words) and word.lower() not in STOP_WORDS)
+                or (word in surnames and next_word in first_alone)
+            )
+            if not is_name or word.lower() in _PARTICLES:
+                index += 1
+                continue
+            end = index + 1
+            while end < len(words) and end - start < 4 and words[end].lower() not in STOP_WORDS:
+                end += 1
+            while end > start + 1 and words[end - 1].lower() in _PARTICLES:
+                end -= 1
+            yield ("person_name", run[start].start(), run[end - 1].start() + len(words[end - 1]))
+            index = end
+
+
+def _first_index(words: list[str]) -> int:
+    for index, word in enumerate(words):
+        if _key(word) not in TITLES and word.lower() not in STOP_WORDS:
+            return index
+    return len(words)

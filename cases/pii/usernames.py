@@ -1,0 +1,52 @@
+"""Usernames written without "@", after a platform or account cue in English or Italian.
+
+"his snap is ellie.m07", "telegram: darkangel_77", "her insta is giuly_r_09", "kik: lonelyboy2008",
+"su tiktok si chiama lola_x", "il suo profilo instagram è marco.r.2009". A plain word is a username only
+after an explicit "username:"-like cue and when it is not a word the sentence goes on with ("his snap is
+private", "telegram: he wrote").
+"""
+
+import re
+from collections.abc import Iterator
+
+Span = tuple[str, int, int]
+
+_PLATFORMS = (
+    r"snap(?:chat)?|insta(?:gram)?|ig|tik ?tok|telegram|tg|kik|discord|whats ?app|facebook|fb|messenger|twitter"
+    r"|roblox|steam|xbox|psn|playstation|fortnite|minecraft|epic|skype|wickr|signal|threads|reddit|twitch"
+    r"|yubo|wink|hoop|omegle|wizz|hinge|tinder|grindr|bumble|only ?fans|onlyfans|line|wechat|viber|session"
+)
+_ACCOUNT = (
+    r"user(?:name)?|user name|nick(?:name)?|handle|account|profil[eo]|id|gamertag|gamer tag|tag|name|nome(?: utente)?"
+)
+_CONNECT = (
+    r"\s*[:=]\s*|\s+(?:(?:is|was|è|era|=)\s+|(?:called|named|chiamat[oa]|come|as|si chiama(?:va)?)\s+)"
+    r"|\s+(?=[\w.]*[\d_.])"
+)
+_CUE_RE = re.compile(
+    rf"\b(?P<cue>(?:(?:{_PLATFORMS})(?:\s+(?:{_ACCOUNT}))?|(?:{_ACCOUNT})(?:\s+(?:su|on|di|de)\s+(?:{_PLATFORMS}))?))"
+    rf"(?P<connect>{_CONNECT})(?:(?:is|è)\s+)?(?P<user>[A-Za-z0-9_][A-Za-z0-9_.-]{{1,29}}[A-Za-z0-9_])(?![\w@]|\.[a-z]{{2,}}\b|/)",
+    re.IGNORECASE,
+)
+_WORDS_TEXT = """
+    private public blocked deleted gone closed open new old fake real down active banned hacked locked same his
+    her their the a an he she they it him them me my your on in at to from and but or not now still also just
+    this that there here what who unknown different another same private lui lei loro il la lo un una privato
+    privata bloccato bloccata chiuso chiusa cancellato cancellata falso falsa nuovo nuova vecchio vecchia
+    ancora anche non che con del della sul sulla ha ho era stato stata ora poi quindi
+    """
+_WORDS = frozenset(_WORDS_TEXT.split())
+
+
+def _looks_like_username(user: str) -> bool:
+    return any(c.isdigit() or c in "_." for c in user) and not user.replace(".", "").isdigit()
+
+
+def find_usernames(text: str) -> Iterator[Span]:
+    for match in _CUE_RE.finditer(text):
+        user = match.group("user")
+        explicit = bool(
+            re.search(r"[:=]|user|nick|handle|tag|nome|name", match.group("cue") + match.group("connect"), re.I)
+        )
+        if _looks_like_username(user) or (explicit and user.lower() not in _WORDS and len(user) >= 4):
+            yield ("username", match.start("user"), match.end("user"))
