@@ -83,6 +83,39 @@ class PlatformSerializer(serializers.Serializer[CasePlatform]):
     role = serializers.ChoiceField(choices=PlatformRole.choices)
 
 
+class SpanSerializer(serializers.Serializer[Any]):
+    start = serializers.IntegerField(min_value=0)
+    end = serializers.IntegerField(min_value=0)
+
+
+def text_decision_field(**kwargs: Any) -> serializers.ChoiceField:
+    return serializers.ChoiceField(
+        choices=["redact", "keep", "move"],
+        required=False,
+        help_text="When the text holds phone numbers, e-mail addresses or similar (a 400 answer lists their kinds "
+        "and spans in identifiers_found): remove them (redact), keep the text as written (keep), or move the ones "
+        "that can be the offender's to the case's offender identifiers and remove the rest (move). "
+        "Without it such text is refused.",
+        **kwargs,
+    )
+
+
+def move_field() -> serializers.ListField:
+    return serializers.ListField(
+        child=SpanSerializer(),
+        required=False,
+        write_only=True,
+        max_length=100,
+        help_text="Spans (start, end) from identifiers_found, of findings with offender_candidate true, to add to "
+        "the case's offender identifiers; they leave the text. The other findings are removed (redact, move) or "
+        "kept (keep); move without spans moves every offender candidate. A span not found in the text is refused.",
+    )
+
+
+def spans(data: dict[str, Any]) -> list[tuple[int, int]]:
+    return [(span["start"], span["end"]) for span in data.get("move") or []]
+
+
 class CaseSerializer(serializers.ModelSerializer[Case]):
     channel = term_field(Vocabulary.CHANNEL, required=False, allow_null=True)
     reporter_type = term_field(Vocabulary.REPORTER_TYPE, required=False, allow_null=True)
@@ -99,13 +132,8 @@ class CaseSerializer(serializers.ModelSerializer[Case]):
     )
     risk_flags = serializers.ListField(child=serializers.CharField(), read_only=True)
     version = serializers.IntegerField(required=False, help_text="Required on update: the version you read.")
-    text_decision = serializers.ChoiceField(
-        choices=["redact", "keep"],
-        required=False,
-        write_only=True,
-        help_text="When the incident description holds phone numbers, e-mail addresses or similar: "
-        "remove them (redact) or keep the text as written (keep). Without it such text is refused.",
-    )
+    text_decision = text_decision_field(write_only=True)
+    move = move_field()
 
     class Meta:
         model = Case
@@ -136,6 +164,7 @@ class CaseSerializer(serializers.ModelSerializer[Case]):
             "payment_method",
             "platforms",
             "text_decision",
+            "move",
             "version",
             "created_at",
             "updated_at",
@@ -150,13 +179,17 @@ class CaseSerializer(serializers.ModelSerializer[Case]):
             raise ValidationError({field: ["Not a field of a case."] for field in unknown})
         return attrs
 
-    def split(self, data: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[Term, str]] | None, str | None]:
+    def split(
+        self, data: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[tuple[Term, str]] | None, str | None, list[tuple[int, int]]]:
         data = dict(data)
+        move = spans(data)
+        data.pop("move", None)
         platforms = data.pop("platforms", None)
         decision = data.pop("text_decision", None)
         data.pop("version", None)
         pairs = None if platforms is None else [(p["platform"], p["role"]) for p in platforms]
-        return data, pairs, decision
+        return data, pairs, decision, move
 
 
 class CaseSummarySerializer(serializers.ModelSerializer[Case]):
@@ -217,15 +250,32 @@ class ClosureApprovalRequired(APIException):
     default_code = "closure_approval_required"
 
 
+class TextHoldsIdentifiers(ValidationError):
+    """A 400 whose identifiers_found keeps its numbers and booleans (a ValidationError turns them into text)."""
+
+    def __init__(self, detail: dict[str, list[str]], found: list[dict[str, Any]]) -> None:
+        super().__init__(detail)
+        self.detail = {**self.detail, "identifiers_found": found}  # type: ignore[dict-item]
+
+
 def as_api_error(error: Exception) -> APIException:
     if isinstance(error, services.StaleVersion):
         return Conflict(str(error))
     if isinstance(error, services.ClosureNeedsApproval):
         return ClosureApprovalRequired({"status": [error.message_text]})
     if isinstance(error, services.IdentifiersFound):
-        return ValidationError(
-            {error.field: [str(error)], "identifiers_found": sorted({f.label for f in error.findings})}
-        )
+        # Kinds and places only: the answer, like the logs, never repeats the text.
+        found = [
+            {
+                "kind": f.kind,
+                "label": f.label,
+                "start": f.start,
+                "end": f.end,
+                "offender_candidate": f.offender_candidate,
+            }
+            for f in error.findings
+        ]
+        return TextHoldsIdentifiers({error.field: [str(error)]}, found)
     if isinstance(error, DjangoValidationError):
         return ValidationError(error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages})
     raise error
@@ -311,7 +361,8 @@ class ClosureRequestSerializer(serializers.ModelSerializer[ClosureRequest]):
     decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
-    text_decision = serializers.ChoiceField(choices=["redact", "keep"], required=False, write_only=True)
+    text_decision = text_decision_field(write_only=True)
+    move = move_field()
 
     class Meta:
         model = ClosureRequest
@@ -327,6 +378,7 @@ class ClosureRequestSerializer(serializers.ModelSerializer[ClosureRequest]):
             "decided_at",
             "decision_comment",
             "text_decision",
+            "move",
         ]
         read_only_fields = ["status", "risk_level", "requested_at", "decided_at", "decision_comment"]
         extra_kwargs = {"comment": {"max_length": services.COMMENT_LIMIT}}
@@ -340,16 +392,18 @@ class ClosureDecisionSerializer(serializers.Serializer[ClosureRequest]):
     comment = serializers.CharField(
         required=False, allow_blank=True, max_length=services.COMMENT_LIMIT, help_text="Required to send back."
     )
-    text_decision = serializers.ChoiceField(choices=["redact", "keep"], required=False)
+    text_decision = text_decision_field()
+    move = move_field()
 
 
 class NoteSerializer(serializers.ModelSerializer[Note]):
     author: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    text_decision = serializers.ChoiceField(choices=["redact", "keep"], required=False, write_only=True)
+    text_decision = text_decision_field(write_only=True)
+    move = move_field()
 
     class Meta:
         model = Note
-        fields = ["id", "text", "author", "created_at", "identifiers_kept", "text_decision"]
+        fields = ["id", "text", "author", "created_at", "identifiers_kept", "text_decision", "move"]
         read_only_fields = ["created_at", "identifiers_kept"]
 
 
@@ -448,11 +502,16 @@ class CaseViewSet(
                 return self._replay(request, earlier)
         serializer = CaseSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        facts, platforms, decision = serializer.split(serializer.validated_data)
+        facts, platforms, decision, move = serializer.split(serializer.validated_data)
         try:
             with transaction.atomic():
                 case = services.case_open(
-                    actor=request.user, facts=facts, platforms=platforms or (), text_decision=decision, request=request
+                    actor=request.user,
+                    facts=facts,
+                    platforms=platforms or (),
+                    text_decision=decision,
+                    move=move,
+                    request=request,
                 )
                 if key:
                     IdempotencyKey.objects.create(user=user, key=key, case=case)
@@ -475,7 +534,7 @@ class CaseViewSet(
         serializer.is_valid(raise_exception=True)
         if "version" not in serializer.validated_data:
             raise ValidationError({"version": ["Send the version of the case you read, to detect concurrent edits."]})
-        facts, platforms, decision = serializer.split(serializer.validated_data)
+        facts, platforms, decision, move = serializer.split(serializer.validated_data)
         sent: Any = request.data
         change = StatusChangeSerializer(
             data={field: sent[field] for field in ("status", "closure_reason") if field in sent},
@@ -496,6 +555,7 @@ class CaseViewSet(
                         facts=facts,
                         platforms=platforms,
                         text_decision=decision,
+                        move=move,
                         request=request,
                     )
                     version = case.version
@@ -597,6 +657,7 @@ class CaseViewSet(
                 case=case,
                 text=serializer.validated_data["text"],
                 text_decision=serializer.validated_data.get("text_decision"),
+                move=spans(serializer.validated_data),
                 request=request,
             )
         except (DjangoValidationError, services.IdentifiersFound) as error:
@@ -635,6 +696,7 @@ class CaseViewSet(
                 closure_reason=serializer.validated_data["closure_reason"],
                 comment=serializer.validated_data.get("comment", ""),
                 text_decision=serializer.validated_data.get("text_decision"),
+                move=spans(serializer.validated_data),
                 request=request,
             )
         except (DjangoValidationError, services.IdentifiersFound) as error:
@@ -669,6 +731,7 @@ class CaseViewSet(
                     case=case,
                     comment=serializer.validated_data.get("comment", ""),
                     text_decision=serializer.validated_data.get("text_decision"),
+                    move=spans(serializer.validated_data),
                     request=request,
                 )
             else:

@@ -1,3 +1,4 @@
+import re
 from typing import Any
 
 import pycountry
@@ -19,6 +20,24 @@ PLATFORM_LABELS = {
 }
 
 
+class SpansField(forms.Field):
+    """The findings of the free-text guard that the author adds to the offender identifiers, as "start-end"."""
+
+    widget = forms.MultipleHiddenInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, **kwargs)
+
+    def to_python(self, value: Any) -> list[tuple[int, int]]:
+        spans = []
+        for item in value or []:
+            match = re.fullmatch(r"(\d{1,6})-(\d{1,6})", str(item))
+            if match is None:
+                raise ValidationError(_("Choose among the identifiers found in the text."))
+            spans.append((int(match[1]), int(match[2])))
+        return spans
+
+
 class CaseForm(forms.ModelForm[Case]):
     """The case form, most urgent fields first; everything else can be filled in later."""
 
@@ -32,6 +51,7 @@ class CaseForm(forms.ModelForm[Case]):
     text_decision = forms.ChoiceField(
         choices=[("redact", _("Remove them")), ("keep", _("Keep as written"))], required=False, widget=forms.HiddenInput
     )
+    move = SpansField()
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     class Meta:
@@ -119,6 +139,7 @@ class NoteForm(forms.Form):
     text_decision = forms.ChoiceField(
         choices=[("redact", _("Remove them")), ("keep", _("Keep as written"))], required=False
     )
+    move = SpansField()
 
 
 class StepForm(forms.Form):
@@ -172,6 +193,7 @@ class ClosureRequestForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     text_decision = forms.ChoiceField(choices=TEXT_DECISION, required=False)
+    move = SpansField()
 
     def __init__(self, *args: Any, organisation_id: int, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "closure_%s")  # the status form beside it has a closure_reason too
@@ -191,6 +213,7 @@ class ClosureDecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     text_decision = forms.ChoiceField(choices=TEXT_DECISION, required=False)
+    move = SpansField()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "decision_%s")

@@ -38,6 +38,7 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from accounts.models import Organisation, User
+from cases.identifiers import identifier_hash
 from cases.models import (
     AgeUnknown,
     Answer,
@@ -60,7 +61,7 @@ from cases.models import (
     Vocabulary,
 )
 from cases.selectors import terms_offered_to
-from cases.services import identifier_hash, playbook_steps
+from cases.services import playbook_steps
 from referrals.models import (
     Agency,
     Consent,

@@ -1,12 +1,9 @@
-import hashlib
-import hmac
-import re
+from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pycountry
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -18,6 +15,7 @@ from accounts.roles import Role
 from audit.models import Action
 from audit.services import access_log_record
 from cases import pii
+from cases.identifiers import IDENTIFIER_KINDS, case_region, identifier_hash
 from cases.models import (
     Case,
     CaseActivity,
@@ -73,6 +71,7 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 TEXT_LIMITS = {"incident_description": 20_000}
 NOTE_LIMIT = 20_000
 COMMENT_LIMIT = 2_000
+IDENTIFIER_LIMIT = 300
 
 MANY_FACTS = {
     "approaches": Vocabulary.APPROACH,
@@ -123,19 +122,61 @@ class IdentifiersFound(Exception):
         self.findings = findings
 
 
-def checked_text(field: str, text: str, decision: str | None) -> tuple[str, list[str]]:
-    """The text to store and the kinds of identifier kept in it.
+Span = tuple[int, int]
 
-    ``decision`` is None (refuse if anything is found), "redact" or "keep".
+
+def text_findings(text: str, region: str | None = None) -> list[pii.Finding]:
+    """What the free-text guard flags in a text; region is the case's country, for national phone numbers."""
+    return pii.find_identifiers(text, region=region)
+
+
+def checked_text(
+    field: str, text: str, decision: str | None, move: Collection[Span] = (), region: str | None = None
+) -> tuple[str, list[str], list[pii.Finding]]:
+    """The text to store, the kinds of identifier kept in it, and the findings to add as offender identifiers.
+
+    ``decision`` is None (refuse if anything is found), "redact", "keep" or "move". ``move`` names the spans
+    of the findings the author adds to the case's offender identifiers, which leave the text; "move" alone moves
+    every finding that can be an offender's identifier. What is not moved is redacted ("redact", "move") or kept.
     """
-    findings = pii.find_identifiers(text)
-    if not findings:
-        return text, []
-    if decision == "redact":
-        return pii.redact(text, findings), []
+    findings = text_findings(text, region)
+    if not findings and not move:
+        return text, [], []
+    if decision not in ("redact", "keep", "move"):
+        raise IdentifiersFound(field, findings)
+    movable = {(f.start, f.end): f for f in findings if f.offender_candidate}
+    if not set(move) <= set(movable):
+        raise ValidationError(
+            {
+                field: _(
+                    "Only a phone number, e-mail address, username, link or payment handle found in this very "
+                    "text can be added to the offender identifiers. Nothing was saved."
+                )
+            }
+        )
+    moved = [movable[span] for span in sorted(set(move))] or (list(movable.values()) if decision == "move" else [])
     if decision == "keep":
-        return text, sorted({finding.kind for finding in findings})
-    raise IdentifiersFound(field, findings)
+        kept = sorted({finding.kind for finding in findings if finding not in moved})
+        return pii.redact(text, moved) if moved else text, kept, moved
+    return pii.redact(text, findings), [], moved
+
+
+def region_of(case: Case) -> str | None:
+    return case_region(case.victim_country, case.organisation.country)
+
+
+def identifiers_from_text(
+    *, actor: Any, case: Case, moved: Sequence[pii.Finding], request: HttpRequest | None
+) -> dict[str, int]:
+    """Add what the author moved out of a text to the case's offender identifiers; counts by kind, for the log."""
+    region = region_of(case)
+    present = set(case.offender_identifiers.values_list("value_hash", flat=True))
+    for finding in moved:
+        kind = IDENTIFIER_KINDS[finding.kind]
+        if identifier_hash(kind, finding.text, region) not in present:
+            identifier = offender_identifier_add(actor=actor, case=case, kind=kind, value=finding.text, request=request)
+            present.add(identifier.value_hash)
+    return dict(Counter(finding.kind for finding in moved))
 
 
 FOREIGN, RETIRED = "foreign", "retired"
@@ -285,6 +326,7 @@ def case_open(
     facts: dict[str, Any],
     platforms: Sequence[tuple[Term, str]] = (),
     text_decision: str | None = None,
+    move: Collection[Span] = (),
     request: HttpRequest | None = None,
 ) -> Case:
     """A new case for the actor's organisation, with its starting checklist."""
@@ -292,9 +334,11 @@ def case_open(
     facts = dict(facts)
     facts.setdefault("first_contact_at", timezone.now())
     kept: list[str] = []
-    if facts.get("incident_description"):
-        facts["incident_description"], kept = checked_text(
-            "incident_description", facts["incident_description"], text_decision
+    moved: list[pii.Finding] = []
+    if facts.get("incident_description") or move:
+        region = case_region(facts.get("victim_country") or "", actor.organisation.country)
+        facts["incident_description"], kept, moved = checked_text(
+            "incident_description", facts.get("incident_description") or "", text_decision, move, region
         )
     is_worker = actor.role == Role.WORKER
     case = Case(
@@ -312,13 +356,10 @@ def case_open(
     if case.channel_id:
         Contact.objects.create(case=case, at=case.first_contact_at, channel_id=case.channel_id, worker=actor)
     playbook_apply(case=case)
-    access_log_record(
-        action=Action.CREATE,
-        request=request,
-        actor=actor,
-        obj=case,
-        detail={"identifiers_kept": kept} if kept else None,
-    )
+    detail: dict[str, Any] = {"identifiers_kept": kept} if kept else {}
+    if moved:
+        detail["identifiers_moved"] = identifiers_from_text(actor=actor, case=case, moved=moved, request=request)
+    access_log_record(action=Action.CREATE, request=request, actor=actor, obj=case, detail=detail or None)
     return case
 
 
@@ -331,6 +372,7 @@ def case_update(
     facts: dict[str, Any],
     platforms: Sequence[tuple[Term, str]] | None = None,
     text_decision: str | None = None,
+    move: Collection[Span] = (),
     request: HttpRequest | None = None,
 ) -> Case:
     """Change the facts of a case, refusing an edit based on an older version."""
@@ -342,9 +384,12 @@ def case_update(
     _validate({**{f: getattr(case, f) for f in stored}, **facts}, case.organisation_id, current_terms=terms_of(case))
     facts = dict(facts)
     kept: list[str] = []
-    if facts.get("incident_description") and facts["incident_description"] != case.incident_description:
-        facts["incident_description"], kept = checked_text(
-            "incident_description", facts["incident_description"], text_decision
+    moved: list[pii.Finding] = []
+    description = facts.get("incident_description")
+    if (description and description != case.incident_description) or move:
+        region = case_region(facts.get("victim_country", case.victim_country) or "", case.organisation.country)
+        facts["incident_description"], kept, moved = checked_text(
+            "incident_description", description or "", text_decision, move, region
         )
     changed = _apply_facts(case, facts)
     case.version = F("version") + 1
@@ -357,6 +402,8 @@ def case_update(
     detail: dict[str, Any] = {"fields": changed}
     if kept:
         detail["identifiers_kept"] = kept
+    if moved:
+        detail["identifiers_moved"] = identifiers_from_text(actor=actor, case=case, moved=moved, request=request)
     access_log_record(action=Action.CHANGE, request=request, actor=actor, obj=case, detail=detail)
     return case
 
@@ -471,13 +518,15 @@ def case_set_status(
     return case
 
 
-def _checked_comment(field: str, comment: str, text_decision: str | None, required: str = "") -> tuple[str, list[str]]:
+def _checked_comment(
+    field: str, comment: str, text_decision: str | None, move: Collection[Span], case: Case, required: str = ""
+) -> tuple[str, list[str], list[pii.Finding]]:
     comment = comment.strip()
     if required and not comment:
         raise ValidationError({field: required})
     if len(comment) > COMMENT_LIMIT:
         raise ValidationError({field: _("Keep this under %(limit)s characters.") % {"limit": COMMENT_LIMIT}})
-    return checked_text(field, comment, text_decision) if comment else ("", [])
+    return checked_text(field, comment, text_decision, move, region_of(case)) if comment or move else ("", [], [])
 
 
 @transaction.atomic
@@ -488,6 +537,7 @@ def closure_request_create(
     closure_reason: Term | None,
     comment: str = "",
     text_decision: str | None = None,
+    move: Collection[Span] = (),
     request: HttpRequest | None = None,
 ) -> ClosureRequest:
     """Ask a supervisor to close a high or critical case; one request waits per case at a time."""
@@ -510,7 +560,7 @@ def closure_request_create(
         or terms_refused(case.organisation_id, [closure_reason])
     ):
         raise ValidationError({"closure_reason": _("Give the reason for closing the case.")})
-    comment, kept = _checked_comment("comment", comment, text_decision)
+    comment, kept, moved = _checked_comment("comment", comment, text_decision, move, case)
     try:
         with transaction.atomic():
             closure = ClosureRequest.objects.create(
@@ -525,6 +575,8 @@ def closure_request_create(
     extra: dict[str, Any] = {"reason": closure_reason.label}
     if kept:
         extra["identifiers_kept"] = kept
+    if moved:
+        extra["identifiers_moved"] = identifiers_from_text(actor=actor, case=case, moved=moved, request=request)
     _closure_event(actor=actor, case=case, closure=closure, event="requested", request=request, **extra)
     return closure
 
@@ -550,16 +602,25 @@ def closure_request_approve(*, actor: Any, case: Case, request: HttpRequest | No
 
 @transaction.atomic
 def closure_request_send_back(
-    *, actor: Any, case: Case, comment: str, text_decision: str | None = None, request: HttpRequest | None = None
+    *,
+    actor: Any,
+    case: Case,
+    comment: str,
+    text_decision: str | None = None,
+    move: Collection[Span] = (),
+    request: HttpRequest | None = None,
 ) -> ClosureRequest:
     """A supervisor refuses the waiting request, saying why; the case stays open."""
     case, pending = _decidable(actor, case)
-    comment, kept = _checked_comment("comment", comment, text_decision, required=_("Say why the request is sent back."))
+    required = _("Say why the request is sent back.")
+    comment, kept, moved = _checked_comment("comment", comment, text_decision, move, case, required=required)
     pending.status = ClosureStatus.SENT_BACK
     pending.decided_by, pending.decided_at = actor, timezone.now()
     pending.decision_comment = comment
     pending.save(update_fields=["status", "decided_by", "decided_at", "decision_comment"])
-    extra = {"identifiers_kept": kept} if kept else {}
+    extra: dict[str, Any] = {"identifiers_kept": kept} if kept else {}
+    if moved:
+        extra["identifiers_moved"] = identifiers_from_text(actor=actor, case=case, moved=moved, request=request)
     _closure_event(actor=actor, case=case, closure=pending, event="sent_back", request=request, **extra)
     return pending
 
@@ -661,34 +722,29 @@ def step_mark_done(*, actor: Any, case: Case, code: str, reason: str, request: H
 
 @transaction.atomic
 def note_add(
-    *, actor: Any, case: Case, text: str, text_decision: str | None = None, request: HttpRequest | None = None
+    *,
+    actor: Any,
+    case: Case,
+    text: str,
+    text_decision: str | None = None,
+    move: Collection[Span] = (),
+    request: HttpRequest | None = None,
 ) -> Note:
     text = text.strip()
     if not text:
         raise ValidationError({"text": _("Write something in the note.")})
     if len(text) > NOTE_LIMIT:
         raise ValidationError({"text": _("Keep a note under %(limit)s characters.") % {"limit": NOTE_LIMIT}})
-    text, kept = checked_text("text", text, text_decision)
+    text, kept, moved = checked_text("text", text, text_decision, move, region_of(case))
     note = Note.objects.create(case=case, author=actor, text=text, identifiers_kept=kept)
     _bump(case)
     detail: dict[str, Any] = {"note": note.pk}
     if text_decision:
         detail["identifiers"] = text_decision
+    if moved:
+        detail["identifiers_moved"] = identifiers_from_text(actor=actor, case=case, moved=moved, request=request)
     access_log_record(action=Action.CHANGE, request=request, actor=actor, obj=case, detail=detail)
     return note
-
-
-def identifier_hash(kind: str, value: str) -> str:
-    """A keyed hash of the normalised identifier: equal for the same handle written differently."""
-    normal = value.strip().lower()
-    if kind in (IdentifierKind.PROFILE_LINK,):
-        normal = re.sub(r"^(https?://)?(www\.|m\.)?", "", normal).rstrip("/")
-    elif kind in (IdentifierKind.USERNAME, IdentifierKind.PAYMENT_HANDLE):
-        normal = normal.lstrip("@$")
-    elif kind == IdentifierKind.PHONE:
-        normal = re.sub(r"[^\d+]", "", normal)
-    key = settings.OFFENDER_HASH_KEY.encode()
-    return hmac.new(key, f"{kind}:{normal}".encode(), hashlib.sha256).hexdigest()
 
 
 @transaction.atomic
@@ -706,12 +762,14 @@ def offender_identifier_add(
         raise ValidationError({"kind": _("Choose the kind of identifier.")})
     if not value:
         raise ValidationError({"value": _("Give the handle, link or number.")})
+    if len(value) > IDENTIFIER_LIMIT:
+        raise ValidationError({"value": _("Keep it under %(limit)s characters.") % {"limit": IDENTIFIER_LIMIT}})
     if platform is not None and (
         platform.vocabulary != Vocabulary.PLATFORM or terms_refused(case.organisation_id, [platform])
     ):
         raise ValidationError({"platform": _("Choose one of the listed platforms.")})
     identifier = OffenderIdentifier.objects.create(
-        case=case, kind=kind, value=value, platform=platform, value_hash=identifier_hash(kind, value)
+        case=case, kind=kind, value=value, platform=platform, value_hash=identifier_hash(kind, value, region_of(case))
     )
     _bump(case)
     access_log_record(

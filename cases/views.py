@@ -101,9 +101,10 @@ def case_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _identifiers_found(form: Any, error: services.IdentifiersFound) -> None:
+def identifiers_found(form: Any, error: services.IdentifiersFound) -> None:
     form.add_error(None, str(error))
     form.identifiers_found = error.findings
+    form.identifiers_movable = any(finding.offender_candidate for finding in error.findings)
 
 
 @_casework
@@ -121,10 +122,11 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 facts=form.facts(),
                 platforms=form.platforms(),
                 text_decision=form.cleaned_data["text_decision"] or None,
+                move=form.cleaned_data["move"],
                 request=request,
             )
         except services.IdentifiersFound as error:
-            _identifiers_found(form, error)
+            identifiers_found(form, error)
         except ValidationError as error:
             add_service_error(form, error)
         else:
@@ -196,10 +198,11 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 facts=form.facts(),
                 platforms=form.platforms(),
                 text_decision=form.cleaned_data["text_decision"] or None,
+                move=form.cleaned_data["move"],
                 request=request,
             )
         except services.IdentifiersFound as error:
-            _identifiers_found(form, error)
+            identifiers_found(form, error)
         except services.StaleVersion as error:
             form.add_error(None, str(error))
             stale = True
@@ -230,7 +233,7 @@ def form_post(
         try:
             save(form.cleaned_data)
         except services.IdentifiersFound as error:
-            _identifiers_found(form, error)
+            identifiers_found(form, error)
         except ValidationError as error:
             add_service_error(form, error)
         else:
@@ -263,6 +266,7 @@ def note_add(request: HttpRequest, pk: int) -> HttpResponse:
             case=case,
             text=data["text"],
             text_decision=data["text_decision"] or None,
+            move=data["move"],
             request=request,
         )
 
@@ -396,6 +400,7 @@ def closure_request(request: HttpRequest, pk: int) -> HttpResponse:
             closure_reason=data["closure_reason"],
             comment=data["comment"],
             text_decision=data["text_decision"] or None,
+            move=data["move"],
             request=request,
         )
 
@@ -429,6 +434,7 @@ def closure_decide(request: HttpRequest, pk: int) -> HttpResponse:
                 case=case,
                 comment=data["comment"],
                 text_decision=data["text_decision"] or None,
+                move=data["move"],
                 request=request,
             )
         else:

@@ -20,8 +20,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from accounts.models import Organisation
 from cases import pii
 from cases import services as case_services
+from cases.identifiers import case_region
 from cases.models import Status, Term
 from cases.selectors import terms_offered_to, terms_visible_to
 from imports.columns import BY_NAME, COLUMNS, PLATFORM_COLUMNS, REQUIRED, SEPARATOR, Column
@@ -337,6 +339,7 @@ class RowChecker:
         self.inactive = {term.pk for terms in self.terms.values() for term in terms.values()} - offered
         self.references: dict[str, int] = {}
         self.now = timezone.now()
+        self.country = Organisation.objects.filter(pk=organisation_id).values_list("country", flat=True).first() or ""
 
     def check(self, number: int, header: list[str], cells: list[Any], *, identifiers: bool = True) -> Checked:
         """The row's problems, or the case it makes. ``identifiers=False`` skips looking for identifiers in
@@ -449,7 +452,8 @@ class RowChecker:
         redacted: list[str] = []
         description = facts.get("incident_description") or ""
         if identifiers and description and "incident_description" not in {column for column, _message in errors}:
-            findings = pii.find_identifiers(description)
+            region = case_region(facts.get("victim_country") or "", self.country)
+            findings = case_services.text_findings(description, region)
             if findings:
                 labels = sorted({finding.label for finding in findings})
                 if self.redact:

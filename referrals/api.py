@@ -10,9 +10,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cases.api import CanWorkCases, CodeField, DateTimeCursorPagination, as_api_error, term_field
+from cases.api import (
+    CanWorkCases,
+    CodeField,
+    DateTimeCursorPagination,
+    as_api_error,
+    move_field,
+    spans,
+    term_field,
+    text_decision_field,
+)
 from cases.models import Case, Vocabulary
 from cases.selectors import cases_visible_to
+from cases.services import IdentifiersFound
 from helpline import gate
 from referrals import services
 from referrals.models import Agency, Outcome, Referral, ReferralStatus, TakedownItem
@@ -70,6 +80,8 @@ class ReferralSerializer(serializers.ModelSerializer[Referral]):
     case_reference = serializers.CharField(source="case.reference", read_only=True)
     # Declared so that the schema admits the blank outcome of a referral not finished yet.
     outcome = serializers.ChoiceField(choices=Outcome.choices, allow_blank=True, read_only=True)
+    text_decision = text_decision_field(write_only=True)
+    move = move_field()
 
     class Meta:
         model = Referral
@@ -90,6 +102,8 @@ class ReferralSerializer(serializers.ModelSerializer[Referral]):
             "sent_at",
             "acknowledged_at",
             "closed_at",
+            "text_decision",
+            "move",
         ]
         read_only_fields = ["status", "outcome", "created_at", "sent_at", "acknowledged_at", "closed_at"]
 
@@ -164,10 +178,10 @@ class ReferralViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
+        data = {**serializer.validated_data, "move": spans(serializer.validated_data)}
         try:
             referral = services.referral_create(actor=request.user, request=request, **data)
-        except DjangoValidationError as error:
+        except (DjangoValidationError, IdentifiersFound) as error:
             raise as_api_error(error) from error
         return Response(self.get_serializer(referral).data, status=status.HTTP_201_CREATED)
 

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.roles import Role
+from cases.forms import TEXT_DECISION, SpansField
 from cases.models import Case, Term, Vocabulary
 from cases.selectors import terms_offered_to
 from referrals.models import Agency, Consent, ItemContent, ItemStatus, Outcome, ReferralKind, ReferralStatus
@@ -20,6 +21,8 @@ class ReferralForm(forms.Form):
         label=_("Consent"), choices=[("", _("Not recorded yet")), *Consent.choices], required=False
     )
     consent_reason = forms.CharField(label=_("Why consent is not required"), max_length=300, required=False)
+    text_decision = forms.ChoiceField(choices=TEXT_DECISION, required=False, widget=forms.HiddenInput)
+    move = SpansField()
     external_reference = forms.CharField(label=_("Their reference number"), max_length=100, required=False)
     follow_up_on = forms.DateField(
         label=_("Follow up on"),
@@ -39,6 +42,8 @@ class ReferralForm(forms.Form):
 class ConsentForm(forms.Form):
     consent = forms.ChoiceField(label=_("Consent"), choices=Consent.choices)
     reason = forms.CharField(label=_("Why consent is not required"), max_length=300, required=False)
+    text_decision = forms.ChoiceField(choices=TEXT_DECISION, required=False, widget=forms.HiddenInput)
+    move = SpansField()
 
 
 class TransitionForm(forms.Form):

@@ -1,3 +1,4 @@
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from audit.models import Action
 from audit.services import access_log_record
 from cases import services as case_services
 from cases.models import Case, CaseActivity, EventKind, Status, Term, Vocabulary
+from cases.pii import Finding
 from referrals.models import (
     UNDER_WAY,
     Agency,
@@ -94,6 +96,8 @@ def referral_create(
     consent_reason: str = "",
     external_reference: str = "",
     follow_up_on: Any = None,
+    text_decision: str | None = None,
+    move: Collection[case_services.Span] = (),
     request: HttpRequest | None = None,
 ) -> Referral:
     """A draft referral of the case; nothing is sent yet."""
@@ -110,6 +114,7 @@ def referral_create(
     if owner.organisation_id != case.organisation_id:
         raise ValidationError({"owner": _("The owner must work for the case's organisation.")})
     _check_consent(consent, consent_reason)
+    consent_reason, kept, moved = _checked_reason("consent_reason", consent_reason, text_decision, move, case)
     referral = Referral.objects.create(
         case=case,
         kind=kind,
@@ -117,26 +122,59 @@ def referral_create(
         owner=owner,
         created_by=actor,
         consent=consent,
-        consent_reason=consent_reason.strip(),
+        consent_reason=consent_reason,
         external_reference=external_reference.strip(),
         follow_up_on=follow_up_on,
     )
     _record(actor, referral, S.DRAFT, S.DRAFT, _("Drafted"), request)
+    _log_reason_check(actor, referral, kept, moved, request)
     return referral
 
 
 @transaction.atomic
 def referral_record_consent(
-    *, actor: Any, referral: Referral, consent: str, reason: str = "", request: HttpRequest | None = None
+    *,
+    actor: Any,
+    referral: Referral,
+    consent: str,
+    reason: str = "",
+    text_decision: str | None = None,
+    move: Collection[case_services.Span] = (),
+    request: HttpRequest | None = None,
 ) -> Referral:
     if not consent:
         raise ValidationError({"consent": _("Choose who gave consent, or that it is not required.")})
     _check_consent(consent, reason)
     referral = Referral.objects.select_for_update().get(pk=referral.pk)
-    referral.consent, referral.consent_reason = consent, reason.strip()
+    reason, kept, moved = _checked_reason("reason", reason, text_decision, move, referral.case)
+    referral.consent, referral.consent_reason = consent, reason
     referral.save(update_fields=["consent", "consent_reason"])
     access_log_record(action=Action.CHANGE, request=request, actor=actor, obj=referral, detail={"consent": consent})
+    _log_reason_check(actor, referral, kept, moved, request)
     return referral
+
+
+def _checked_reason(
+    field: str, reason: str, text_decision: str | None, move: Collection[case_services.Span], case: Case
+) -> tuple[str, list[str], list[Finding]]:
+    """A consent reason through the free-text guard, like notes and comments."""
+    reason = reason.strip()
+    if not reason and not move:
+        return "", [], []
+    return case_services.checked_text(field, reason, text_decision, move, case_services.region_of(case))
+
+
+def _log_reason_check(
+    actor: Any, referral: Referral, kept: list[str], moved: list[Finding], request: HttpRequest | None
+) -> None:
+    """Kinds and counts of what the consent reason held, never the text."""
+    detail: dict[str, Any] = {"identifiers_kept": kept} if kept else {}
+    if moved:
+        detail["identifiers_moved"] = case_services.identifiers_from_text(
+            actor=actor, case=referral.case, moved=moved, request=request
+        )
+    if detail:
+        access_log_record(action=Action.CHANGE, request=request, actor=actor, obj=referral, detail=detail)
 
 
 @transaction.atomic

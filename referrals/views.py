@@ -12,9 +12,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from audit.models import Action
+from cases import services as case_services
 from cases.forms import add_service_error
 from cases.selectors import case_for_user
-from cases.views import form_post
+from cases.views import form_post, identifiers_found
 from helpline import gate
 from referrals import services
 from referrals.forms import ConsentForm, ItemForm, ItemStatusForm, ReferralForm, ReferralListForm, TransitionForm
@@ -62,7 +63,10 @@ def referral_new(request: HttpRequest, case_pk: int) -> HttpResponse:
     form = ReferralForm(request.POST or None, case=case, initial={"owner": request.user.pk})
     if form.is_valid():
         try:
-            referral = services.referral_create(actor=request.user, case=case, request=request, **form.cleaned_data)
+            data = {**form.cleaned_data, "text_decision": form.cleaned_data["text_decision"] or None}
+            referral = services.referral_create(actor=request.user, case=case, request=request, **data)
+        except case_services.IdentifiersFound as error:
+            identifiers_found(form, error)
         except ValidationError as error:
             add_service_error(form, error)
         else:
@@ -155,7 +159,13 @@ def referral_consent(request: HttpRequest, pk: int) -> HttpResponse:
 
     def save(data: dict[str, Any]) -> None:
         services.referral_record_consent(
-            actor=request.user, referral=referral, consent=data["consent"], reason=data["reason"], request=request
+            actor=request.user,
+            referral=referral,
+            consent=data["consent"],
+            reason=data["reason"],
+            text_decision=data["text_decision"] or None,
+            move=data["move"],
+            request=request,
         )
 
     return _post(request, referral, ConsentForm(request.POST), "consent_form", _("Consent recorded."), save)

@@ -118,7 +118,10 @@ def test_child_endpoints_validate_and_save_nothing_on_error(client_for: Any, per
     assert post(client, notes, {"text": ""}).status_code == 400
     found = post(client, notes, {"text": "her number is 0412 345 678"})
     assert found.status_code == 400
-    assert found.json()["identifiers_found"] == ["phone number"]
+    assert found.json()["identifiers_found"] == [
+        {"kind": "phone", "label": "phone number", "start": 14, "end": 26, "offender_candidate": True}
+    ]
+    assert "0412" not in found.content.decode()
     assert post(client, notes, {"text": "x", "text_decision": "maybe"}).status_code == 400
     assert not Note.objects.exists()
     redacted = post(client, notes, {"text": "her number is 0412 345 678", "text_decision": "redact"})
