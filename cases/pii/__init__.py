@@ -15,6 +15,7 @@ download that unpacks to gigabytes in memory, a few thousand common names are 12
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import phonenumbers
 from django.utils.translation import gettext, gettext_noop
@@ -199,6 +200,8 @@ _SPOKEN_PHONE_RE = re.compile(
     rf"(?<![\w+])(?:\+\s?)?(?:\d+|(?:{_DIGIT_WORD})\b)(?:[\s,.-]{{1,2}}(?:\d+|(?:{_DIGIT_WORD})\b)){{2,}}",
     re.IGNORECASE,
 )
+_DIGIT_RUN_RE = re.compile(r"\d(?:[\s().\-/]{0,3}\d){7,}")
+_PHONE_CONTEXT = 6
 _LAST_GROUP_RE = re.compile(r"[\s./()-]*[^\s./()-]*$")
 _PLACEHOLDER_RE = re.compile(r"\[(?:" + "|".join(re.escape(label) for label in LABELS.values()) + r") removed\]")
 
@@ -249,12 +252,48 @@ def _is_international_phone(candidate: str) -> bool:
         return False
 
 
-def _phones(text: str, regions: Sequence[str]) -> Iterator[Finding]:
+@cache
+def _national_number_rules(region: str) -> tuple[re.Pattern[str] | None, re.Pattern[str]]:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    assert metadata is not None and metadata.general_desc is not None
+    prefix = metadata.national_prefix_for_parsing or metadata.national_prefix
+    number_pattern = metadata.general_desc.national_number_pattern or r"\d+"
+    return (re.compile(prefix) if prefix else None), re.compile(number_pattern)
+
+
+def _plausible_regions(digit_run: str, regions: Sequence[str]) -> Iterator[str]:
+    """The regions in which the run could hold a number: the full matcher, which is slow, runs only for those.
+
+    A run of at most 11 digits holds at most one number of eight or more digits, and in practice nothing
+    else: if the whole run does not fit the region's national numbers (its general pattern after the
+    national prefix), it holds none.
+    """
+    digits = _digits(digit_run)
+    if len(digits) > 11:
+        yield from regions
+        return
     for region in regions:
-        for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
-            # Some regions accept short digit runs and dates ("03.03.2011") as valid numbers.
-            if len(_digits(match.raw_string)) >= 8 and not _NUMERIC_DATE_RE.fullmatch(match.raw_string):
-                yield Finding("phone", match.start, match.end, match.raw_string)
+        prefix, number_pattern = _national_number_rules(region)
+        stripped = prefix.match(digits) if prefix else None
+        if number_pattern.fullmatch(digits) or (stripped and number_pattern.fullmatch(digits[stripped.end() :])):
+            yield region
+
+
+def _phones(text: str, regions: Sequence[str]) -> Iterator[Finding]:
+    # The matcher is slow on long text: it runs only around runs of eight or more digits, with some context.
+    for window in _DIGIT_RUN_RE.finditer(text):
+        # International numbers are found below; dates are never phone numbers here.
+        if text[max(0, window.start() - 2) : window.start()].endswith(("+", "00")) or _NUMERIC_DATE_RE.fullmatch(
+            window.group()
+        ):
+            continue
+        offset = max(0, window.start() - _PHONE_CONTEXT)
+        excerpt = text[offset : window.end() + _PHONE_CONTEXT]
+        for region in _plausible_regions(window.group(), regions):
+            for match in phonenumbers.PhoneNumberMatcher(excerpt, region, leniency=phonenumbers.Leniency.VALID):
+                # Some regions accept short digit runs and dates ("03.03.2011") as valid numbers.
+                if len(_digits(match.raw_string)) >= 8 and not _NUMERIC_DATE_RE.fullmatch(match.raw_string):
+                    yield Finding("phone", offset + match.start, offset + match.end, match.raw_string)
     # International numbers are unambiguous enough to accept when merely possible (e.g. unassigned ranges).
     yield from _validated("phone", _INTERNATIONAL_PHONE_RE, text, _is_international_phone)
 
@@ -312,11 +351,13 @@ def find_identifiers(text: str, *, region: str | None = None) -> list[Finding]:
     """
     regions = (region.upper(),) if region else DEFAULT_REGIONS
     # Redacted text is checked again on every save: placeholders must not count as findings.
-    taken = [(m.start(), m.end()) for m in _PLACEHOLDER_RE.finditer(text)]
+    taken = bytearray(len(text))
+    for placeholder in _PLACEHOLDER_RE.finditer(text):
+        taken[placeholder.start() : placeholder.end()] = b"\1" * (placeholder.end() - placeholder.start())
     findings: list[Finding] = []
     for finding in sorted(_candidates(text, regions), key=lambda f: (f.start - f.end, _PRIORITY[f.kind], f.start)):
-        if all(finding.end <= start or finding.start >= end for start, end in taken):
-            taken.append((finding.start, finding.end))
+        if taken.find(1, finding.start, finding.end) == -1:
+            taken[finding.start : finding.end] = b"\1" * (finding.end - finding.start)
             findings.append(finding)
     return sorted(findings, key=lambda f: f.start)
 

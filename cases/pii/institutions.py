@@ -43,7 +43,7 @@ _EN_KIND = (
 _EN_RE = re.compile(
     r"(?:\b(?:St\.?|Saint|Our Lady of|Sacred Heart)\s+)?(?<![\w'\u2019])"
     r"(?!The\b|A\b|An\b|At\b|In\b|Her\b|His\b|Their\b|My\b)"
-    rf"{_PROPER}\s+(?-i:{_EN_KIND})\b"
+    rf"{_PROPER}\s+(?i:{_EN_KIND})\b"
 )
 _EN_PREFIX_RE = re.compile(rf"\b(?:University of|FC|AFC|Università di)\s+{_PROPER}")
 _LEADING_RE = re.compile(r"^(?:(?:The|La|Il|Lo|At|In|Her|His|Their|My|Our|Dalla|Alla|Nella|Della)\s+)+")

@@ -19,23 +19,22 @@ _ROUND_CONSTANTS = tuple(
 )
 
 
-def _rotate(lane: int, shift: int) -> int:
-    return ((lane << shift) | (lane >> (64 - shift))) & _MASK if shift else lane
+# Where rho and pi move each lane, and the lanes chi mixes into each: computed once.
+_MOVES = tuple((x + 5 * y, y + 5 * ((2 * x + 3 * y) % 5), _ROTATIONS[x + 5 * y]) for x in range(5) for y in range(5))
+_CHI = tuple((i, (i % 5 + 1) % 5 + 5 * (i // 5), (i % 5 + 2) % 5 + 5 * (i // 5)) for i in range(25))
 
 
 def _permute(state: list[int]) -> list[int]:
+    moved = [0] * 25
     for constant in _ROUND_CONSTANTS:
         parity = [state[x] ^ state[x + 5] ^ state[x + 10] ^ state[x + 15] ^ state[x + 20] for x in range(5)]
-        mix = [parity[(x - 1) % 5] ^ _rotate(parity[(x + 1) % 5], 1) for x in range(5)]
-        state = [lane ^ mix[i % 5] for i, lane in enumerate(state)]
-        moved = [0] * 25
-        for x in range(5):
-            for y in range(5):
-                moved[y + 5 * ((2 * x + 3 * y) % 5)] = _rotate(state[x + 5 * y], _ROTATIONS[x + 5 * y])
-        state = [
-            moved[i] ^ ((moved[(i % 5 + 1) % 5 + 5 * (i // 5)] ^ _MASK) & moved[(i % 5 + 2) % 5 + 5 * (i // 5)])
-            for i in range(25)
+        mix = [
+            parity[(x - 1) % 5] ^ (((parity[(x + 1) % 5] << 1) | (parity[(x + 1) % 5] >> 63)) & _MASK) for x in range(5)
         ]
+        for source, target, shift in _MOVES:
+            lane = state[source] ^ mix[source % 5]
+            moved[target] = ((lane << shift) | (lane >> (64 - shift))) & _MASK if shift else lane
+        state = [moved[i] ^ ((moved[j] ^ _MASK) & moved[k]) for i, j, k in _CHI]
         state[0] ^= constant
     return state
 

@@ -43,13 +43,13 @@ _RELATIONS = (
     r"|maestr[ao]|professor(?:e|essa)|prof|allenat(?:ore|rice)|vicin[ao]|figli[ao]|bambin[ao]|alunn[ao]"
     r"|student(?:e|essa)|tutore|vittima|chiamante|ricattatore|sospettat[oa]|baby ?sitter|educat(?:ore|rice)"
 )
-_CUE_BEFORE_RE = re.compile(
+_CUE = (
     rf"(?:\b(?:(?:my|his|her|their|the) name(?:'s| is| was)|named|called|call(?:s|ed)? (?:her|him)self|known as"
     rf"|mi chiamo|si chiama(?:va)?|(?:si )?chiamat[oa]|di nome|nome(?: è|:)|detto|detta|ask(?:ed)? for"
-    rf"|(?:(?:{_CUE_WORDS})\s+)?(?:{_RELATIONS})(?:\s+(?:of|di|del|della)\s+\w+)?)"
-    rf"|\b(?:{'|'.join(sorted(TITLES))})\.?)[\s,:;(\"'\u201c\u2018\u2013-]*$",
-    re.IGNORECASE,
+    rf"|(?:(?:{_CUE_WORDS})\s+)?(?:{_RELATIONS})(?:\s+(?:of|di|del|della)\s+\w+)?)\b"
+    rf"|\b(?:{'|'.join(sorted(TITLES, key=len, reverse=True))})\b\.?)[\s,:;(\"'\u201c\u2018\u2013-]*"
 )
+_CUE_BEFORE_RE = re.compile(_CUE + "$", re.IGNORECASE)
 _CUE_LOOKBACK = 48
 
 _STOP_TEXT = """
@@ -57,6 +57,7 @@ _STOP_TEXT = """
     he she they we you i it his her their our your my me him them this that these those there here what who
     yesterday today tomorrow tonight last next every some all no not one two three also just only still
     hi hello dear thanks thank please ok okay yes sorry caller victim mum dad mother father friend police
+    said says told asked called rang met sent saw got went wants wanted sa dice disse ha chiesto
     il lo la le gli i un una uno e ed o ma se quando mentre dopo prima poi perché come a ad al alla da dal
     della di del dei in nel nella con su sul per tra fra lui lei loro noi voi io suo sua suoi sue mio mia
     ieri oggi domani stasera ciao salve grazie sì si no non anche ancora già ha ho hanno è era sono
@@ -92,6 +93,7 @@ def _load(filename: str) -> frozenset[str]:
     return frozenset(line for line in lines if line and not line.startswith("#"))
 
 
+@cache
 def _gazetteer() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """First names alone, first names needing support, surnames."""
     ambiguous = _load("ambiguous_names.txt") | {word.capitalize() for word in STOP_WORDS}
@@ -125,24 +127,19 @@ def find_person_names(text: str) -> Iterator[Span]:
     first_alone, first_supported, surnames = _gazetteer()
     for run in _runs(text):
         words = [_bare(m.group()) for m in run]
-        cued = bool(_CUE_BEFORE_RE.search(text, max(0, run[0].start() - _CUE_LOOKBACK), run[0].start()))
         index = 0
         # Leading titles and cue words ("Mrs", "Caller", "Mum") cue what follows and are not part of the name.
         while index < len(words) and (_key(words[index]) in TITLES or words[index].lower() in STOP_WORDS):
-            cued = (
-                cued
-                or _key(words[index]) in TITLES
-                or bool(_CUE_BEFORE_RE.search(" " + text[max(0, run[0].start() - _CUE_LOOKBACK) : run[index].end()]))
-            )
             index += 1
+        first_index = index
         while index < len(words):
             start = index
             word = words[index]
             next_word = words[index + 1] if index + 1 < len(words) else ""
             is_name = (
-                word in first_alone
+                (word in first_alone and len(word) > 2)
                 or (word in first_supported and next_word in surnames)
-                or (cued and start == _first_index(words) and word.lower() not in STOP_WORDS)
+                or (start == first_index and word.lower() not in STOP_WORDS and _cued(text, run[start].start()))
                 or (word in surnames and next_word in first_alone)
             )
             if not is_name or word.lower() in _PARTICLES:
@@ -157,8 +154,5 @@ def find_person_names(text: str) -> Iterator[Span]:
             index = end
 
 
-def _first_index(words: list[str]) -> int:
-    for index, word in enumerate(words):
-        if _key(word) not in TITLES and word.lower() not in STOP_WORDS:
-            return index
-    return len(words)
+def _cued(text: str, position: int) -> bool:
+    return bool(_CUE_BEFORE_RE.search(text, max(0, position - _CUE_LOOKBACK), position))

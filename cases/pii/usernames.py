@@ -20,7 +20,8 @@ _ACCOUNT = (
     r"user(?:name)?|user name|nick(?:name)?|handle|account|profil[eo]|id|gamertag|gamer tag|tag|name|nome(?: utente)?"
 )
 _CONNECT = (
-    r"\s*[:=]\s*|\s+(?:(?:is|was|è|era|=)\s+|(?:called|named|chiamat[oa]|come|as|si chiama(?:va)?)\s+)"
+    r"\s*[:=]\s*|\s+(?:(?:is|was|è|era|=)\s+|(?:called|named|chiamat[oa]|come|as|si (?:fa )?chiama(?:re|va)?"
+    r"|calls (?:him|her)self|goes by)\s+)"
     r"|\s+(?=[\w.]*[\d_.])"
 )
 _CUE_RE = re.compile(
@@ -28,6 +29,7 @@ _CUE_RE = re.compile(
     rf"(?P<connect>{_CONNECT})(?:(?:is|è)\s+)?(?P<user>[A-Za-z0-9_][A-Za-z0-9_.-]{{1,29}}[A-Za-z0-9_])(?![\w@]|\.[a-z]{{2,}}\b|/)",
     re.IGNORECASE,
 )
+_EXPLICIT_RE = re.compile(r"[:=]|\b(?:user(?:name)?|nick(?:name)?|handle|(?:gamer ?)?tag|nome utente)\b", re.I)
 _WORDS_TEXT = """
     private public blocked deleted gone closed open new old fake real down active banned hacked locked same his
     her their the a an he she they it him them me my your on in at to from and but or not now still also just
@@ -45,8 +47,6 @@ def _looks_like_username(user: str) -> bool:
 def find_usernames(text: str) -> Iterator[Span]:
     for match in _CUE_RE.finditer(text):
         user = match.group("user")
-        explicit = bool(
-            re.search(r"[:=]|user|nick|handle|tag|nome|name", match.group("cue") + match.group("connect"), re.I)
-        )
+        explicit = bool(_EXPLICIT_RE.search(match.group("cue") + match.group("connect")))
         if _looks_like_username(user) or (explicit and user.lower() not in _WORDS and len(user) >= 4):
             yield ("username", match.start("user"), match.end("user"))
