@@ -113,6 +113,8 @@ class TransitionSerializer(serializers.Serializer[Any]):
     outcome = serializers.ChoiceField(choices=Outcome.choices, required=False, default="")
     external_reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
     note = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)
+    text_decision = text_decision_field()
+    move = move_field()
 
 
 class ReferralListFilters(serializers.Serializer[Any]):
@@ -200,10 +202,9 @@ class ReferralViewSet(
         serializer = TransitionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            referral = services.referral_transition(
-                actor=request.user, referral=referral, request=request, **serializer.validated_data
-            )
-        except DjangoValidationError as error:
+            data = {**serializer.validated_data, "move": spans(serializer.validated_data)}
+            referral = services.referral_transition(actor=request.user, referral=referral, request=request, **data)
+        except (DjangoValidationError, IdentifiersFound) as error:
             raise as_api_error(error) from error
         return Response(ReferralSerializer(referral, context=self.get_serializer_context()).data)
 

@@ -53,6 +53,8 @@ class TransitionForm(forms.Form):
     )
     external_reference = forms.CharField(label=_("Their reference number"), max_length=100, required=False)
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
+    text_decision = forms.ChoiceField(choices=TEXT_DECISION, required=False, widget=forms.HiddenInput)
+    move = SpansField()
 
     def __init__(self, *args: Any, status: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

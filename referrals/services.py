@@ -114,7 +114,7 @@ def referral_create(
     if owner.organisation_id != case.organisation_id:
         raise ValidationError({"owner": _("The owner must work for the case's organisation.")})
     _check_consent(consent, consent_reason)
-    consent_reason, kept, moved = _checked_reason("consent_reason", consent_reason, text_decision, move, case)
+    consent_reason, kept, moved = _checked_text("consent_reason", consent_reason, text_decision, move, case)
     referral = Referral.objects.create(
         case=case,
         kind=kind,
@@ -127,7 +127,7 @@ def referral_create(
         follow_up_on=follow_up_on,
     )
     _record(actor, referral, S.DRAFT, S.DRAFT, _("Drafted"), request)
-    _log_reason_check(actor, referral, kept, moved, request)
+    _log_text_check(actor, referral, kept, moved, request)
     return referral
 
 
@@ -146,28 +146,28 @@ def referral_record_consent(
         raise ValidationError({"consent": _("Choose who gave consent, or that it is not required.")})
     _check_consent(consent, reason)
     referral = Referral.objects.select_for_update().get(pk=referral.pk)
-    reason, kept, moved = _checked_reason("reason", reason, text_decision, move, referral.case)
+    reason, kept, moved = _checked_text("reason", reason, text_decision, move, referral.case)
     referral.consent, referral.consent_reason = consent, reason
     referral.save(update_fields=["consent", "consent_reason"])
     access_log_record(action=Action.CHANGE, request=request, actor=actor, obj=referral, detail={"consent": consent})
-    _log_reason_check(actor, referral, kept, moved, request)
+    _log_text_check(actor, referral, kept, moved, request)
     return referral
 
 
-def _checked_reason(
+def _checked_text(
     field: str, reason: str, text_decision: str | None, move: Collection[case_services.Span], case: Case
 ) -> tuple[str, list[str], list[Finding]]:
-    """A consent reason through the free-text guard, like notes and comments."""
+    """A consent reason or a note through the free-text guard, like case notes and comments."""
     reason = reason.strip()
     if not reason and not move:
         return "", [], []
     return case_services.checked_text(field, reason, text_decision, move, case_services.region_of(case))
 
 
-def _log_reason_check(
+def _log_text_check(
     actor: Any, referral: Referral, kept: list[str], moved: list[Finding], request: HttpRequest | None
 ) -> None:
-    """Kinds and counts of what the consent reason held, never the text."""
+    """Kinds and counts of what the text held, never the text."""
     detail: dict[str, Any] = {"identifiers_kept": kept} if kept else {}
     if moved:
         detail["identifiers_moved"] = case_services.identifiers_from_text(
@@ -186,6 +186,8 @@ def referral_transition(
     outcome: str = "",
     external_reference: str | None = None,
     note: str = "",
+    text_decision: str | None = None,
+    move: Collection[case_services.Span] = (),
     request: HttpRequest | None = None,
 ) -> Referral:
     """Move a referral along TRANSITIONS, keeping the time and actor of the move."""
@@ -218,9 +220,11 @@ def referral_transition(
         referral.closed_at = now
     if external_reference is not None:
         referral.external_reference = external_reference.strip()[:100]
+    note, kept, moved = _checked_text("note", note, text_decision, move, referral.case)
     referral.status = to
     referral.save()
     _record(actor, referral, current, to, note, request)
+    _log_text_check(actor, referral, kept, moved, request)
     if to == S.SENT and referral.kind in STEP_DONE_BY_SENDING:
         case_services.step_mark_done(
             actor=actor,

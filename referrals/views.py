@@ -145,6 +145,8 @@ def referral_transition(request: HttpRequest, pk: int) -> HttpResponse:
             outcome=data["outcome"],
             external_reference=data["external_reference"] or None,
             note=data["note"],
+            text_decision=data["text_decision"] or None,
+            move=data["move"],
             request=request,
         )
 

@@ -321,3 +321,32 @@ def test_consent_reasons_go_through_the_guard(client_for: Any, personas: dict[st
     )  # fmt: skip
     assert api.status_code == 400 and api.json()["identifiers_found"][0]["kind"] == "phone"
     assert "347" not in api.content.decode()
+
+
+def test_referral_notes_go_through_the_guard(client_for: Any, personas: dict[str, User]) -> None:
+    worker = personas["worker"]
+    case = case_in(worker)
+    agency = Agency.objects.get(code="polizia_postale")
+    referral = referral_services.referral_create(
+        actor=worker, case=case, kind="police", agency=agency, consent="victim"
+    )
+    note = "They traced $darkcash77"
+    with pytest.raises(services.IdentifiersFound):
+        referral_services.referral_transition(actor=worker, referral=referral, to="sent", note=note)
+    referral.refresh_from_db()
+    assert referral.status == "draft" and referral.transitions.count() == 1
+
+    client = client_for("worker")
+    url = reverse("api-referral-transition", args=[referral.pk])
+    refused = client.post(url, {"to": "sent", "note": note}, content_type="application/json")
+    assert refused.status_code == 400 and refused.json()["identifiers_found"][0]["kind"] == "cashtag"
+    assert "darkcash" not in refused.content.decode()
+    sent = client.post(url, {"to": "sent", "note": note, "text_decision": "move"}, content_type="application/json")
+    assert sent.status_code == 200 and sent.json()["status"] == "sent"
+    assert referral.transitions.get(to_status="sent").note == "They traced [Cash App $cashtag removed]"
+    assert list(case.offender_identifiers.values_list("value", flat=True)) == ["$darkcash77"]
+
+    page = client.post(
+        reverse("referral_transition", args=[referral.pk]), {"to": "acknowledged", "note": "call +39 347 123 4567"}
+    )
+    assert page.status_code == 400 and 'name="move"' in page.content.decode()
