@@ -189,7 +189,7 @@ _INTERNATIONAL_PHONE_RE = re.compile(r"(?<![\w+])(?:\+|00)[1-9](?:[\s.()/-]{0,2}
 _ENGLISH_DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _ITALIAN_DIGITS = ("zero", "uno", "due", "tre", "quattro", "cinque", "sei", "sette", "otto", "nove")
 _DIGIT_WORDS = {
-    **dict.fromkeys(("zero", "oh", "o"), "0"),
+    "oh": "0",
     **{word: str(value) for value, word in enumerate(_ENGLISH_DIGITS)},
     **{word: str(value) for value, word in enumerate(_ITALIAN_DIGITS)},
     "double": "",

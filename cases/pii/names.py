@@ -44,13 +44,19 @@ _RELATIONS = (
     r"|student(?:e|essa)|tutore|vittima|chiamante|ricattatore|sospettat[oa]|baby ?sitter|educat(?:ore|rice)"
 )
 _CUE = (
-    rf"(?:\b(?:(?:my|his|her|their|the) name(?:'s| is| was)|named|called|call(?:s|ed)? (?:her|him)self|known as"
+    rf"(?:\b(?:sig|dott|prof)\.(?:ra|na|ssa)"
+    rf"|\b(?:(?:my|his|her|their|the) name(?:'s| is| was)|named|called|call(?:s|ed)? (?:her|him)self|known as"
     rf"|mi chiamo|si chiama(?:va)?|(?:si )?chiamat[oa]|di nome|nome(?: è|:)|detto|detta|ask(?:ed)? for"
     rf"|(?:(?:{_CUE_WORDS})\s+)?(?:{_RELATIONS})(?:\s+(?:of|di|del|della)\s+\w+)?)\b"
     rf"|\b(?:{'|'.join(sorted(TITLES, key=len, reverse=True))})\b\.?)[\s,:;(\"'\u201c\u2018\u2013-]*"
 )
 _CUE_BEFORE_RE = re.compile(_CUE + "$", re.IGNORECASE)
 _CUE_LOOKBACK = 48
+# A known first name that is also a word ("April", "Donna") is a name when it speaks or is spoken to.
+_SPEAKS_RE = re.compile(
+    r"\s+(?:told|tells|said|says|asked|asks|rang|called|texted|wrote|explained|reported|admitted|disse|dice"
+    r"|racconta|riferisce|ha (?:detto|raccontato|chiamato|scritto|chiesto|spiegato|riferito))\b"
+)
 
 _STOP_TEXT = """
     the a an and or but if when while after before then so because as at on in of to for from with by about
@@ -58,6 +64,7 @@ _STOP_TEXT = """
     yesterday today tomorrow tonight last next every some all no not one two three also just only still
     hi hello dear thanks thank please ok okay yes sorry caller victim mum dad mother father friend police
     said says told asked called rang met sent saw got went wants wanted sa dice disse ha chiesto
+    salva invia chiudi apri annulla conferma modifica elimina cerca torna
     il lo la le gli i un una uno e ed o ma se quando mentre dopo prima poi perché come a ad al alla da dal
     della di del dei in nel nella con su sul per tra fra lui lei loro noi voi io suo sua suoi sue mio mia
     ieri oggi domani stasera ciao salve grazie sì si no non anche ancora già ha ho hanno è era sono
@@ -85,6 +92,14 @@ _STOP_TEXT = """
     case note report ticket helpline hotline support team
     """
 STOP_WORDS = frozenset(_STOP_TEXT.split())
+# Names that are also words a sentence can start with: names next to a surname, a title or a cue only.
+_WORD_NAMES_TEXT = """
+    grace faith joy dawn hope chase hunter major king queen prince princess angel baby sky rain star mercy
+    patience destiny harmony honey candy sugar summer autumn winter crystal amber ruby pearl ivy daisy holly
+    heather violet iris unique precious royal justice liberty journey story bay lake river forest
+    bella stella luce sole gioia fortuna speranza fedele felice amore leone
+"""
+WORD_NAMES = frozenset(_WORD_NAMES_TEXT.split())
 
 
 @cache
@@ -96,7 +111,7 @@ def _load(filename: str) -> frozenset[str]:
 @cache
 def _gazetteer() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """First names alone, first names needing support, surnames."""
-    ambiguous = _load("ambiguous_names.txt") | {word.capitalize() for word in STOP_WORDS}
+    ambiguous = _load("ambiguous_names.txt") | {word.capitalize() for word in STOP_WORDS | WORD_NAMES}
     first = _load("first_names.txt")
     return first - ambiguous, first & ambiguous, _load("surnames.txt") - ambiguous
 
@@ -129,7 +144,7 @@ def find_person_names(text: str) -> Iterator[Span]:
         words = [_bare(m.group()) for m in run]
         index = 0
         # Leading titles and cue words ("Mrs", "Caller", "Mum") cue what follows and are not part of the name.
-        while index < len(words) and (_key(words[index]) in TITLES or words[index].lower() in STOP_WORDS):
+        while index < len(words) and (_key(words[index]) in TITLES or _is_stop(words[index], first_supported)):
             index += 1
         first_index = index
         while index < len(words):
@@ -139,8 +154,13 @@ def find_person_names(text: str) -> Iterator[Span]:
             is_name = (
                 (word in first_alone and len(word) > 2)
                 or (word in first_supported and next_word in surnames)
-                or (start == first_index and word.lower() not in STOP_WORDS and _cued(text, run[start].start()))
+                or (
+                    start == first_index
+                    and (word.lower() not in STOP_WORDS or word in first_supported)
+                    and _cued(text, run[start].start())
+                )
                 or (word in surnames and next_word in first_alone)
+                or (word in first_supported and not next_word and bool(_SPEAKS_RE.match(text, run[start].end())))
             )
             if not is_name or word.lower() in _PARTICLES:
                 index += 1
@@ -156,3 +176,7 @@ def find_person_names(text: str) -> Iterator[Span]:
 
 def _cued(text: str, position: int) -> bool:
     return bool(_CUE_BEFORE_RE.search(text, max(0, position - _CUE_LOOKBACK), position))
+
+
+def _is_stop(word: str, first_supported: frozenset[str]) -> bool:
+    return word.lower() in STOP_WORDS and word not in first_supported

@@ -22,14 +22,16 @@ _ACCOUNT = (
 _CONNECT = (
     r"\s*[:=]\s*|\s+(?:(?:is|was|è|era|=)\s+|(?:called|named|chiamat[oa]|come|as|si (?:fa )?chiama(?:re|va)?"
     r"|calls (?:him|her)self|goes by)\s+)"
-    r"|\s+(?=[\w.]*[\d_.])"
+    r"|\s+(?=[\w.-]*(?:\d|_|\.\w))"
 )
 _CUE_RE = re.compile(
     rf"\b(?P<cue>(?:(?:{_PLATFORMS})(?:\s+(?:{_ACCOUNT}))?|(?:{_ACCOUNT})(?:\s+(?:su|on|di|de)\s+(?:{_PLATFORMS}))?))"
     rf"(?P<connect>{_CONNECT})(?:(?:is|è)\s+)?(?P<user>[A-Za-z0-9_][A-Za-z0-9_.-]{{1,29}}[A-Za-z0-9_])(?![\w@]|\.[a-z]{{2,}}\b|/)",
     re.IGNORECASE,
 )
-_EXPLICIT_RE = re.compile(r"[:=]|\b(?:user(?:name)?|nick(?:name)?|handle|(?:gamer ?)?tag|nome utente)\b", re.I)
+# A plain word counts after "username"-like words, or after a platform's name and a colon ("kik: lonelyboy").
+_ACCOUNT_WORD_RE = re.compile(r"\b(?:user(?:name)?|nick(?:name)?|handle|(?:gamer ?)?tag|nome utente)\b", re.I)
+_PLATFORM_RE = re.compile(rf"(?:{_PLATFORMS})\b", re.I)
 _WORDS_TEXT = """
     private public blocked deleted gone closed open new old fake real down active banned hacked locked same his
     her their the a an he she they it him them me my your on in at to from and but or not now still also just
@@ -47,6 +49,7 @@ def _looks_like_username(user: str) -> bool:
 def find_usernames(text: str) -> Iterator[Span]:
     for match in _CUE_RE.finditer(text):
         user = match.group("user")
-        explicit = bool(_EXPLICIT_RE.search(match.group("cue") + match.group("connect")))
+        cue, connect = match.group("cue"), match.group("connect")
+        explicit = bool(_ACCOUNT_WORD_RE.search(cue)) or (":" in connect and bool(_PLATFORM_RE.match(cue)))
         if _looks_like_username(user) or (explicit and user.lower() not in _WORDS and len(user) >= 4):
             yield ("username", match.start("user"), match.end("user"))
