@@ -142,8 +142,6 @@ def checked_text(
     findings = text_findings(text, region)
     if not findings and not move:
         return text, [], []
-    if decision not in ("redact", "keep", "move"):
-        raise IdentifiersFound(field, findings)
     movable = {(f.start, f.end): f for f in findings if f.offender_candidate}
     if not set(move) <= set(movable):
         raise ValidationError(
@@ -154,6 +152,8 @@ def checked_text(
                 )
             }
         )
+    if decision not in ("redact", "keep", "move"):
+        raise IdentifiersFound(field, findings)
     moved = [movable[span] for span in sorted(set(move))] or (list(movable.values()) if decision == "move" else [])
     if decision == "keep":
         kept = sorted({finding.kind for finding in findings if finding not in moved})

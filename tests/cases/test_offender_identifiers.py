@@ -188,6 +188,8 @@ def test_only_offender_findings_of_this_text_can_be_moved(personas: dict[str, Us
         with pytest.raises(ValidationError) as refused:
             services.note_add(actor=worker, case=case, text=text, text_decision="redact", move=spans)
         assert "Nothing was saved" in str(refused.value)
+    with pytest.raises(ValidationError):
+        services.note_add(actor=worker, case=case, text="Nothing to see", move=[(0, 7)])
     assert not Note.objects.exists() and not case.offender_identifiers.exists()
 
 
