@@ -29,21 +29,28 @@ _IT_QUALIFIER = (
     r"|di (?:primo|secondo|1°|2°) grado|dell['\u2019]infanzia|calcio|calcistica|sportiva|dilettantistica|pubblic[oa]"
     r"|privat[oa]|cattolic[oa]|internazionale|omnicomprensivo|di|del|della|dei|degli"
 )
+# Italian clubs also put the sport first: "Calcio Padova", "Pallavolo Modena".
+_IT_SPORT = r"Calcio|Pallavolo|Volley|Basket|Nuoto|Atletica|Ginnastica|Scherma|Rugby|Hockey|Tennis Club"
 _IT_RE = re.compile(
-    rf"\b(?i:{_IT_KIND})(?:\s+(?i:{_IT_QUALIFIER})){{0,4}}\s+(?:{_PROPER}|{_QUOTED})",
+    rf"\b(?:(?i:{_IT_KIND})|{_IT_SPORT})(?:\s+(?i:{_IT_QUALIFIER})){{0,4}}\s+(?:{_PROPER}|{_QUOTED})",
 )
-_EN_KIND = (
-    r"(?:high|primary|secondary|grammar|middle|elementary|junior|senior|infant|infants|prep(?:aratory)?|public"
-    r"|state|community|catholic|christian|anglican|girls['\u2019]?|boys['\u2019]?|free|independent|special|sixth form"
-    r"|comprehensive|international|technical|agricultural)?\s?(?i:school|college|academy)"
-    r"|(?:football|rugby|cricket|tennis|swimming|netball|hockey|boxing|athletics|golf|sailing|youth|sports?|dance"
-    r"|gymnastics|basketball|soccer|baseball|chess|drama)\s+club|university|F\.?C\.?|A\.?F\.?C\.?|United|City FC"
-    r"|(?:scout|guide|brownie|cub)s?\s+(?:group|troop|pack)|calcio"
+# English kinds are capitalised, as in a name: "Parramatta High School", not "the high school".
+_EN_QUALIFIER = (
+    r"High|Primary|Secondary|Grammar|Middle|Elementary|Junior|Senior|Infants?|Prep(?:aratory)?|Public|State"
+    r"|Community|Catholic|Christian|Anglican|Girls['\u2019]?|Boys['\u2019]?|Free|Independent|Special|Sixth Form"
+    r"|Comprehensive|International|Technical|Agricultural|(?:Creative and )?Performing Arts|Football|Rugby|Cricket"
+    r"|Tennis|Swimming|Netball|Hockey|Boxing|Athletics|Golf|Sailing|Youth|Sports?|Dance|Gymnastics|Basketball"
+    r"|Soccer|Baseball|Chess|Drama|Rowing|Cycling|Martial Arts|Karate|Judo"
 )
+_EN_HEAD = (
+    r"School|College|Academy|Club|University|F\.?C\.?|A\.?F\.?C\.?|United|Scouts|Guides"
+    r"|(?:Scout|Guide|Brownie|Cub)s?\s+(?:Group|Troop|Pack)"
+)
+_EN_KIND = rf"(?:(?:{_EN_QUALIFIER})\s+)*(?:{_EN_HEAD})"
 _EN_RE = re.compile(
     r"(?:\b(?:St\.?|Saint|Our Lady of|Sacred Heart)\s+)?(?<![\w'\u2019])"
     r"(?!The\b|A\b|An\b|At\b|In\b|Her\b|His\b|Their\b|My\b)"
-    rf"{_PROPER}\s+(?i:{_EN_KIND})\b"
+    rf"{_PROPER}\s+{_EN_KIND}\b"
 )
 _EN_PREFIX_RE = re.compile(rf"\b(?:University of|FC|AFC|Università di)\s+{_PROPER}")
 _LEADING_RE = re.compile(r"^(?:(?:The|La|Il|Lo|At|In|Her|His|Their|My|Our|Dalla|Alla|Nella|Della)\s+)+")

@@ -29,9 +29,12 @@ TITLES = frozenset(
     {
         "mr", "mrs", "ms", "miss", "dr", "sir", "madam", "sig", "sigra", "signor", "signora", "signorina", "sigg",
         "dott", "dottssa", "dottor", "dottore", "dottoressa", "prof", "professor", "professore", "professoressa",
-        "avv", "ing",
+        "avv", "ing", "sergeant", "sgt", "inspector", "insp", "detective", "det", "constable", "officer", "agent",
+        "maresciallo", "brigadiere", "ispettore", "ispettrice", "commissario", "agente", "appuntato", "vigile",
     }
 )  # fmt: skip
+# Police ranks written in capitals ("DS Ferguson", "PC Hale"): in capitals only, since "di" is also Italian.
+_RANKS = r"(?-i:DS|DC|DI|DCI|DSU|PC|PS|WPC|Supt)"
 _CUE_WORDS = r"my|his|her|their|our|your|the|a|mio|mia|suo|sua|loro|il|la|lo|un|una"
 _RELATIONS = (
     r"mother|mum|mom|mummy|father|dad|daddy|brother|sister|aunt(?:ie)?|uncle|cousin|gran(?:dma|dmother|ny|dad|dfather)?"
@@ -47,12 +50,33 @@ _CUE = (
     rf"(?:\b(?:sig|dott|prof)\.(?:ra|na|ssa)"
     rf"|\b(?:(?:my|his|her|their|the) name(?:'s| is| was)|named|called|call(?:s|ed)? (?:her|him)self|known as"
     rf"|mi chiamo|si chiama(?:va)?|(?:si )?chiamat[oa]|di nome|nome(?: è|:)|detto|detta|ask(?:ed)? for"
-    rf"|(?:(?:{_CUE_WORDS})\s+)?(?:{_RELATIONS})(?:\s+(?:of|di|del|della)\s+\w+)?)\b"
-    rf"|\b(?:{'|'.join(sorted(TITLES, key=len, reverse=True))})\b\.?)[\s,:;(\"'\u201c\u2018\u2013-]*"
+    rf"|(?:(?:{_CUE_WORDS})\s+)?(?:{_RELATIONS}))\b"
+    rf"|\b(?:{'|'.join(sorted(TITLES, key=len, reverse=True))}|{_RANKS})\b\.?)[\s,:;(\"'\u201c\u2018\u2013-]*"
 )
+_RELATION_RE = re.compile(_RELATIONS, re.IGNORECASE)
 _CUE_BEFORE_RE = re.compile(_CUE + "$", re.IGNORECASE)
 _CUE_LOOKBACK = 48
+_CUE_SEPARATORS = " \t\n,:;(\"'\u201c\u2018\u2013-"
+_CUE_TAIL_RE = re.compile(
+    rf"(?:{_RELATIONS}|{'|'.join(TITLES)}|{_RANKS}|is|was|name's|named|called|(?:him|her)self|as|for"
+    r"|chiamo|chiama(?:va)?|chiamat[oa]|nome|è|detto|detta|(?:sig|dott|prof)\.(?:ra|na|ssa)"
+    r"|classe|scuola|squadra|friend|person|sitter)\.?",
+    re.IGNORECASE,
+)
 # A known first name that is also a word ("April", "Donna") is a name when it speaks or is spoken to.
+# An unknown capitalised word is a name when its age follows ("Jaxon (14)", "Mateo, 16,") or when it owns a
+# relative or an account ("Jaxon's dad", "Beth's snap").
+_AGE_AFTER_RE = re.compile(r"\s*(?:\(\s*\d{1,2}\s*\)|,\s*\d{1,2}\s*(?:anni|years? old|y/?o)?\s*[,;)])")
+_OWNS_RE = re.compile(
+    rf"\s+(?:{_RELATIONS}|phone|number|account|profile|snap|insta|instagram|school|room|house|laptop)\b", re.IGNORECASE
+)
+# Names of organisations and places start like a person's: "Kent Police", "Victoria Station".
+_ORGANISATION_TEXT = """
+    police constabulary council county hospital station university school college academy club church centre center
+    mall park street road avenue lane bank airport court garda polizia questura commissariato tribunale prefettura
+    comune regione provincia ospedale stazione chiesa parco banca aeroporto scuola liceo istituto
+"""
+ORGANISATION_WORDS = frozenset(_ORGANISATION_TEXT.split())
 _SPEAKS_RE = re.compile(
     r"\s+(?:told|tells|said|says|asked|asks|rang|called|texted|wrote|explained|reported|admitted|disse|dice"
     r"|racconta|riferisce|ha (?:detto|raccontato|chiamato|scritto|chiesto|spiegato|riferito))\b"
@@ -151,15 +175,12 @@ def find_person_names(text: str) -> Iterator[Span]:
             start = index
             word = words[index]
             next_word = words[index + 1] if index + 1 < len(words) else ""
+            known = word in first_alone or ("-" in word and _is_double_first_name(word, first_alone, first_supported))
             is_name = (
-                (word in first_alone and len(word) > 2)
+                (known and len(word) > 2)
                 or (word in first_supported and next_word in surnames)
-                or (
-                    start == first_index
-                    and (word.lower() not in STOP_WORDS or word in first_supported)
-                    and _cued(text, run[start].start())
-                )
                 or (word in surnames and next_word in first_alone)
+                or (start == first_index and _unknown_name_cued(text, run, start, first_supported))
                 or (word in first_supported and not next_word and bool(_SPEAKS_RE.match(text, run[start].end())))
             )
             if not is_name or word.lower() in _PARTICLES:
@@ -170,11 +191,36 @@ def find_person_names(text: str) -> Iterator[Span]:
                 end += 1
             while end > start + 1 and words[end - 1].lower() in _PARTICLES:
                 end -= 1
+            if end < len(words) and words[end].lower() in ORGANISATION_WORDS:
+                index = end + 1
+                continue
             yield ("person_name", run[start].start(), run[end - 1].start() + len(words[end - 1]))
             index = end
 
 
+def _unknown_name_cued(text: str, run: list[re.Match[str]], start: int, first_supported: frozenset[str]) -> bool:
+    """A word no list knows is a name after a cue, before an age, or owning a relative or an account."""
+    word = _bare(run[start].group())
+    if (word.lower() in STOP_WORDS and word not in first_supported) or _RELATION_RE.fullmatch(word):
+        return False
+    if _cued(text, run[start].start()):
+        return True
+    if start + 1 == len(run) or len(run) - start == 2:
+        after = run[-1].end()
+        if _AGE_AFTER_RE.match(text, after):
+            return True
+    return run[start].group() != word and bool(_OWNS_RE.match(text, run[start].end()))
+
+
+def _is_double_first_name(word: str, first_alone: frozenset[str], first_supported: frozenset[str]) -> bool:
+    return all(part in first_alone or part in first_supported for part in word.split("-"))
+
+
 def _cued(text: str, position: int) -> bool:
+    # The full search is slow: only run it when the word before could end a cue.
+    before = text[max(0, position - _CUE_LOOKBACK) : position].rstrip(_CUE_SEPARATORS).rsplit(None, 1)
+    if not before or not _CUE_TAIL_RE.fullmatch(before[-1]):
+        return False
     return bool(_CUE_BEFORE_RE.search(text, max(0, position - _CUE_LOOKBACK), position))
 
 

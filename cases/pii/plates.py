@@ -12,7 +12,7 @@ _BRITISH_RE = re.compile(r"(?<![\w-])[A-HJ-PR-Y][A-HJ-PR-Y](?:0[2-9]|[12]\d|5[1-
 _CUED_RE = re.compile(
     r"\b(?:(?:number |licen[cs]e |registration )?plates?|rego|registration|reg(?:istration)? (?:no\.?|number)"
     r"|targa|targata|numero di targa)"
-    r"(?:\s+(?:number|no\.?|was|is|è|era|reads|read|:))*[\s:]*"
+    r"(?:\s+(?:number|no\.?|was|is|è|era|reads|read|:))*[\s:,]*"
     r"(?P<plate>[A-Za-z0-9]{1,4}[ -]?[A-Za-z0-9]{2,4}(?:[ -]?[A-Za-z0-9]{1,3})?)\b",
     re.IGNORECASE,
 )

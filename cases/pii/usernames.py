@@ -46,7 +46,25 @@ def _looks_like_username(user: str) -> bool:
     return any(c.isdigit() or c in "_." for c in user) and not user.replace(".", "").isdigit()
 
 
+_PLATFORM_MENTION_RE = re.compile(rf"\b(?:{_PLATFORMS}|{_ACCOUNT}|utente|chat)\b", re.IGNORECASE)
+_SENTENCE_RE = re.compile(r"[^.!?;\n]*(?:[.!?;](?=\S)[^.!?;\n]*)*")
+# Without a cue right before it, a word is a username only if it could be nothing else: letters with digits
+# or an underscore, some lower case, at most 24 characters, in a sentence that names a platform or an account.
+_STRONG_USERNAME_RE = re.compile(
+    r"(?<![\w@.$#/+-])(?=[\w.]*[a-z])(?=[\w.]*[A-Za-z][\w.]*[A-Za-z][\w.]*[A-Za-z])(?=[\w.]*(?:_|\d\D*\d))"
+    r"[A-Za-z][\w.]{3,22}[A-Za-z0-9_](?![\w@]|\.[a-z]{2,}\b|/|-)"
+)
+
+
+def _near_a_platform(text: str) -> Iterator[Span]:
+    for sentence in _SENTENCE_RE.finditer(text):
+        if sentence.group() and _PLATFORM_MENTION_RE.search(sentence.group()):
+            for match in _STRONG_USERNAME_RE.finditer(text, sentence.start(), sentence.end()):
+                yield ("username", match.start(), match.end())
+
+
 def find_usernames(text: str) -> Iterator[Span]:
+    yield from _near_a_platform(text)
     for match in _CUE_RE.finditer(text):
         user = match.group("user")
         cue, connect = match.group("cue"), match.group("connect")

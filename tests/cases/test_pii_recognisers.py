@@ -65,6 +65,18 @@ def found(text: str, region: str | None = None) -> list[tuple[str, str]]:
             [("person_name", "April")],
             "[person's name removed] told the worker it started in April.",
         ),
+        (
+            "Jaxon (14) rang; Jaxon's dad works nights. The boy (14) and the offender's number are not names.",
+            [("person_name", "Jaxon"), ("person_name", "Jaxon")],
+            "[person's name removed] (14) rang; [person's name removed]'s dad works nights. "
+            "The boy (14) and the offender's number are not names.",
+        ),
+        (
+            "DS Ferguson of Kent Police called; Ruby-Rose was there, not at Victoria Station.",
+            [("person_name", "Ferguson"), ("person_name", "Ruby-Rose")],
+            "DS [person's name removed] of Kent Police called; [person's name removed] was there, "
+            "not at Victoria Station.",
+        ),
         # schools and clubs, next to the same words without a name
         (
             "She goes to Liceo Scientifico Galileo Galilei; her brother is at the scuola media.",
@@ -160,6 +172,20 @@ def found(text: str, region: str | None = None) -> list[tuple[str, str]]:
             [("username", "lonelyboy2008"), ("username", "lupo_solitario88")],
             "kik: [username removed]. Su telegram si fa chiamare [username removed].",
         ),
+        (
+            # Username-shaped words count in a sentence that names a platform, and only there.
+            "In the Roblox chat sk8rboi_syd asked for more (SX2026_01 on the form). His jack07 story came later.",
+            [("username", "sk8rboi_syd")],
+            "In the Roblox chat [username removed] asked for more (SX2026_01 on the form). His jack07 story came "
+            "later.",
+        ),
+        (
+            "Oisín's school is [[Patrician Academy]]; his brother's school has no name here.".replace("[[", "").replace(
+                "]]", ""
+            ),
+            [("person_name", "Oisín"), ("school", "Patrician Academy")],
+            "[person's name removed]'s school is [school or club removed]; his brother's school has no name here.",
+        ),
         # lower-case addresses, next to "via" and counts that are not addresses
         (
             "Lives at via roma 12, milano; he wrote via whatsapp 3 volte.",
@@ -189,6 +215,11 @@ def found(text: str, region: str | None = None) -> list[tuple[str, str]]:
             [("plate", "AB123CD"), ("plate", "AB12 CDE")],
             "Targa [licence plate removed]; AI123CD has letters no plate uses. UK car [licence plate removed], "
             "not AB99 CDE.",
+        ),
+        (
+            "They asked for the ute's rego, CXK 92P; the rego is pending for the other car.",
+            [("plate", "CXK 92P")],
+            "They asked for the ute's rego, [licence plate removed]; the rego is pending for the other car.",
         ),
         (
             "The rego was 1ABC234; the rego is pending for the other car.",

@@ -7,7 +7,8 @@ filled with invented values (names from Faker's locales, never real cases; numbe
 and mixed with decoys that must not be flagged (platforms, agencies, places, months, ages, amounts, case
 references, times, dates, numbers failing their checksum, "high school" with no name).
 handwritten.jsonl: the hard cases in handwritten.txt, written by hand and kept out of the templates, where
-[[kind|text]] marks what should be found.
+[[kind|text]] marks what should be found. blind.jsonl: blind.txt, notes written the same way after the
+recognisers were finished and never used to change them.
 
 Each line: {"id", "language", "region", "text", "spans": [{"kind", "start", "end", "text"}]}.
 The output is the same on every run (fixed seed), so changes to the corpus show in review.
@@ -571,9 +572,9 @@ def note(number: int) -> dict[str, Any]:
 MARK_RE = re.compile(r"\[\[(\w+)\|(.+?)\]\]")
 
 
-def handwritten() -> list[dict[str, Any]]:
+def handwritten(name: str, prefix: str) -> list[dict[str, Any]]:
     notes: list[dict[str, Any]] = []
-    lines = (HERE / "handwritten.txt").read_text(encoding="utf-8").splitlines()
+    lines = (HERE / f"{name}.txt").read_text(encoding="utf-8").splitlines()
     for line in lines:
         if not line.strip() or line.startswith("#"):
             continue
@@ -588,7 +589,7 @@ def handwritten() -> list[dict[str, Any]]:
             position = match.end()
         notes.append(
             {
-                "id": f"h{len(notes) + 1:03d}",
+                "id": f"{prefix}{len(notes) + 1:03d}",
                 "language": language,
                 "region": region,
                 "text": text + marked[position:],
@@ -604,4 +605,5 @@ def write(path: Path, notes: list[dict[str, Any]]) -> None:
 
 if __name__ == "__main__":
     write(HERE / "generated.jsonl", [note(number) for number in range(NOTES)])
-    write(HERE / "handwritten.jsonl", handwritten())
+    write(HERE / "handwritten.jsonl", handwritten("handwritten", "h"))
+    write(HERE / "blind.jsonl", handwritten("blind", "b"))

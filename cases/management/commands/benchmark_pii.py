@@ -1,8 +1,9 @@
 """Precision, recall and speed of the free-text guard on the labelled corpus in tests/pii_corpus/.
 
 A finding counts as right when a labelled span of the same kind overlaps it (each labelled span is matched
-once); a finding of another kind or where nothing is labelled is a false positive. The generated notes and
-the handwritten ones (held out: kept out of the templates) are reported separately, then together.
+once); a finding of another kind or where nothing is labelled is a false positive. The generated notes, the
+handwritten ones (held out of the templates) and the blind ones (written after the recognisers and never
+used to change them) are reported separately, then together.
 """
 
 import json
@@ -18,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from cases import pii
 
 CORPUS = Path(settings.BASE_DIR) / "tests" / "pii_corpus"
-PARTS = ("generated", "handwritten")
+PARTS = ("generated", "handwritten", "blind")
 
 
 def load(part: str) -> list[dict[str, Any]]:
@@ -73,7 +74,7 @@ class Command(BaseCommand):
         notes = {part: load(part) for part in PARTS}
         for title, selection in (
             *((part, notes[part]) for part in PARTS),
-            ("all", notes["generated"] + notes["handwritten"]),
+            ("all", [note for part in PARTS for note in notes[part]]),
         ):
             true_positives, false_positives, false_negatives, errors = score(selection)
             self.stdout.write(f"\n{title}: {len(selection)} notes")
@@ -87,7 +88,7 @@ class Command(BaseCommand):
             if mistakes and title != "all":
                 self.stdout.write("\n".join(errors))
         self.stdout.write("")
-        texts = [note["text"] for note in notes["generated"] + notes["handwritten"]]
+        texts = [note["text"] for part in PARTS for note in notes[part]]
         long_note = ""
         for text in texts * 10:
             if len(long_note) >= 20_000:
