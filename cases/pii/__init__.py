@@ -290,10 +290,14 @@ def _phones(text: str, regions: Sequence[str]) -> Iterator[Finding]:
         offset = max(0, window.start() - _PHONE_CONTEXT)
         excerpt = text[offset : window.end() + _PHONE_CONTEXT]
         for region in _plausible_regions(window.group(), regions):
+            covered = False
             for match in phonenumbers.PhoneNumberMatcher(excerpt, region, leniency=phonenumbers.Leniency.VALID):
                 # Some regions accept short digit runs and dates ("03.03.2011") as valid numbers.
                 if len(_digits(match.raw_string)) >= 8 and not _NUMERIC_DATE_RE.fullmatch(match.raw_string):
                     yield Finding("phone", offset + match.start, offset + match.end, match.raw_string)
+                    covered = covered or (offset + match.start <= window.start() and offset + match.end >= window.end())
+            if covered:  # the whole run is one number: other regions can only find it again
+                break
     # International numbers are unambiguous enough to accept when merely possible (e.g. unassigned ranges).
     yield from _validated("phone", _INTERNATIONAL_PHONE_RE, text, _is_international_phone)
 
