@@ -56,7 +56,19 @@ _EN_PREFIX_RE = re.compile(rf"\b(?:University of|FC|AFC|Università di)\s+{_PROP
 _LEADING_RE = re.compile(r"^(?:(?:The|La|Il|Lo|At|In|Her|His|Their|My|Our|Dalla|Alla|Nella|Della)\s+)+")
 
 
+# Every match holds one of these (lower case): a cheap test that spares most notes the patterns.
+_HINTS = (
+    "school", "college", "academy", "club", "universit", "liceo", "istitut", "scuola", "convitto", "collegio",
+    "conservatorio", "polisportiva", "oratorio", "circolo", "associazione", "società", "scout", "guides", "calcio",
+    "pallavolo", "volley", "basket", "nuoto", "atletica", "ginnastica", "scherma", "rugby", "hockey", "tennis",
+    "united", "fc", "s.d", "sd ", "i.c", "ic ", "iti", "itc", "ips", "iis", "isis",
+)  # fmt: skip
+
+
 def find_schools(text: str) -> Iterator[Span]:
+    lowered = text.lower()
+    if not any(hint in lowered for hint in _HINTS):
+        return
     for pattern in (_IT_RE, _EN_RE, _EN_PREFIX_RE):
         for match in pattern.finditer(text):
             leading = _LEADING_RE.match(match.group())

@@ -47,6 +47,9 @@ def find_national_ids(text: str) -> Iterator[Span]:
     for match in _SSN_RE.finditer(text):
         if ssn.is_valid(match.group()):
             yield ("national_id", match.start(), match.end())
+    lowered = text.lower()
+    if not any(cue in lowered for cue in ("tfn", "tax file", "medicare", "ssn", "social security")):
+        return
     for match in _CUED_NUMBER_RE.finditer(text):
         cue, number = match.group("cue").lower(), match.group("number")
         compact = re.sub(r"\D", "", number)

@@ -22,6 +22,9 @@ def find_plates(text: str) -> Iterator[Span]:
     for pattern in (_ITALIAN_RE, _BRITISH_RE):
         for match in pattern.finditer(text):
             yield ("plate", match.start(), match.end())
+    lowered = text.lower()
+    if not any(cue in lowered for cue in ("plate", "rego", "reg", "targa")):
+        return
     for match in _CUED_RE.finditer(text):
         plate = match.group("plate")
         if (

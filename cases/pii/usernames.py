@@ -47,7 +47,7 @@ def _looks_like_username(user: str) -> bool:
 
 
 _PLATFORM_MENTION_RE = re.compile(rf"\b(?:{_PLATFORMS}|{_ACCOUNT}|utente|chat)\b", re.IGNORECASE)
-_SENTENCE_RE = re.compile(r"[^.!?;\n]*(?:[.!?;](?=\S)[^.!?;\n]*)*")
+_SENTENCE_ENDS = (". ", "! ", "? ", ";", "\n")
 # Without a cue right before it, a word is a username only if it could be nothing else: letters with digits
 # or an underscore, some lower case, at most 24 characters, in a sentence that names a platform or an account.
 _STRONG_USERNAME_RE = re.compile(
@@ -57,13 +57,17 @@ _STRONG_USERNAME_RE = re.compile(
 
 
 def _near_a_platform(text: str) -> Iterator[Span]:
-    for sentence in _SENTENCE_RE.finditer(text):
-        if sentence.group() and _PLATFORM_MENTION_RE.search(sentence.group()):
-            for match in _STRONG_USERNAME_RE.finditer(text, sentence.start(), sentence.end()):
-                yield ("username", match.start(), match.end())
+    for match in _STRONG_USERNAME_RE.finditer(text):
+        start = max(text.rfind(end, 0, match.start()) for end in _SENTENCE_ENDS) + 1
+        ends = [found for end in _SENTENCE_ENDS if (found := text.find(end, match.end())) != -1]
+        if _PLATFORM_MENTION_RE.search(text, start, min(ends, default=len(text))):
+            yield ("username", match.start(), match.end())
 
 
 def find_usernames(text: str) -> Iterator[Span]:
+    # Both ways need a platform or an account word somewhere in the text.
+    if not _PLATFORM_MENTION_RE.search(text):
+        return
     yield from _near_a_platform(text)
     for match in _CUE_RE.finditer(text):
         user = match.group("user")
