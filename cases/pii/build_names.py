@@ -4,8 +4,9 @@ Run it by hand when the lists should change, in a throwaway environment:
 
     pip install names-dataset==3.3.1 Faker && python cases/pii/build_names.py
 
-It keeps the most common first names and surnames of the helpline's countries. First names that are also
-ordinary English or Italian words (Faker's word lists) go to ambiguous_names.txt: cases/pii/names.py takes
+names-dataset counts the names of a leaked social-network dump. Only the most common first names and surnames
+of the helpline's countries are kept, names shared by many people, never anything about a person. First names
+that are also ordinary English or Italian words (Faker's word lists) go to ambiguous_names.txt: names.py takes
 them for a name only next to a surname, a title or a cue, so that "Will", "May" or "Bella" alone are not people.
 """
 

@@ -121,7 +121,8 @@ _WORD_NAMES_TEXT = """
     grace faith joy dawn hope chase hunter major king queen prince princess angel baby sky rain star mercy
     patience destiny harmony honey candy sugar summer autumn winter crystal amber ruby pearl ivy daisy holly
     heather violet iris unique precious royal justice liberty journey story bay lake river forest
-    bella stella luce sole gioia fortuna speranza fedele felice amore leone
+    bella stella luce sole gioia fortuna speranza fedele felice amore leone mai asia africa perla amato
+    ferrari mercedes porsche lexus
 """
 WORD_NAMES = frozenset(_WORD_NAMES_TEXT.split())
 
@@ -175,7 +176,9 @@ def find_person_names(text: str) -> Iterator[Span]:
             start = index
             word = words[index]
             next_word = words[index + 1] if index + 1 < len(words) else ""
-            known = word in first_alone or ("-" in word and _is_double_first_name(word, first_alone, first_supported))
+            known = (word in first_alone and not _RELATION_RE.fullmatch(word)) or (
+                "-" in word and _is_double_first_name(word, first_alone, first_supported)
+            )
             is_name = (
                 (known and len(word) > 2)
                 or (word in first_supported and next_word in surnames)

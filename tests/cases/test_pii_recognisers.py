@@ -249,6 +249,7 @@ def test_found_and_redacted_beside_decoys(text: str, expected: list[tuple[str, s
         "On 12/03/2026 she reported it; on 2026-03-15 he wrote again.",
         "Will she call back? May is a hard month. Grace period ends Monday.",
         "Salva le modifiche. Invia il modulo. Chiudi la pratica.",
+        "Nonna ha chiamato. Mai pagato nulla. Mercedes nera fuori da scuola, poi una Ferrari.",
         "The high school and the primary school were told; la scuola media e il liceo anche.",
         "His snap is private, her insta is gone, telegram: he wrote again.",
     ],
