@@ -351,9 +351,11 @@ def find_identifiers(text: str, *, region: str | None = None) -> list[Finding]:
     """Identifiers in the text, in order, without overlaps (the longer match wins).
 
     region is the case's country (ISO 3166-1 alpha-2): phone numbers written in national form are read as
-    that country's; None reads them as any of DEFAULT_REGIONS'. International forms are found either way.
+    that country's; None, or a country phonenumbers has no plan for, reads them as any of DEFAULT_REGIONS'.
+    International forms are found either way.
     """
-    regions = (region.upper(),) if region else DEFAULT_REGIONS
+    # A country without a numbering plan of its own in phonenumbers (Antarctica) reads as the default regions.
+    regions = (region.upper(),) if region and region.upper() in phonenumbers.SUPPORTED_REGIONS else DEFAULT_REGIONS
     # Redacted text is checked again on every save: placeholders must not count as findings.
     taken = bytearray(len(text))
     for placeholder in _PLACEHOLDER_RE.finditer(text):

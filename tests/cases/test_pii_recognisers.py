@@ -263,6 +263,8 @@ def test_region_decides_national_phone_numbers() -> None:
     assert found(text, region="IT") == [("phone", "347 1234567")]
     assert found(text, region="GB") == []
     assert found("Call +39 347 1234567.", region="GB") == [("phone", "+39 347 1234567")]
+    # A country without a numbering plan of its own reads national numbers as the default regions do.
+    assert found(text, region="AQ") == found(text) == [("phone", "347 1234567")]
     # National identity numbers do not depend on the case's country.
     assert found("CF RSSMRA85T10A562S", region="AU") == [("national_id", "RSSMRA85T10A562S")]
 
