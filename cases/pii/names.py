@@ -2,9 +2,12 @@
 
 A capitalised word that is a known first name is a name, with the capitalised words after it (the surname,
 "Maria Rosa De Luca") and a known surname before it ("Rossi Giulia"). Unknown or ambiguous names count after a
-title ("Mr", "Sig.ra") or a cue ("my name is", "si chiama", "her mum", "the victim,", "caller"). Words that
-are also places, platforms, agencies, months or ordinary words ("Milan", "Instagram", "May") are never a
-name by themselves.
+title or rank ("Mr", "Sig.ra", "DS") or a cue ("my name is", "si chiama", "her mum", "the victim,", "caller"),
+before an age ("Jaxon (14)"), owning something ("Jaxon's dad") or, for names that are also words, before a
+verb of speech ("April told us"). Words that are also places, platforms, agencies, months or ordinary words
+("Milan", "Instagram", "May") are never a name by themselves, and a name followed by an organisation's word
+("Kent Police") is not a person. Lower-case names ("sua madre maria") are not found: in lower case too many
+words are names.
 """
 
 import re

@@ -96,7 +96,7 @@ class Command(BaseCommand):
             long_note += text + "\n"
         long_note = long_note[:20_000]
         typical = [text[:300] for text in texts if len(text) >= 200][:200]
-        # The corpus is dense: a 20,000-character run of its notes holds some hundred identifiers.
+        # The corpus is dense: a 20,000-character run of its notes holds some 240 identifiers.
         for regions, region in (("default regions", None), ("a case in Italy", "IT")):
             long_ms = self.median_ms([long_note], region, runs)
             per_call = self.median_ms(typical, region, runs) / len(typical)
