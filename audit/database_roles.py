@@ -97,6 +97,65 @@ def runtime_role_grant(cursor: Any, *, role: str | None, password: str = "") -> 
     ]
     for statement in statements:
         cursor.execute(statement)
+    cursor.execute("SELECT current_user")
+    _guard_triggers(cursor, owner=cursor.fetchone()[0])
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _guard_triggers(cursor: Any, *, owner: str) -> None:
+    """Only the owner of the tables may skip a trigger or rewrite who made a change.
+
+    pgtrigger lets any session skip its triggers with ``SET pgtrigger.ignore``, history triggers
+    included, so the runtime role could change cases and leave no history row. Every installation
+    of a trigger writes pgtrigger's function anew; so it is written over again here, after every
+    migrate, to honour that setting for the owner's sessions alone. pghistory's context rows (who,
+    from which page) are upserted by the runtime role's sessions; a trigger lets an update add to
+    them, never change or remove what they say.
+    """
+    is_owner = f"pg_has_role(current_user, {_literal(owner)}, 'MEMBER')"
+    context = f"{SCHEMA}.{quote(Context._meta.db_table)}"
+    cursor.execute(
+        f"""
+        CREATE OR REPLACE FUNCTION {SCHEMA}._pgtrigger_should_ignore(trigger_name NAME) RETURNS BOOLEAN AS $$
+            DECLARE
+                _pgtrigger_ignore TEXT[];
+            BEGIN
+                IF NOT {is_owner} THEN
+                    RETURN FALSE;
+                END IF;
+                BEGIN
+                    SELECT INTO _pgtrigger_ignore CURRENT_SETTING('pgtrigger.ignore');
+                    EXCEPTION WHEN OTHERS THEN
+                END;
+                RETURN COALESCE(trigger_name = ANY(_pgtrigger_ignore), FALSE);
+            END;
+        $$ LANGUAGE plpgsql
+        """
+    )
+    cursor.execute(
+        f"""
+        CREATE OR REPLACE FUNCTION {SCHEMA}.helpline_context_only_grows() RETURNS TRIGGER AS $$
+            BEGIN
+                IF NOT {is_owner} AND (
+                    NEW.id IS DISTINCT FROM OLD.id
+                    OR NEW.created_at IS DISTINCT FROM OLD.created_at
+                    OR NOT (NEW.metadata @> OLD.metadata)
+                ) THEN
+                    RAISE EXCEPTION 'The context of recorded changes may grow, never change';
+                END IF;
+                RETURN NEW;
+            END;
+        $$ LANGUAGE plpgsql
+        """
+    )
+    cursor.execute(f"DROP TRIGGER IF EXISTS helpline_context_only_grows ON {context}")
+    cursor.execute(
+        f"CREATE TRIGGER helpline_context_only_grows BEFORE UPDATE ON {context} "
+        f"FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.helpline_context_only_grows()"
+    )
 
 
 def _create_role(cursor: Any, role: str, password: str) -> None:

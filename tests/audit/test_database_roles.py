@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
+import pghistory
 import psycopg
 import pytest
 from django.conf import settings
@@ -28,7 +29,7 @@ from accounts.models import User
 from audit.database_roles import append_only_tables, runtime_role_grant, runtime_role_problems
 from audit.models import AccessLog
 from cases.models import Case, Note
-from cases.services import note_add
+from cases.services import case_open, note_add
 from helpline import backup
 from reports.engine import add_months
 from reports.models import Snapshot
@@ -380,3 +381,49 @@ def test_a_restore_grants_the_runtime_role_and_nothing_more(
             "SELECT has_function_privilege('public', 'retention_erase_history(text, bigint[])', 'EXECUTE')"
         ).fetchone()
         assert public == (False,)
+
+
+def test_the_runtime_role_cannot_skip_the_history_or_closure_triggers(
+    personas: dict[str, User], as_runtime: psycopg.Connection[Any]
+) -> None:
+    """The attack: with every pgtrigger trigger ignored, lower a critical case's risk, clear its mark, rewrite it."""
+    case = case_open(actor=personas["worker"], facts={"risk_level": "critical"})
+    history = scalar("SELECT count(*) FROM cases_caseevent WHERE pgh_obj_id = %s", [case.pk])
+    with as_runtime.transaction():
+        as_runtime.execute(sql.SQL("SET LOCAL pgtrigger.ignore = {}").format(sql.Literal(all_pgtrigger_triggers())))
+        as_runtime.execute(
+            "UPDATE cases_case SET risk_level = 'low', closure_needs_approval = false, "
+            "incident_description = 'rewritten' WHERE id = %s",
+            [case.pk],
+        )
+    case.refresh_from_db()
+    assert case.closure_needs_approval  # the mark stays
+    assert scalar("SELECT count(*) FROM cases_caseevent WHERE pgh_obj_id = %s", [case.pk]) == history + 1
+
+
+def test_the_owner_may_still_skip_triggers_for_bulk_loads(personas: dict[str, User], runtime_role: str) -> None:
+    case = case_open(actor=personas["worker"], facts={"risk_level": "low"})
+    history = scalar("SELECT count(*) FROM cases_caseevent WHERE pgh_obj_id = %s", [case.pk])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL pgtrigger.ignore = %s", [all_pgtrigger_triggers()])
+        cursor.execute("UPDATE cases_case SET offender_count = 2 WHERE id = %s", [case.pk])
+    assert scalar("SELECT count(*) FROM cases_caseevent WHERE pgh_obj_id = %s", [case.pk]) == history
+
+
+def test_who_made_a_change_cannot_be_rewritten_by_the_runtime_role(
+    audited: Case, as_runtime: psycopg.Connection[Any]
+) -> None:
+    with pghistory.context(user=audited.created_by_id, url="/cases/"):
+        note_add(actor=audited.created_by, case=audited, text="A note made on a page")
+    context = scalar("SELECT id::text FROM pghistory_context ORDER BY created_at DESC LIMIT 1")
+    for rewrite in (
+        "UPDATE pghistory_context SET metadata = jsonb_set(metadata, '{user}', '4') WHERE id = %s",
+        "UPDATE pghistory_context SET metadata = '{}'::jsonb WHERE id = %s",
+        "UPDATE pghistory_context SET created_at = now() - interval '1 year' WHERE id = %s",
+    ):
+        with pytest.raises(errors.RaiseException, match="may grow, never change"), as_runtime.transaction():
+            as_runtime.execute(rewrite, [context])
+    with as_runtime.transaction():  # what pghistory itself does within one context: add to it
+        as_runtime.execute(
+            "UPDATE pghistory_context SET metadata = metadata || '{\"step\": 2}' WHERE id = %s", [context]
+        )
