@@ -1,9 +1,9 @@
 """Schools and clubs named in English or Italian: a kind of institution and a proper name, in either order.
 
 "Liceo Scientifico Galileo Galilei", "Istituto Comprensivo Via Roma", "Scuola media Dante Alighieri",
-"Polisportiva Virtus", "A.S.D. Atletico Borgo" (kind first); "Parramatta High School", "St Mary's College",
-"Riverside Primary School", "Leeds United FC" (name first). A kind without a proper name ("the high
-school", "la scuola media") names nobody.
+"Polisportiva Virtus", "A.S.D. Atletico Borgo", the Irish "Coláiste Iognáid" (kind first); "Parramatta High
+School", "St Mary's College", "Riverside Primary School", "Leeds United FC" (name first). A kind without a
+proper name ("the high school", "la scuola media") names nobody.
 """
 
 import re
@@ -17,7 +17,7 @@ _PROPER = rf"{_CAP}(?:\s+(?:{_LINK}\s*)?{_CAP}){{0,4}}"
 _QUOTED = r"[\"\u201c«][^\"\u201d»\n]{2,60}[\"\u201d»]"
 
 _IT_KIND = (
-    r"liceo|istituto|scuola|convitto|educandato|collegio|conservatorio|polisportiva|oratorio|circolo"
+    r"coláiste|colaiste|gaelscoil|gaelcholáiste|scoil|meánscoil|pobalscoil|liceo|istituto|scuola|convitto|educandato|collegio|conservatorio|polisportiva|oratorio|circolo"
     r"|associazione sportiva(?: dilettantistica)?|società sportiva|gruppo scout|a\.?\s?s\.?\s?d\.?|u\.?\s?s\.?\s?d\.?"
     r"|i\.?\s?c\.?|i\.?\s?i\.?\s?s\.?|i\.?\s?t\.?\s?i\.?\s?s\.?|i\.?\s?t\.?\s?c\.?|i\.?\s?p\.?\s?s\.?\s?i\.?\s?a\.?"
     r"|itis|itc|ipsia|ipsar|iis|isis|università(?: degli studi)?"
@@ -61,7 +61,7 @@ _HINTS = (
     "school", "college", "academy", "club", "universit", "liceo", "istitut", "scuola", "convitto", "collegio",
     "conservatorio", "polisportiva", "oratorio", "circolo", "associazione", "società", "scout", "guides", "calcio",
     "pallavolo", "volley", "basket", "nuoto", "atletica", "ginnastica", "scherma", "rugby", "hockey", "tennis",
-    "united", "fc", "s.d", "sd ", "i.c", "ic ", "iti", "itc", "ips", "iis", "isis",
+    "united", "fc", "s.d", "sd ", "i.c", "ic ", "iti", "itc", "ips", "iis", "isis", "coláiste", "colaiste", "scoil",
 )  # fmt: skip
 
 

@@ -52,7 +52,7 @@ _RELATIONS = (
 _CUE = (
     rf"(?:\b(?:sig|dott|prof)\.(?:ra|na|ssa)"
     rf"|\b(?:(?:my|his|her|their|the) name(?:'s| is| was)|named|called|call(?:s|ed)? (?:her|him)self|known as"
-    rf"|mi chiamo|si chiama(?:va)?|(?:si )?chiamat[oa]|di nome|nome(?: è|:)|detto|detta|ask(?:ed)? for"
+    rf"|mi chiamo|si chiama(?:va)?|(?:si )?chiamat[oa]|di nome|nome(?: è|:)|detto|detta"
     rf"|(?:(?:{_CUE_WORDS})\s+)?(?:{_RELATIONS}))\b"
     rf"|\b(?:{'|'.join(sorted(TITLES, key=len, reverse=True))}|{_RANKS})\b\.?)[\s,:;(\"'\u201c\u2018\u2013-]*"
 )
@@ -61,7 +61,7 @@ _CUE_BEFORE_RE = re.compile(_CUE + "$", re.IGNORECASE)
 _CUE_LOOKBACK = 48
 _CUE_SEPARATORS = " \t\n,:;(\"'\u201c\u2018\u2013-"
 _CUE_TAIL_RE = re.compile(
-    rf"(?:{_RELATIONS}|{'|'.join(TITLES)}|{_RANKS}|is|was|name's|named|called|(?:him|her)self|as|for"
+    rf"(?:{_RELATIONS}|{'|'.join(TITLES)}|{_RANKS}|is|was|name's|named|called|(?:him|her)self|as"
     r"|chiamo|chiama(?:va)?|chiamat[oa]|nome|è|detto|detta|(?:sig|dott|prof)\.(?:ra|na|ssa)"
     r"|classe|scuola|squadra|friend|person|sitter)\.?",
     re.IGNORECASE,

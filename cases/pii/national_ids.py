@@ -25,7 +25,7 @@ _SSN_RE = re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])")
 _CUED_NUMBER_RE = re.compile(
     r"\b(?P<cue>tfn|tax file(?: number| no\.?)?|medicare(?: card)?(?: number| no\.?)?"
     r"|ssn|social security(?: number| no\.?)?)"
-    r"\W{0,5}(?:is\W{1,3}|was\W{1,3}|è\W{1,3})?(?P<number>\d(?:[ -]?\d){7,10})(?!\d)",
+    r"[^.\n\d]{0,48}?(?P<number>(?<!\d)\d(?:[ -]?\d){7,10})(?!\d)",
     re.IGNORECASE,
 )
 

@@ -26,7 +26,7 @@ _CONNECT = (
 )
 _CUE_RE = re.compile(
     rf"\b(?P<cue>(?:(?:{_PLATFORMS})(?:\s+(?:{_ACCOUNT}))?|(?:{_ACCOUNT})(?:\s+(?:su|on|di|de)\s+(?:{_PLATFORMS}))?))"
-    rf"(?P<connect>{_CONNECT})(?:(?:is|è)\s+)?(?P<user>[A-Za-z0-9_][A-Za-z0-9_.-]{{1,29}}[A-Za-z0-9_])(?![\w@]|\.[a-z]{{2,}}\b|/)",
+    rf"(?P<connect>{_CONNECT})(?:(?:is|è|{_ACCOUNT})\s*[:=]?\s+)*(?P<user>[A-Za-z0-9_][A-Za-z0-9_.-]{{1,29}}[A-Za-z0-9_])(?![\w@]|\.[a-z]{{2,}}\b|/)",
     re.IGNORECASE,
 )
 # A plain word counts after "username"-like words, or after a platform's name and a colon ("kik: lonelyboy").
@@ -37,6 +37,7 @@ _WORDS_TEXT = """
     her their the a an he she they it him them me my your on in at to from and but or not now still also just
     this that there here what who unknown different another same private lui lei loro il la lo un una privato
     privata bloccato bloccata chiuso chiusa cancellato cancellata falso falsa nuovo nuova vecchio vecchia
+    username user nickname handle account profile profilo utente
     ancora anche non che con del della sul sulla ha ho era stato stata ora poi quindi
     """
 _WORDS = frozenset(_WORDS_TEXT.split())
@@ -47,7 +48,7 @@ def _looks_like_username(user: str) -> bool:
 
 
 _PLATFORM_MENTION_RE = re.compile(rf"\b(?:{_PLATFORMS}|{_ACCOUNT}|utente|chat)\b", re.IGNORECASE)
-_SENTENCE_ENDS = (". ", "! ", "? ", ";", "\n")
+_SENTENCE_ENDS = (". ", "! ", "? ", "\n")
 # Without a cue right before it, a word is a username only if it could be nothing else: letters with digits
 # or an underscore, some lower case, at most 24 characters, in a sentence that names a platform or an account.
 _STRONG_USERNAME_RE = re.compile(

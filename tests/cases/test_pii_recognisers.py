@@ -120,6 +120,12 @@ def found(text: str, region: str | None = None) -> list[tuple[str, str]]:
             "TFN [national identity number removed]; the sample TFN 123 456 789 fails.",
         ),
         (
+            "Medicare card photo shared in the chat, number 2953 14785 1; another card, number 2953 14786 1.",
+            [("national_id", "2953 14785 1")],
+            "Medicare card photo shared in the chat, number [national identity number removed]; another card, "
+            "number 2953 14786 1.",
+        ),
+        (
             "Medicare 2428 77813 2, medicare 2428 77814 2.",
             [("national_id", "2428 77813 2")],
             "Medicare [national identity number removed], medicare 2428 77814 2.",
@@ -185,6 +191,18 @@ def found(text: str, region: str | None = None) -> list[tuple[str, str]]:
             ),
             [("person_name", "Oisín"), ("school", "Patrician Academy")],
             "[person's name removed]'s school is [school or club removed]; his brother's school has no name here.",
+        ),
+        (
+            "Usa anche Snapchat: username sara.tvb. His snap was hacked; they changed it to harro_geel0ng.",
+            [("username", "sara.tvb"), ("username", "harro_geel0ng")],
+            "Usa anche Snapchat: username [username removed]. His snap was hacked; they changed it to "
+            "[username removed].",
+        ),
+        (
+            "Asked for Robux worth £40. Fionn goes to Coláiste Iognáid, not to the coláiste in town.",
+            [("person_name", "Fionn"), ("school", "Coláiste Iognáid")],
+            "Asked for Robux worth £40. [person's name removed] goes to [school or club removed], not to the "
+            "coláiste in town.",
         ),
         # lower-case addresses, next to "via" and counts that are not addresses
         (
