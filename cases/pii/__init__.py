@@ -184,7 +184,11 @@ _LOWER_EN_ADDRESS_RE = re.compile(
 )
 
 _IBAN_RE = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}", re.IGNORECASE)
-_CARD_RE = re.compile(r"(?<![\w+-])[1-9](?:[ -]?\d){12,18}(?!\d)")
+# Cards are written unbroken, in fours, or (American Express) 4-6-5: other groupings are not cards, and
+# checking every digit of a long run of single digits took seconds.
+_CARD_RE = re.compile(
+    r"(?<![\w+-])(?:[1-9]\d{12,18}|[1-9]\d{3}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,3})?|3\d{3}[ -]\d{6}[ -]\d{5})(?!\d)"
+)
 _INTERNATIONAL_PHONE_RE = re.compile(r"(?<![\w+])(?:\+|00)[1-9](?:[\s.()/-]{0,2}\d){6,16}")
 _ENGLISH_DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _ITALIAN_DIGITS = ("zero", "uno", "due", "tre", "quattro", "cinque", "sei", "sette", "otto", "nove")
@@ -200,14 +204,16 @@ _SPOKEN_PHONE_RE = re.compile(
     rf"(?<![\w+])(?:\+\s?)?(?:\d+|(?:{_DIGIT_WORD})\b)(?:[\s,.-]{{1,2}}(?:\d+|(?:{_DIGIT_WORD})\b)){{2,}}",
     re.IGNORECASE,
 )
+_NOT_DIGIT_RE = re.compile(r"\D")
 _DIGIT_RUN_RE = re.compile(r"\d(?:[\s().\-/]{0,3}\d){7,}")
 _PHONE_CONTEXT = 6
+_MAX_DIGIT_RUN = 40
 _LAST_GROUP_RE = re.compile(r"[\s./()-]*[^\s./()-]*$")
 _PLACEHOLDER_RE = re.compile(r"\[(?:" + "|".join(re.escape(label) for label in LABELS.values()) + r") removed\]")
 
 
 def _digits(text: str) -> str:
-    return "".join(c for c in text if c.isdigit())
+    return _NOT_DIGIT_RE.sub("", text)
 
 
 def _validated(kind: str, pattern: re.Pattern[str], text: str, is_valid: Callable[[str], bool]) -> Iterator[Finding]:
@@ -266,9 +272,12 @@ def _plausible_regions(digit_run: str, regions: Sequence[str]) -> Iterator[str]:
 
     A run of at most 11 digits holds at most one number of eight or more digits, and in practice nothing
     else: if the whole run does not fit the region's national numbers (its general pattern after the
-    national prefix), it holds none.
+    national prefix), it holds none. A run of more than 40 digits is a table or a code, not phone numbers
+    (and the matcher would take seconds over it).
     """
     digits = _digits(digit_run)
+    if len(digits) > _MAX_DIGIT_RUN:
+        return
     if len(digits) > 11:
         yield from regions
         return

@@ -26,7 +26,7 @@ _CONNECT = (
 )
 _CUE_RE = re.compile(
     rf"\b(?P<cue>(?:(?:{_PLATFORMS})(?:\s+(?:{_ACCOUNT}))?|(?:{_ACCOUNT})(?:\s+(?:su|on|di|de)\s+(?:{_PLATFORMS}))?))"
-    rf"(?P<connect>{_CONNECT})(?:(?:is|è|{_ACCOUNT})\s*[:=]?\s+)*(?P<user>[A-Za-z0-9_][A-Za-z0-9_.-]{{1,29}}[A-Za-z0-9_])(?![\w@]|\.[a-z]{{2,}}\b|/)",
+    rf"(?P<connect>{_CONNECT})(?:(?:is|è|{_ACCOUNT})(?:\s*[:=]\s*|\s+))*(?P<user>[A-Za-z0-9_][A-Za-z0-9_.-]{{1,29}}[A-Za-z0-9_])(?![\w@]|\.[a-z]{{2,}}\b|/)",
     re.IGNORECASE,
 )
 # A plain word counts after "username"-like words, or after a platform's name and a colon ("kik: lonelyboy").

@@ -276,6 +276,16 @@ def test_not_identifiers(text: str) -> None:
     assert pii.find_identifiers(text) == []
 
 
+def test_a_table_of_digits_holds_no_cards_or_phones() -> None:
+    # A table of single digits used to send the card check and the phone matcher over every digit (seconds).
+    assert pii.find_identifiers(" ".join("1234567890" * 1000)) == []
+    assert pii.find_identifiers("Digits 4111 11 11 1111 1111 are not written like a card.") == []
+    assert found("Amex 3782 822463 10005, Visa 4111111111111111.") == [
+        ("card", "3782 822463 10005"),
+        ("card", "4111111111111111"),
+    ]
+
+
 def test_region_decides_national_phone_numbers() -> None:
     text = "Chiama dal 347 1234567."
     assert found(text, region="IT") == [("phone", "347 1234567")]
