@@ -2,11 +2,13 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
@@ -59,6 +61,29 @@ class HelplineAdminSite(admin.AdminSite):
     def password_change(self, request: HttpRequest, extra_context: Any = None) -> Any:
         # One place to change one's own password, validated and logged the same way.
         return redirect("password_change")
+
+    def get_urls(self) -> list[URLPattern | URLResolver]:
+        own = path("r/<int:content_type_id>/<path:object_id>/", self.admin_view(self.view_on_site), name="view_on_site")
+        return [own, *(url for url in super().get_urls() if getattr(url, "name", None) != "view_on_site")]
+
+    def view_on_site(self, request: HttpRequest, content_type_id: int, object_id: str) -> HttpResponse:
+        """Django's shortcut to a record's own page, for records of this site's models only, looked up in the
+        administrator's scope; anything it cannot resolve is a 404.
+
+        Django's would look up any content type's record in the whole database: another organisation's, or one of
+        a model without a table of its own (pghistory's events), which fails.
+        """
+        try:
+            model = ContentType.objects.get_for_id(content_type_id).model_class()
+        except ContentType.DoesNotExist:
+            raise Http404 from None
+        model_admin = self._registry.get(model) if model is not None else None
+        if model_admin is None or not hasattr(model, "get_absolute_url"):
+            raise Http404
+        found = model_admin.get_object(request, unquote(object_id))
+        if found is None:
+            raise Http404
+        return redirect(found.get_absolute_url())
 
 
 site = HelplineAdminSite(name="admin")
