@@ -375,7 +375,10 @@ def case_update(
     move: Collection[Span] = (),
     request: HttpRequest | None = None,
 ) -> Case:
-    """Change the facts of a case, refusing an edit based on an older version."""
+    """Change the facts of a case, refusing an edit based on an older version.
+
+    The facts of a closed case are changed only by those who approve closures: the closure was decided on them.
+    """
     # Locked so that two saves of the same case are checked one after the other.
     case = Case.objects.select_for_update().get(pk=case.pk)
     if case.version != version:
@@ -396,6 +399,10 @@ def case_update(
     case.save()
     case.refresh_from_db()
     changed += _apply_many(case, facts) + _apply_platforms(case, platforms)
+    if changed and case.status == Status.CLOSED and not can_approve_closure(actor, case):
+        # Checked once the changes are known, so that a closed case sent back unchanged is no refusal; raising
+        # undoes them with the transaction. Otherwise a case could be closed at low risk and then raised unseen.
+        raise ValidationError(closed_case_refusal(case), code="case_closed")
     if changed:
         CaseActivity.objects.create(case=case, actor=actor, kind=EventKind.FACTS, detail={"fields": changed})
         playbook_apply(case=case)
@@ -416,6 +423,13 @@ def _bump(case: Case) -> None:
 def can_approve_closure(actor: Any, case: Case) -> bool:
     """Supervisors of the case's organisation approve closures, and so may close any case themselves."""
     return bool(actor.has_perm("cases.approve_closure") and actor.organisation_id == case.organisation_id)
+
+
+def closed_case_refusal(case: Case) -> str:
+    """Why the facts of a closed case are not changed: by its workers, only once it is reopened."""
+    return _(
+        "%(reference)s is closed. Reopen the case first to change its facts; a supervisor may change them as it is."
+    ) % {"reference": case.reference}
 
 
 def _pending_closure(case: Case) -> ClosureRequest | None:

@@ -185,6 +185,12 @@ def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str,
 @_casework
 def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
     case = case_for_user(request, pk, detail=True)
+    if case.status == Status.CLOSED and not services.can_approve_closure(request.user, case):
+        if request.method == "GET":
+            gate.read(request, case)
+        # No form that could only fail: the page says why, and where to reopen the case.
+        context = {"case": case, "closed": services.closed_case_refusal(case)}
+        return render(request, "cases/case_form.html", context, status=200 if request.method == "GET" else 400)
     form = CaseForm(request.POST or None, instance=case, organisation_id=case.organisation_id)
     stale = False
     if request.method == "GET":

@@ -452,3 +452,64 @@ def test_a_case_never_above_medium_needs_no_approval(personas: dict[str, User]) 
     services.case_update(actor=personas["worker"], case=case, version=case.version, facts={"risk_level": "low"})
     case.refresh_from_db()
     assert not case.closure_needs_approval
+
+
+# A closed case keeps the facts it was closed on: a worker reopens it first
+
+
+def closed_low_risk_case(worker: User) -> Case:
+    case = open_case(worker, "low")
+    return services.case_set_status(actor=worker, case=case, status=Status.CLOSED, closure_reason=reason())
+
+
+def test_the_api_attack_raising_the_risk_of_a_closed_case_is_refused(
+    client_for: Any, personas: dict[str, User]
+) -> None:
+    case = closed_low_risk_case(personas["worker"])
+    version = Case.objects.get(pk=case.pk).version
+    response = patch(client_for("worker"), case, {"risk_level": "critical", "self_harm": True})
+    assert response.status_code == 400
+    assert "Reopen the case first" in response.json()["detail"][0]
+    case.refresh_from_db()
+    assert (case.status, case.risk_level, case.self_harm, case.version) == (Status.CLOSED, Risk.LOW, False, version)
+    assert not CaseActivity.objects.filter(case=case, kind=EventKind.FACTS).exists()
+    assert not AccessLog.objects.filter(action=Action.CHANGE, object_id=str(case.pk), detail__has_key="fields").exists()
+
+
+def test_a_closed_case_sent_back_unchanged_is_no_refusal(client_for: Any, personas: dict[str, User]) -> None:
+    case = closed_low_risk_case(personas["worker"])
+    assert patch(client_for("worker"), case, {"risk_level": "low"}).status_code == 200
+
+
+def test_the_edit_page_of_a_closed_case_says_to_reopen_it(client_for: Any, personas: dict[str, User]) -> None:
+    case = closed_low_risk_case(personas["worker"])
+    worker = client_for("worker")
+    assert "Edit facts" not in worker.get(reverse("case_detail", args=[case.pk])).content.decode()
+    page = worker.get(reverse("case_edit", args=[case.pk]))
+    assert page.status_code == 200
+    assert "Reopen the case first" in page.content.decode()
+    assert 'name="risk_level"' not in page.content.decode()
+    posted = worker.post(reverse("case_edit", args=[case.pk]), {"version": case.version, "risk_level": "critical"})
+    assert posted.status_code == 400
+    case.refresh_from_db()
+    assert case.risk_level == Risk.LOW
+
+
+def test_a_worker_changes_the_facts_once_the_case_is_reopened(personas: dict[str, User]) -> None:
+    worker = personas["worker"]
+    case = closed_low_risk_case(worker)
+    with pytest.raises(ValidationError, match="Reopen the case first"):
+        services.case_update(actor=worker, case=case, version=case.version, facts={"risk_level": "critical"})
+    case = services.case_set_status(actor=worker, case=case, status=Status.REOPENED, version=case.version)
+    case = services.case_update(actor=worker, case=case, version=case.version, facts={"risk_level": "critical"})
+    assert (case.status, case.risk_level) == (Status.REOPENED, Risk.CRITICAL)
+
+
+def test_a_supervisor_changes_the_facts_of_a_closed_case(client_for: Any, personas: dict[str, User]) -> None:
+    case = closed_low_risk_case(personas["worker"])
+    supervisor = client_for("supervisor")
+    assert "Edit facts" in supervisor.get(reverse("case_detail", args=[case.pk])).content.decode()
+    assert 'name="risk_level"' in supervisor.get(reverse("case_edit", args=[case.pk])).content.decode()
+    assert patch(supervisor, case, {"risk_level": "medium"}).status_code == 200
+    case.refresh_from_db()
+    assert (case.status, case.risk_level) == (Status.CLOSED, Risk.MEDIUM)
