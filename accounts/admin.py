@@ -109,6 +109,10 @@ class UserInviteForm(forms.ModelForm[User]):
         services.invitation_address_validate(address=email, organisation=self.organisation, actor=self.actor)
         return email
 
+    def clean(self) -> dict[str, Any] | None:
+        services.supervision_require(organisation=self.organisation, actor=self.actor)
+        return super().clean()
+
 
 class UserEditForm(forms.ModelForm[User]):
     """What an administrator may change on an account: never its password, nor its name."""
@@ -272,8 +276,10 @@ class HelplineUserAdmin(ScopedAdminMixin, UserAdmin):
         messages.success(request, _("The selected accounts can log in again."))
 
     def _address_problem(self, request: HttpRequest, user: User) -> str | None:
-        """Why an invitation cannot go to this account's address, or None if it can."""
+        """Why no invitation can go to this account's address now (no supervisor to tell, or not a fitting
+        address), or None if one can."""
         try:
+            services.supervision_require(organisation=user.organisation, actor=request.user)
             services.invitation_address_validate(
                 address=user.email, organisation=user.organisation, actor=request.user, user=user
             )

@@ -32,6 +32,15 @@ def users_visible_to(user: Any) -> QuerySet[User]:
     return User.objects.filter(pk=user.pk)
 
 
+def supervisors_active(organisation: Organisation | None) -> list[int]:
+    """The ids of the organisation's active supervisors: those told of changes to its accounts."""
+    return list(
+        User.objects.filter(organisation=organisation, role=Role.SUPERVISOR, is_active=True).values_list(
+            "pk", flat=True
+        )
+    )
+
+
 def invitation_token_hash(token: str) -> str:
     """Tokens are 256 random bits, so a plain SHA-256 is enough to keep them out of the database."""
     return hashlib.sha256(token.encode()).hexdigest()

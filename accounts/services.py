@@ -22,7 +22,7 @@ from knox.models import AuthToken
 
 from accounts.models import Invitation, InvitationReason, Organisation, User
 from accounts.roles import Role
-from accounts.selectors import invitation_token_hash, invitation_usable
+from accounts.selectors import invitation_token_hash, invitation_usable, supervisors_active
 from audit.models import Action
 from audit.services import access_log_record
 from notifications.services import AccountEvent, account_change_notify
@@ -95,6 +95,21 @@ def invitation_address_validate(
         )
 
 
+def supervision_require(*, organisation: Organisation, actor: Any) -> None:
+    """An account is added or reset only where an active supervisor is told of it.
+
+    Otherwise an administrator who had demoted or deactivated the supervisors could give themselves, unseen, a new
+    account or another's. Deployment operators (superusers) may act: they are the ones who add a supervisor.
+    Raises ValidationError with a message for the form.
+    """
+    if getattr(actor, "is_superuser", False) or supervisors_active(organisation):
+        return
+    raise ValidationError(
+        _("Your organisation has no active supervisor to be told of this: a deployment operator must add one first."),
+        code="no_supervisor",
+    )
+
+
 @transaction.atomic
 def user_invite(
     *,
@@ -113,6 +128,7 @@ def user_invite(
     Nobody but the holder of the link ever chooses the password, and the link goes only to the account's address.
     The organisation's supervisors are told, with that address.
     """
+    supervision_require(organisation=organisation, actor=actor)
     invitation_address_validate(address=email, organisation=organisation, actor=actor)
     user = User(
         organisation=organisation,
@@ -142,7 +158,9 @@ EDITABLE = ("first_name", "last_name", "email", "language", "role", "is_active")
 def user_update(*, user: User, values: dict[str, Any], actor: Any, request: HttpRequest | None = None) -> User:
     """Change an account's details, role or activation.
 
-    Changes of address, role and activation are told to the supervisors; a new address ends any invitation waiting.
+    Changes of address, role and activation are told to the supervisors (those before the change and after it), the
+    other administrators and the account's owner; a new address ends any invitation waiting. Leaving the organisation
+    without an active supervisor is allowed, but then no account is added or reset until an operator adds one.
     """
     unknown = set(values) - set(EDITABLE)
     if unknown:
@@ -155,6 +173,7 @@ def user_update(*, user: User, values: dict[str, Any], actor: Any, request: Http
     if not changed:
         return current
     previous = {name: old for name, (old, _new) in changed.items()}
+    supervisors_before = supervisors_active(current.organisation)
     if values.get("email") and "email" in changed:  # without an address, an account gets no invitation
         invitation_address_validate(
             address=values["email"], organisation=current.organisation, actor=actor, user=current
@@ -187,6 +206,7 @@ def user_update(*, user: User, values: dict[str, Any], actor: Any, request: Http
             role=current.role,
             previous_email=previous.get("email", ""),
             email=current.email,
+            supervisors_before=supervisors_before,
         )
     return current
 
@@ -200,6 +220,7 @@ def user_password_reset(*, user: User, actor: Any, request: HttpRequest | None =
     """The password and the API tokens stop working at once (and every session with them); its owner sets a new
     password from the invitation e-mailed to the account's address, which must pass ``invitation_address_validate``.
     """
+    supervision_require(organisation=user.organisation, actor=actor)
     invitation_address_validate(address=user.email, organisation=user.organisation, actor=actor, user=user)
     user.set_unusable_password()
     user.save(update_fields=["password"])
@@ -218,6 +239,7 @@ def two_factor_reset(*, user: User, actor: Any, request: HttpRequest | None = No
 
     The password goes too, so that a password alone (perhaps stolen with the phone) cannot enrol a new authenticator.
     """
+    supervision_require(organisation=user.organisation, actor=actor)
     invitation_address_validate(address=user.email, organisation=user.organisation, actor=actor, user=user)
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()

@@ -1,9 +1,11 @@
+from collections.abc import Collection
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -250,6 +252,12 @@ ACCOUNT_EVENT_TEXTS = {
 }
 
 
+# A change of these is told to the account's owner as well: the invitation tells them of the others.
+SUBJECT_TOLD = frozenset(
+    {AccountEvent.ROLE_CHANGED, AccountEvent.EMAIL_CHANGED, AccountEvent.DEACTIVATED, AccountEvent.ACTIVATED}
+)
+
+
 def account_change_notify(
     *,
     events: list[AccountEvent],
@@ -260,18 +268,30 @@ def account_change_notify(
     previous: str = "",
     email: str = "",
     previous_email: str = "",
+    supervisors_before: Collection[int] = (),
 ) -> int:
-    """Tell every active supervisor of the account's organisation, in their language; e-mailed after commit.
+    """Tell the organisation's active supervisors, before the change (``supervisors_before``) and after it, its
+    other active administrators and, of a change to their account, the person themselves; in each one's language,
+    e-mailed after commit.
 
-    One notification per supervisor and access log entry, telling each of its events. Returns how many were made.
+    So demoting or deactivating the only supervisor still tells them, and no administrator changes an account
+    unseen by the others. One notification per recipient and access log entry, telling each of its events.
+    Returns how many were made.
     """
     from notifications.tasks import send_notification_email
 
     now = timezone.now()
-    supervisors = User.objects.filter(organisation_id=user.organisation_id, role=Role.SUPERVISOR, is_active=True)
+    told = (
+        Q(role=Role.SUPERVISOR, is_active=True)
+        | Q(pk__in=supervisors_before)
+        | Q(role=Role.ADMINISTRATOR, is_active=True) & ~Q(pk=getattr(actor, "pk", None))
+    )
+    if SUBJECT_TOLD.intersection(events):
+        told |= Q(pk=user.pk)
+    recipients = User.objects.filter(told, organisation_id=user.organisation_id).order_by("pk")
     notifications = []
-    for supervisor in supervisors:
-        with translation.override(supervisor.interface_language):
+    for recipient in recipients:
+        with translation.override(recipient.interface_language):
             values = {
                 "actor": actor.get_username() if actor is not None else _("the system"),
                 "user": user.get_username(),
@@ -283,9 +303,9 @@ def account_change_notify(
             text = " ".join(str(ACCOUNT_EVENT_TEXTS[event]) % values for event in events)
         notifications.append(
             Notification(
-                recipient=supervisor,
+                recipient=recipient,
                 kind=Kind.ACCOUNT_CHANGED,
-                subject_key=f"account:{entry.pk}:{supervisor.pk}",
+                subject_key=f"account:{entry.pk}:{recipient.pk}",
                 day=timezone.localdate(now),
                 text=text[: Notification._meta.get_field("text").max_length],
                 detail={"events": [str(event) for event in events], "user": user.pk},
