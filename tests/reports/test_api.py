@@ -411,9 +411,11 @@ def test_snapshot_figures_are_read_one_at_a_time_and_logged(
     items = listed["results"] if isinstance(listed, dict) else listed
     assert [item["title"] for item in items] == [snapshot.title] and "tables" not in items[0]
     # The list is logged as a list; no snapshot's figures were read.
-    assert not AccessLog.objects.filter(actor=personas["supervisor"], object_type__endswith="snapshot").exclude(
-        object_id=""
-    ).exists()
+    assert (
+        not AccessLog.objects.filter(actor=personas["supervisor"], object_type__endswith="snapshot")
+        .exclude(object_id="")
+        .exists()
+    )
     body = supervisor.get(f"{SNAPSHOTS_URL}{snapshot.pk}/").json()
     assert body["tables"] == snapshot.tables  # true counts of the whole month
     assert AccessLog.objects.filter(
