@@ -24,7 +24,7 @@ from accounts.models import Organisation
 from cases import pii
 from cases import services as case_services
 from cases.identifiers import case_region
-from cases.models import Status, Term
+from cases.models import HiddenTerm, Status, Term
 from cases.selectors import terms_offered_to, terms_visible_to
 from imports.columns import BY_NAME, COLUMNS, PLATFORM_COLUMNS, REQUIRED, SEPARATOR, Column
 
@@ -337,6 +337,7 @@ class RowChecker:
         # hides, are accepted, as on old cases.
         offered = set(terms_offered_to(organisation_id).values_list("pk", flat=True))
         self.inactive = {term.pk for terms in self.terms.values() for term in terms.values()} - offered
+        self.hidden = set(HiddenTerm.objects.filter(organisation_id=organisation_id).values_list("term_id", flat=True))
         self.references: dict[str, int] = {}
         self.now = timezone.now()
         self.country = Organisation.objects.filter(pk=organisation_id).values_list("country", flat=True).first() or ""
@@ -440,10 +441,11 @@ class RowChecker:
 
         failed = {column for column, _message in errors}
         try:
-            case_services._validate(
+            case_services.case_facts_validate(
                 {key: value for key, value in facts.items() if key not in failed},
                 self.organisation_id,
                 current_terms=self.inactive,
+                hidden_terms=self.hidden,
             )
         except ValidationError as error:
             for name, messages in error.message_dict.items():
