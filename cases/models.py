@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Cast, Floor, Random
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
@@ -198,7 +199,7 @@ class CaseCounter(models.Model):
         return f"{self.organisation_id}/{self.year}: {self.last}"
 
 
-@pghistory.track()
+@pghistory.track(exclude=["record_key"])
 class Case(models.Model):
     """An anonymised case: never a name, contact detail, birth date or address of the victim."""
 
@@ -220,6 +221,14 @@ class Case(models.Model):
         db_default=False,
         editable=False,
         help_text=_("Set by the database once the case is at high or critical risk, and never cleared."),
+    )
+    # Statistics perturb each published count by a fixed function of the sum of its cases' keys (the cell-key
+    # method, reports/perturbation.py): the same cases give the same figure in every report.
+    record_key = models.PositiveSmallIntegerField(
+        _("record key"),
+        db_default=Cast(Floor(Random() * 256), models.SmallIntegerField()),
+        editable=False,
+        help_text=_("A fixed random number from 0 to 255 for the disclosure control of statistics; never shown."),
     )
     self_harm = models.BooleanField(_("self-harm or suicidal thoughts"), default=False)
     immediate_danger = models.BooleanField(_("immediate danger"), default=False)
@@ -317,6 +326,7 @@ class Case(models.Model):
                     RETURN NEW;
                 """,
             ),
+            pgtrigger.ReadOnly(name="record_key_fixed", fields=["record_key"]),
         ]
         permissions = [
             ("assign_case", "Can assign cases to workers"),
