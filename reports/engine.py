@@ -23,8 +23,7 @@ from cases.models import AgeUnknown, Gender, PlatformRole, StepType, Term, Vocab
 from cases.selectors import terms_offered_to
 from referrals.models import Agency, AgencyKind, Outcome
 from reports import rollups
-from reports.disclosure import Ref
-from reports.tables import TOTAL_KEY, Column, Derived, PublishedTable, Table, publish, withheld
+from reports.tables import TOTAL_KEY, Column, Derived, PublishedTable, Ref, Table, publish
 
 Granularity = Literal["month", "quarter", "year"]
 DAY_SECONDS = 86_400
@@ -261,12 +260,9 @@ def may_see_true_counts_of(user: Any, organisations: Iterable[int]) -> bool:
 
 
 def publish_report(report: Report, *, suppressed: bool) -> list[PublishedTable]:
-    threshold = settings.DISCLOSURE_THRESHOLD
-    protection = withheld(report.tables, threshold=threshold) if suppressed else {}
-    return [
-        publish(table, threshold=threshold, suppressed=suppressed, protection=protection.get(table.key))
-        for table in report.tables
-    ]
+    """Every table, perturbed by the cell-key method when ``suppressed`` (see reports/perturbation.py)."""
+    threshold, spread = settings.DISCLOSURE_THRESHOLD, settings.DISCLOSURE_PERTURBATION
+    return [publish(table, threshold=threshold, suppressed=suppressed, spread=spread) for table in report.tables]
 
 
 def _period_links(rows: int, ref: Callable[[int | None], Ref]) -> dict[str, Ref]:
@@ -282,24 +278,27 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
     minor = "CASE WHEN s.age >= 0 THEN (CASE WHEN s.age < 18 THEN 'minor' ELSE 'adult' END) ELSE s.age_unknown END"
     victims = q.rows(
         f"""
-        SELECT GROUPING(period, band, gender, minor), period, band, gender, minor, sum(n)::int
+        SELECT GROUPING(period, band, gender, minor), period, band, gender, minor, sum(n)::int, sum(k)::bigint
         FROM (
-            SELECT {q.period} AS period, {band} AS band, s.gender, {minor} AS minor, s.n FROM {q.source("victims")} s
+            SELECT {q.period} AS period, {band} AS band, s.gender, {minor} AS minor, s.n, s.k
+            FROM {q.source("victims")} s
         ) s
         GROUP BY GROUPING SETS ((period), (band, gender), (period, minor))
         """
     )
-    before = dict(
-        q.rows(
-            f"SELECT ({q.period} + interval '1 year')::date, sum(n)::int FROM {q.source('victims', before=True)} s"
-            " GROUP BY 1"
+    before = {
+        row[0]: row[1:]
+        for row in q.rows(
+            f"SELECT ({q.period} + interval '1 year')::date, sum(n)::int, sum(k)::bigint"
+            f" FROM {q.source('victims', before=True)} s GROUP BY 1"
         )
-    )
+    }
     # GROUPING() has one bit per argument, the first the highest: 0b0111 is "period only".
     sets: dict[int, list[tuple[Any, ...]]] = {}
     for row in victims:
         sets.setdefault(row[0], []).append(row)
     by_period = {row[1]: row[5] for row in sets.get(0b0111, [])}
+    key_by_period = {row[1]: row[6] for row in sets.get(0b0111, [])}
     keys = periods(params)
     labelled = period_rows(params)
     key_rows = [(key, "") for key in keys]
@@ -311,7 +310,8 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
         row_header=gettext("Period"),
         rows=labelled,
         columns=[Column("cases", gettext("Cases")), Column("year_before", gettext("A year earlier"))],
-        counts=[[by_period.get(key, 0), before.get(key, 0)] for key in keys],
+        counts=[[by_period.get(key, 0), before.get(key, (0, 0))[0]] for key in keys],
+        keys=[[key_by_period.get(key, 0), before.get(key, (0, 0))[1]] for key in keys],
         chart="line",
         links=_period_links(len(keys), lambda r: (r, 0)),
     )
@@ -332,6 +332,7 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
             rows=bands,
             columns=[Column(key or "not_recorded", label) for key, label in genders],
             counts=_grid({(row[2], row[3]): row[5] for row in sets.get(0b1001, [])}, bands, genders),
+            keys=_grid({(row[2], row[3]): row[6] for row in sets.get(0b1001, [])}, bands, genders),
             row_totals=True,
             chart="stacked",
             links={"cases": (None, None)},
@@ -344,16 +345,16 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
             rows=labelled,
             columns=[Column(key or "not_recorded", label) for key, label in minors],
             counts=_grid({(row[1], row[4]): row[5] for row in sets.get(0b0110, [])}, key_rows, minors),
+            keys=_grid({(row[1], row[4]): row[6] for row in sets.get(0b0110, [])}, key_rows, minors),
             row_totals=True,
             chart="stacked",
             links=_period_links(len(keys), lambda r: (r, None)),
         ),
     ]
 
-    type_counts = {
-        (row[0], row[1]): row[2]
-        for row in q.rows(f"SELECT {q.period}, s.type, sum(n)::int FROM {q.source('types')} s GROUP BY 1, 2")
-    }
+    type_counts, type_keys = _counted(
+        q.rows(f"SELECT {q.period}, s.type, sum(n)::int, sum(k)::bigint FROM {q.source('types')} s GROUP BY 1, 2")
+    )
     types = [
         *_terms(Vocabulary.SEXTORTION_TYPE, params.organisations, used={t for _, t in type_counts}),
         (0, gettext("Not recorded")),
@@ -366,6 +367,7 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
             rows=labelled,
             columns=[Column(str(key or "not_recorded"), label) for key, label in types],
             counts=_grid(type_counts, key_rows, types),
+            keys=_grid(type_keys, key_rows, types),
             row_totals=True,
             chart="stacked",
             links=_period_links(len(keys), lambda r: (r, None)),
@@ -382,10 +384,14 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
         ("under_13", gettext("Under 13")),
         ("high_risk", gettext("High or critical risk")),
     ]
-    sums = ", ".join(f"sum({name})::int" for name in ["n", *(key for key, _ in fact_labels)])
+    names = ["n", *(key for key, _ in fact_labels)]
+    sums = ", ".join(f"sum({name})::int" for name in names)
+    key_sums = ", ".join(f"sum({'k' if name == 'n' else 'k_' + name})::bigint" for name in names)
     facts = {
-        row[0]: list(row[1:]) for row in q.rows(f"SELECT {q.period}, {sums} FROM {q.source('facts')} s GROUP BY 1")
+        row[0]: list(row[1:])
+        for row in q.rows(f"SELECT {q.period}, {sums}, {key_sums} FROM {q.source('facts')} s GROUP BY 1")
     }
+    empty = [0] * (2 * len(names))
     outcomes = Table(
         key="outcomes",
         title=gettext("Outcome facts and risk flags"),
@@ -393,7 +399,8 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
         row_header=gettext("Period"),
         rows=labelled,
         columns=[Column("cases", gettext("Cases")), *(Column(key, label) for key, label in fact_labels)],
-        counts=[facts.get(key, [0] * (len(fact_labels) + 1)) for key in keys],
+        counts=[facts.get(key, empty)[: len(names)] for key in keys],
+        keys=[facts.get(key, empty)[len(names) :] for key in keys],
         chart="line",
         links=_period_links(len(keys), lambda r: (r, 0)),
     )
@@ -402,10 +409,9 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
     outcomes.order = ["cases"] + [k for key, _ in fact_labels for k in (key, f"{key}_share")]
     tables.append(outcomes)
 
-    region_counts = {
-        (row[0], row[1]): row[2]
-        for row in q.rows(f"SELECT s.region, s.minor, sum(n)::int FROM {q.source('regions')} s GROUP BY 1, 2")
-    }
+    region_counts, region_keys = _counted(
+        q.rows(f"SELECT s.region, s.minor, sum(n)::int, sum(k)::bigint FROM {q.source('regions')} s GROUP BY 1, 2")
+    )
     region_rows = [(code, _region_name(code)) for code in sorted({r for r, _ in region_counts if r})]
     region_rows.append(("", gettext("Region not recorded")))
     tables.append(
@@ -417,6 +423,7 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
             rows=region_rows,
             columns=[Column(key or "not_recorded", label) for key, label in minors],
             counts=_grid(region_counts, region_rows, minors),
+            keys=_grid(region_keys, region_rows, minors),
             row_totals=True,
             chart="bar",
             links={"cases": (None, None)},
@@ -436,8 +443,9 @@ TERM_TABLES = [
 
 
 def _term_tables(params: Params, q: _Query) -> list[Table]:
-    rows = q.rows(f"SELECT {q.period}, s.term, sum(n)::int FROM {q.source('terms')} s GROUP BY 1, 2")
-    counts = {(row[0], row[1]): row[2] for row in rows}
+    counts, key_sums = _counted(
+        q.rows(f"SELECT {q.period}, s.term, sum(n)::int, sum(k)::bigint FROM {q.source('terms')} s GROUP BY 1, 2")
+    )
     used = {term for _, term in counts}
     keys = periods(params)
     tables = []
@@ -452,6 +460,7 @@ def _term_tables(params: Params, q: _Query) -> list[Table]:
                 rows=period_rows(params),
                 columns=[Column(str(pk), label) for pk, label in terms],
                 counts=_grid(counts, [(k, "") for k in keys], terms),
+                keys=_grid(key_sums, [(k, "") for k in keys], terms),
                 chart="line",
             )
         )
@@ -459,8 +468,9 @@ def _term_tables(params: Params, q: _Query) -> list[Table]:
 
 
 def _platform_table(params: Params, q: _Query) -> list[Table]:
-    rows = q.rows(f"SELECT s.platform, s.role, sum(n)::int FROM {q.source('platforms')} s GROUP BY 1, 2")
-    counts = {(row[0], row[1]): row[2] for row in rows}
+    counts, key_sums = _counted(
+        q.rows(f"SELECT s.platform, s.role, sum(n)::int, sum(k)::bigint FROM {q.source('platforms')} s GROUP BY 1, 2")
+    )
     platforms = _terms(Vocabulary.PLATFORM, params.organisations, used={platform for platform, _ in counts})
     roles = [(role.value, str(role.label).capitalize()) for role in PlatformRole]
     return [
@@ -472,6 +482,7 @@ def _platform_table(params: Params, q: _Query) -> list[Table]:
             rows=[(str(pk), label) for pk, label in platforms],
             columns=[Column(key, label) for key, label in roles],
             counts=_grid(counts, platforms, roles),
+            keys=_grid(key_sums, platforms, roles),
             chart="bar",
         )
     ]
@@ -484,12 +495,12 @@ def _referral_tables(params: Params, q: _Query) -> list[Table]:
     fractions = (0.5, 0.9)
     acks = _delays(q, "referrals", "agency", fractions)
     dones = _delays(q, "outcomes", "agency", fractions)
-    outcome_counts = {
-        (str(agency), outcome): n
-        for agency, outcome, n in q.rows(
-            f"SELECT s.agency, s.outcome, sum(n)::int FROM {q.source('outcomes')} s GROUP BY 1, 2"
+    outcome_counts, outcome_keys = _counted(
+        (str(agency), outcome, n, k)
+        for agency, outcome, n, k in q.rows(
+            f"SELECT s.agency, s.outcome, sum(n)::int, sum(k)::bigint FROM {q.source('outcomes')} s GROUP BY 1, 2"
         )
-    }
+    )
     none = _Delays()
     agencies = _agencies({key for key in acks if key is not None})
     referrals = Table(
@@ -504,6 +515,10 @@ def _referral_tables(params: Params, q: _Query) -> list[Table]:
             Column("completed", gettext("Completed")),
         ],
         counts=[[acks[int(key)].count, acks[int(key)].timed, dones.get(int(key), none).count] for key, _ in agencies],
+        keys=[
+            [acks[int(key)].count_key, acks[int(key)].timed_key, dones.get(int(key), none).count_key]
+            for key, _ in agencies
+        ],
         chart="bar",
     )
     referrals.derived.append(_share(referrals, "acknowledged_share", gettext("% acknowledged"), 1, 0))
@@ -544,6 +559,7 @@ def _referral_tables(params: Params, q: _Query) -> list[Table]:
         rows=outcome_agencies,
         columns=[Column(key, label) for key, label in outcome_columns],
         counts=_grid(outcome_counts, outcome_agencies, outcome_columns),
+        keys=_grid(outcome_keys, outcome_agencies, outcome_columns),
         row_totals=True,
         chart="stacked",
     )
@@ -567,6 +583,7 @@ def _takedown_table(params: Params, q: _Query) -> Table:
         rows=[(str(pk), label) for pk, label in platforms],
         columns=[Column("items", gettext("Items")), Column("removed", gettext("Removed"))],
         counts=[[items[pk].count, items[pk].done] for pk, _ in platforms],
+        keys=[[items[pk].count_key, items[pk].done_key] for pk, _ in platforms],
         chart="bar",
     )
     table.derived += [
@@ -597,6 +614,7 @@ def _step_table(params: Params, q: _Query) -> list[Table]:
         rows=[(str(pk), label) for pk, label in steps],
         columns=[Column("planned", gettext("On the checklist")), Column("done", gettext("Done"))],
         counts=[[steps_done.get(pk, empty).count, steps_done.get(pk, empty).done] for pk, _ in steps],
+        keys=[[steps_done.get(pk, empty).count_key, steps_done.get(pk, empty).done_key] for pk, _ in steps],
         column_totals=False,
         chart="bar",
     )
@@ -615,11 +633,14 @@ def _workload_table(params: Params, q: _Query) -> list[Table]:
     contacts = {
         row[0]: row[1:]
         for row in q.rows(
-            f"SELECT {q.period}, sum(contacts)::int, sum(timed)::int, sum(minutes)::int"
+            f"SELECT {q.period}, sum(contacts)::int, sum(timed)::int, sum(minutes)::int, sum(k)::bigint"
             f" FROM {q.source('contacts')} s GROUP BY 1"
         )
     }
-    new_cases = dict(q.rows(f"SELECT {q.period}, sum(n)::int FROM {q.source('facts')} s GROUP BY 1"))
+    new_cases = {
+        row[0]: row[1:]
+        for row in q.rows(f"SELECT {q.period}, sum(n)::int, sum(k)::bigint FROM {q.source('facts')} s GROUP BY 1")
+    }
     keys = periods(params)
     table = Table(
         key="workload",
@@ -628,7 +649,8 @@ def _workload_table(params: Params, q: _Query) -> list[Table]:
         row_header=gettext("Period"),
         rows=period_rows(params),
         columns=[Column("contacts", gettext("Contacts")), Column("new_cases", gettext("New cases"))],
-        counts=[[contacts[key][0] if key in contacts else 0, new_cases.get(key, 0)] for key in keys],
+        counts=[[contacts[key][0] if key in contacts else 0, new_cases.get(key, (0, 0))[0]] for key in keys],
+        keys=[[contacts[key][3] if key in contacts else 0, new_cases.get(key, (0, 0))[1]] for key in keys],
         chart="line",
         links=_period_links(len(keys), lambda r: (r, 1)),
     )
@@ -639,7 +661,7 @@ def _workload_table(params: Params, q: _Query) -> list[Table]:
     table.derived.append(
         Derived(
             column=Column("minutes", gettext("Average minutes per contact"), "minutes"),
-            values=[average(*contacts[key][1:]) if key in contacts else None for key in keys],
+            values=[average(*contacts[key][1:3]) if key in contacts else None for key in keys],
             depends=[[(r, 0)] for r in range(len(keys))],
             total=average(sum(row[1] for row in contacts.values()), sum(row[2] or 0 for row in contacts.values())),
             total_depends=[(None, 0)],
@@ -655,6 +677,9 @@ class _Delays:
     count: int = 0
     done: int = 0  # done, with or without a time
     timed: int = 0  # done at a known time: the base of the percentiles
+    count_key: int = 0  # the sums of the record keys of the cases of each count, for disclosure control
+    done_key: int = 0
+    timed_key: int = 0
     percentiles: dict[float, float | None] = field(default_factory=dict)
 
 
@@ -670,7 +695,7 @@ def _delays(q: _Query, family: str, key: str, fractions: Sequence[float] = (0.5,
     rows = q.rows(
         f"""
         WITH counts AS MATERIALIZED (
-            SELECT GROUPING(s.{key}) AS everything, s.{key} AS key, s.tenths, sum(n) AS n
+            SELECT GROUPING(s.{key}) AS everything, s.{key} AS key, s.tenths, sum(n) AS n, sum(k) AS k
             FROM {source} s GROUP BY GROUPING SETS ((s.{key}, s.tenths), (s.tenths))
         ), ranked AS (
             SELECT everything, key, tenths,
@@ -682,21 +707,26 @@ def _delays(q: _Query, family: str, key: str, fractions: Sequence[float] = (0.5,
             FROM ranked, unnest(%(fractions)s::float8[]) AS fraction
         )
         SELECT everything, key, NULL::float8, sum(n)::float8, coalesce(sum(n) FILTER (WHERE tenths <> -1), 0)::float8,
-               coalesce(sum(n) FILTER (WHERE tenths >= 0), 0)::float8
+               coalesce(sum(n) FILTER (WHERE tenths >= 0), 0)::float8, sum(k)::bigint,
+               coalesce(sum(k) FILTER (WHERE tenths <> -1), 0)::bigint,
+               coalesce(sum(k) FILTER (WHERE tenths >= 0), 0)::bigint
         FROM counts GROUP BY everything, key
         UNION ALL
         SELECT everything, key, fraction,
                min(tenths) FILTER (WHERE upto > floor(position))::float8,
                min(tenths) FILTER (WHERE upto > ceil(position))::float8,
-               max(position - floor(position))
+               max(position - floor(position)), NULL, NULL, NULL
         FROM wanted GROUP BY everything, key, fraction
         """,
         fractions=list(fractions),
     )
-    for everything, value, fraction, first, second, third in sorted(rows, key=lambda row: row[2] is not None):
+    for everything, value, fraction, first, second, third, *key_sums in sorted(
+        rows, key=lambda row: row[2] is not None
+    ):
         delays = result.setdefault(None if everything else value, _Delays())
         if fraction is None:
             delays.count, delays.done, delays.timed = int(first), int(second), int(third)
+            delays.count_key, delays.done_key, delays.timed_key = key_sums
         else:
             delays.percentiles[fraction] = (first + third * (second - first)) / 10
     return result
@@ -709,6 +739,15 @@ def _grid(
     counts: dict[tuple[Any, Any], int], rows: Sequence[tuple[Any, str]], columns: Sequence[tuple[Any, str]]
 ) -> list[list[int]]:
     return [[counts.get((row, column), 0) for column, _ in columns] for row, _ in rows]
+
+
+def _counted(rows: Iterable[tuple[Any, ...]]) -> tuple[dict[tuple[Any, Any], int], dict[tuple[Any, Any], int]]:
+    """Rows of (row key, column key, count, key sum) as the counts and the key sums by (row, column)."""
+    counts, key_sums = {}, {}
+    for row, column, count, key_sum in rows:
+        counts[row, column] = count
+        key_sums[row, column] = key_sum
+    return counts, key_sums
 
 
 def _share(table: Table, key: str, label: str, numerator: int, base: int | None) -> Derived:

@@ -11,7 +11,6 @@ give the same figures.
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -47,7 +46,8 @@ def month(column: str) -> str:
     return f"date_trunc('month', {column} AT TIME ZONE %(tz)s)::date"
 
 
-N = (("n", "count(*)"),)
+# Every count comes with the sum of its cases' record keys, from which disclosure control perturbs it.
+N = (("n", "count(*)"), ("k", "sum(c.record_key)"))
 MINOR = (
     "CASE WHEN c.victim_age IS NOT NULL THEN (CASE WHEN c.victim_age < 18 THEN 'minor' ELSE 'adult' END)"
     " ELSE c.victim_age_unknown END"
@@ -79,7 +79,15 @@ FAMILIES = [
         "",
         "c.first_contact_at",
         (),
-        N + tuple((name, f"count(*) FILTER (WHERE {condition})") for name, condition in FACTS.items()),
+        N
+        + tuple(
+            measure
+            for name, condition in FACTS.items()
+            for measure in (
+                (name, f"count(*) FILTER (WHERE {condition})"),
+                (f"k_{name}", f"coalesce(sum(c.record_key) FILTER (WHERE {condition}), 0)"),
+            )
+        ),
     ),
     Family(
         "terms",
@@ -116,7 +124,12 @@ FAMILIES = [
         "JOIN cases_contact k ON k.case_id = c.id",
         "k.at",
         (),
-        (("contacts", "count(*)"), ("timed", "count(k.duration_minutes)"), ("minutes", "sum(k.duration_minutes)")),
+        (
+            ("contacts", "count(*)"),
+            ("k", "sum(c.record_key)"),
+            ("timed", "count(k.duration_minutes)"),
+            ("minutes", "sum(k.duration_minutes)"),
+        ),
     ),
     Family(
         "referrals",
@@ -169,19 +182,20 @@ BY_NAME = {family.name: family for family in FAMILIES}
 REFRESH_LOCK = 7_301_001  # advisory lock key: one refresh at a time
 
 
-def create_sql() -> list[str]:
-    """The views and their unique indexes (which REFRESH ... CONCURRENTLY needs), in the deployment's time zone."""
-    statements = []
+def view_sql() -> list[tuple[str, str, str]]:
+    """Each view's name, its CREATE statement (months in the time zone ``%(tz)s``) and its unique index, which
+    REFRESH ... CONCURRENTLY needs. Migrations write these out; a test checks that the latest one matches."""
+    views = []
     for family in FAMILIES:
-        sql = family.select().replace("%(tz)s", "'" + settings.TIME_ZONE.replace("'", "''") + "'")
-        statements.append(f"CREATE MATERIALIZED VIEW {family.view} AS {sql}")
-        keys = ", ".join(["org", "month", *(name for name, _ in family.dims)])
-        statements.append(f"CREATE UNIQUE INDEX {family.view}_key ON {family.view} ({keys})")
-    return statements
-
-
-def drop_sql() -> list[str]:
-    return [f"DROP MATERIALIZED VIEW IF EXISTS {family.view}" for family in FAMILIES]
+        keys = ", ".join(["org", "month", *dict(family.dims)])
+        views.append(
+            (
+                family.view,
+                f"CREATE MATERIALIZED VIEW {family.view} AS {family.select()}",
+                f"CREATE UNIQUE INDEX {family.view}_key ON {family.view} ({keys})",
+            )
+        )
+    return views
 
 
 def rollups_refresh() -> bool:
