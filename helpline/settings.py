@@ -354,10 +354,19 @@ DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="")
 # existing cases, so production should set it once and keep it.
 OFFENDER_HASH_KEY = env.str("OFFENDER_HASH_KEY", default="") or f"offender-identifiers:{SECRET_KEY}"
 
-# Statistics: counts from 1 to k-1 are published as "<k" (disclosure control).
+# Statistics for analysts are perturbed by the cell-key method (reports/perturbation.py): counts from
+# 1 to k-1 are published as 0 or k, every other count is changed by at most D.
 DISCLOSURE_THRESHOLD = env.int("DISCLOSURE_THRESHOLD", default=5)
 if DISCLOSURE_THRESHOLD < 3:
-    raise ImproperlyConfigured('DISCLOSURE_THRESHOLD must be at least 3 (with 2, "<2" would mean exactly 1).')
+    raise ImproperlyConfigured(
+        "DISCLOSURE_THRESHOLD (k) must be at least 3: counts from 1 to k-1 are published as 0 or k."
+    )
+DISCLOSURE_PERTURBATION = env.int("DISCLOSURE_PERTURBATION", default=2)
+if not 1 <= DISCLOSURE_PERTURBATION <= 15:
+    raise ImproperlyConfigured(
+        "DISCLOSURE_PERTURBATION (D) must be from 1 to 15: counts of k or more are published changed by at "
+        "most D, so 0 would publish them unchanged, and 256 cell keys cannot spread a change wider than 15."
+    )
 # Report exports of more cases than this run in the background, with a progress bar.
 REPORT_EXPORT_INLINE_CASES = env.int("REPORT_EXPORT_INLINE_CASES", default=50_000)
 

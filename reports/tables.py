@@ -1,21 +1,24 @@
 """The shape of a report table, before and after disclosure control.
 
 A ``Table`` holds true counts in a grid (rows are always mutually exclusive: periods, age bands,
-agencies...), the totals that are sums of that grid, and derived figures (percentages, medians,
-changes) that name the counts they are computed from. ``publish`` turns it into a
-``PublishedTable`` that pages, exports, the API and snapshots render; for analysts it applies
-disclosure control, so a true small count never leaves this module.
+agencies...), the sums of the record keys of the rows each count counts, the totals that are sums of
+that grid, and derived figures (percentages, medians, changes) that name the counts they are computed
+from. ``publish`` turns it into a ``PublishedTable`` that pages, exports, the API and snapshots
+render; for analysts it perturbs every count by the cell-key method (reports/perturbation.py), so a
+true count never leaves this module.
 """
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from django.conf import settings
 from django.utils.translation import gettext
 
-from reports.disclosure import Ref, suppress
+from reports.perturbation import CELL_KEY, perturbed
 
 # A count of the grid: (row, column); None stands for the total, so (r, None) is the total of row r,
 # (None, c) the total of column c and (None, None) the grand total.
+Ref = tuple[int | None, int | None]
 Kind = Literal["count", "percent", "days", "change", "minutes"]
 
 
@@ -28,11 +31,16 @@ class Column:
 
 @dataclass
 class Derived:
-    """A figure computed from counts of the grid; hidden when one of them is suppressed."""
+    """A figure computed from counts of the grid.
+
+    ``depends`` names, per row, the counts the value is computed from: for a percentage the
+    numerator then the base, for a change the current count then the earlier one (both are computed
+    again from the published counts); for days and minutes the count of the values it summarises
+    (published only when that true count is at least k)."""
 
     column: Column
     values: list[float | None]  # one per row
-    depends: list[list[Ref]]  # per row, the counts the value is computed from
+    depends: list[list[Ref]]
     total: float | None = None
     total_depends: list[Ref] = field(default_factory=list)
 
@@ -45,6 +53,10 @@ class Table:
     rows: list[tuple[str, str]]  # (key, label)
     columns: list[Column]  # the count columns of the grid
     counts: list[list[int]]
+    # Per count of the grid, the sum of the record keys of the rows it counts (each case its own key;
+    # a referral, step, takedown item or contact its case's key). Empty: not known, so not publishable
+    # to analysts.
+    keys: list[list[int]] = field(default_factory=list)
     row_totals: bool = False  # a total column: the sum of each row (the columns are exclusive)
     column_totals: bool = True  # a total row: the sum of each column
     derived: list[Derived] = field(default_factory=list)
@@ -52,7 +64,7 @@ class Table:
     description: str = ""
     chart: Literal["line", "bar", "stacked", ""] = "bar"
     # Figures that other tables of the report publish too (the new cases of each period, all cases),
-    # by a name shared across tables: hidden in one table, they must be hidden in all.
+    # by a name shared across tables. The cell key gives them the same published value everywhere.
     links: dict[str, Ref] = field(default_factory=dict)
 
     def row_total(self, row: int) -> int:
@@ -64,13 +76,40 @@ class Table:
     def grand_total(self) -> int:
         return sum(sum(row) for row in self.counts)
 
+    def row_key(self, row: int) -> int:
+        return sum(self.keys[row])
+
+    def column_key(self, column: int) -> int:
+        return sum(row[column] for row in self.keys)
+
+    def grand_key(self) -> int:
+        return sum(sum(row) for row in self.keys)
+
+    def has_keys(self) -> bool:
+        """Whether every count has its key sum (a table without rows needs none)."""
+        return len(self.keys) == len(self.counts) and all(
+            len(keys) == len(counts) for keys, counts in zip(self.keys, self.counts, strict=True)
+        )
+
+    def count_of(self, ref: Ref) -> int:
+        row, column = ref
+        if row is None:
+            return self.grand_total() if column is None else self.column_total(column)
+        return self.row_total(row) if column is None else self.counts[row][column]
+
+    def key_of(self, ref: Ref) -> int:
+        row, column = ref
+        if row is None:
+            return self.grand_key() if column is None else self.column_key(column)
+        return self.row_key(row) if column is None else self.keys[row][column]
+
 
 Flag = Literal["", "small", "hidden"]
 
 
 @dataclass(frozen=True)
 class Cell:
-    value: float | None  # None when suppressed or not applicable
+    value: float | None  # None when withheld or not applicable
     text: str
     flag: Flag = ""
 
@@ -88,8 +127,9 @@ class PublishedTable:
     rows: list[tuple[str, list[Cell]]]
     total: tuple[str, list[Cell]] | None
     chart: str
-    suppressed: bool  # disclosure control was applied
+    suppressed: bool  # disclosure control was applied (the name dates from cell suppression)
     threshold: int
+    method: str = CELL_KEY  # how: perturbation.CELL_KEY, or SUPPRESSION for snapshots stored before it
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -121,65 +161,38 @@ def format_value(value: float | None, kind: str) -> str:
     return f"{value:.1f}"
 
 
-def withheld(tables: list[Table], *, threshold: int) -> dict[str, tuple[set[Ref], set[Ref]]]:
-    """Disclosure control of a whole report: the small and hidden counts of each table.
-
-    Each table is protected on its own, then a figure hidden in one table is forced hidden in every
-    table that shows it too, until no table hides anything another one shows.
-    """
-    forced: dict[str, set[Ref]] = {table.key: set() for table in tables}
-    while True:
-        result = {
-            table.key: suppress(
-                table.counts,
-                threshold=threshold,
-                row_totals=table.row_totals,
-                column_totals=table.column_totals,
-                forced=forced[table.key],
-            )
-            for table in tables
-        }
-        names = {
-            name
-            for table in tables
-            for name, ref in table.links.items()
-            if ref in result[table.key][0] | result[table.key][1]
-        }
-        changed = False
-        for table in tables:
-            small, hidden = result[table.key]
-            wanted = {ref for name, ref in table.links.items() if name in names} - small - hidden
-            if wanted - forced[table.key]:
-                forced[table.key] |= wanted
-                changed = True
-        if not changed:
-            return result
-
-
-def publish(
-    table: Table, *, threshold: int, suppressed: bool, protection: tuple[set[Ref], set[Ref]] | None = None
-) -> PublishedTable:
-    """The table as it may be shown: with ``suppressed``, small counts read "<k" and the cells that
-    would let them be worked back read "x"; figures computed from a hidden count are hidden too.
-    ``protection`` is the small and hidden counts worked out for the whole report (see ``withheld``)."""
-    counts = table.counts
-    small: set[Ref] = set()
-    hidden: set[Ref] = set()
+def publish(table: Table, *, threshold: int, suppressed: bool, spread: int | None = None) -> PublishedTable:
+    """The table as it may be shown. With ``suppressed`` (analysts), every count, inner cell or total,
+    is perturbed from its own true value and key sum (``spread`` is D, default the setting); shares
+    and changes are computed from the published counts, so the page agrees with itself; days and
+    minutes are shown only when the true count they summarise is at least ``threshold``, else "x"."""
     if suppressed:
-        small, hidden = protection or withheld([table], threshold=threshold)[table.key]
-    withheld_cells = small | hidden
+        spread = settings.DISCLOSURE_PERTURBATION if spread is None else spread
+        if not table.has_keys():
+            raise ValueError(f"The table {table.key!r} has no record keys: its counts cannot be published perturbed.")
 
-    def count_cell(ref: Ref, value: int) -> Cell:
-        if ref in small:
-            return Cell(None, f"<{threshold}", "small")
-        if ref in hidden:
-            return Cell(None, "x", "hidden")
+    def shown(ref: Ref) -> int:
+        if not suppressed:
+            return table.count_of(ref)
+        assert spread is not None
+        return perturbed(table.count_of(ref), table.key_of(ref), threshold=threshold, spread=spread)
+
+    def count_cell(ref: Ref) -> Cell:
+        value = shown(ref)
         return Cell(value, format_value(value, "count"))
 
     def derived_cell(value: float | None, depends: list[Ref], kind: Kind) -> Cell:
+        if suppressed and kind in ("percent", "change") and depends:
+            top, bottom = (shown(ref) for ref in depends)
+            if not bottom:
+                value = None
+            elif kind == "percent":
+                value = 100 * top / bottom
+            else:
+                value = 100 * (top - bottom) / bottom
         if value is None:
             return Cell(None, "")
-        if any(ref in withheld_cells for ref in depends):
+        if suppressed and kind not in ("percent", "change") and any(table.count_of(ref) < threshold for ref in depends):
             return Cell(None, "x", "hidden")
         return Cell(round(value, 1), format_value(value, kind))
 
@@ -192,17 +205,17 @@ def publish(
 
     rows: list[tuple[str, list[Cell]]] = []
     for r, (_key, label) in enumerate(table.rows):
-        cells = [count_cell((r, c), counts[r][c]) for c in range(len(table.columns))]
+        cells = [count_cell((r, c)) for c in range(len(table.columns))]
         if table.row_totals:
-            cells.append(count_cell((r, None), table.row_total(r)))
+            cells.append(count_cell((r, None)))
         cells += [derived_cell(d.values[r], d.depends[r], d.column.kind) for d in table.derived]
         rows.append((label, [cells[positions[key]] for key in order]))
 
     total = None
     if table.column_totals:
-        cells = [count_cell((None, c), table.column_total(c)) for c in range(len(table.columns))]
+        cells = [count_cell((None, c)) for c in range(len(table.columns))]
         if table.row_totals:
-            cells.append(count_cell((None, None), table.grand_total()))
+            cells.append(count_cell((None, None)))
         cells += [derived_cell(d.total, d.total_depends, d.column.kind) for d in table.derived]
         total = (gettext("Total"), [cells[positions[key]] for key in order])
 

@@ -1,354 +1,207 @@
-"""Disclosure control: hand-made tables, and random tables checked by linear programming.
+"""Disclosure control: the cell-key perturbation table, and tables published with it.
 
 These tests need no database.
 """
 
-import math
-from typing import TypedDict
+from collections import Counter
+from fractions import Fraction
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from scipy.optimize import linprog
 
-from reports import disclosure
-from reports.disclosure import Ref, determined, suppress
+from reports.perturbation import KEYS, perturbed, shifts, statement
+from reports.tables import Cell, Column, Derived, Table, publish
 
-Grid = list[list[int]]
+THRESHOLDS = range(3, 11)
+SPREADS = range(1, 5)
 
 
-class Options(TypedDict):
-    threshold: int
-    row_totals: bool
-    column_totals: bool
+@pytest.mark.parametrize("threshold", THRESHOLDS)
+@pytest.mark.parametrize("spread", SPREADS)
+def test_nothing_published_is_in_1_to_k_minus_1_and_zero_stays_zero(threshold: int, spread: int) -> None:
+    for key in range(KEYS):
+        assert perturbed(0, key, threshold=threshold, spread=spread) == 0
+        for count in range(1, threshold + spread + 20):
+            assert not 0 < perturbed(count, key, threshold=threshold, spread=spread) < threshold
 
 
-def published(counts: Grid, *, row_totals: bool, column_totals: bool) -> dict[Ref, int]:
-    """Every published count of the table, by reference, with its true value."""
-    columns = len(counts[0]) if counts else 0
-    values: dict[Ref, int] = {(i, j): value for i, row in enumerate(counts) for j, value in enumerate(row)}
-    if row_totals:
-        values.update({(i, None): sum(row) for i, row in enumerate(counts)})
-    if column_totals:
-        values.update({(None, j): sum(row[j] for row in counts) for j in range(columns)})
-    if row_totals and column_totals:
-        values[None, None] = sum(map(sum, counts))
-    return values
+@pytest.mark.parametrize("threshold", THRESHOLDS)
+@pytest.mark.parametrize("spread", SPREADS)
+def test_small_counts_are_0_or_k_half_the_time_whatever_the_count(threshold: int, spread: int) -> None:
+    for count in range(1, threshold):
+        published = Counter(perturbed(count, key, threshold=threshold, spread=spread) for key in range(KEYS))
+        assert published == {0: KEYS // 2, threshold: KEYS // 2}
+    # The same key sends every small count to the same value: the value says nothing of the count.
+    for key in range(KEYS):
+        assert len({perturbed(count, key, threshold=threshold, spread=spread) for count in range(1, threshold)}) == 1
 
 
-def relations(counts: Grid, *, row_totals: bool, column_totals: bool) -> list[tuple[list[Ref], Ref]]:
-    """What a reader knows of the totals: each is the sum of its line, as (parts, total)."""
-    rows, columns = len(counts), len(counts[0]) if counts else 0
-    lines: list[tuple[list[Ref], Ref]] = []
-    if row_totals:
-        lines += [([(i, j) for j in range(columns)], (i, None)) for i in range(rows)]
-    if column_totals:
-        lines += [([(i, j) for i in range(rows)], (None, j)) for j in range(columns)]
-    if row_totals and column_totals:
-        lines.append(([(i, None) for i in range(rows)], (None, None)))
-        lines.append(([(None, j) for j in range(columns)], (None, None)))
-    return lines
+@pytest.mark.parametrize("threshold", THRESHOLDS)
+@pytest.mark.parametrize("spread", SPREADS)
+def test_larger_counts_change_by_at_most_d_and_never_below_k(threshold: int, spread: int) -> None:
+    for count in range(threshold, threshold + spread + 20):
+        m = min(spread, count - threshold)
+        for key in range(KEYS):
+            value = perturbed(count, key, threshold=threshold, spread=spread)
+            assert abs(value - count) <= m <= spread
+            assert value >= threshold
 
 
-def is_total(ref: Ref) -> bool:
-    return ref[0] is None or ref[1] is None
+@pytest.mark.parametrize("threshold", THRESHOLDS)
+@pytest.mark.parametrize("spread", SPREADS)
+def test_the_mean_change_over_the_256_keys_is_exactly_zero(threshold: int, spread: int) -> None:
+    for count in range(threshold, threshold + spread + 20):
+        changes = [perturbed(count, key, threshold=threshold, spread=spread) - count for key in range(KEYS)]
+        assert sum(changes) == 0, count
 
 
-def ranges(
-    counts: Grid, small: set[Ref], hidden: set[Ref], *, threshold: int, row_totals: bool, column_totals: bool
-) -> dict[Ref, tuple[int, int | None]]:
-    """The (min, max) a reader can infer for each suppressed count, by linear programming.
-
-    Independent of the network model in the module: the constraint matrix of line sums is totally
-    unimodular, so the real optimum over the reader's knowledge is the integer one. The reader reads
-    "<k" as [1, k-1], "x" on an inner cell as [k, inf) and "x" on a total as [1, inf)."""
-    values = published(counts, row_totals=row_totals, column_totals=column_totals)
-    unknown = sorted(small | hidden, key=repr)
-    index = {ref: n for n, ref in enumerate(unknown)}
-    bounds = [
-        (1, threshold - 1) if ref in small else (1, None) if is_total(ref) else (threshold, None) for ref in unknown
-    ]
-    equations: list[list[float]] = []
-    constants: list[float] = []
-    for parts, total in relations(counts, row_totals=row_totals, column_totals=column_totals):
-        row = [0.0] * len(unknown)
-        constant = 0.0
-        for ref, sign in [*((part, 1) for part in parts), (total, -1)]:
-            if ref in index:
-                row[index[ref]] += sign
-            else:
-                constant -= sign * values[ref]
-        if any(row):
-            equations.append(row)
-            constants.append(constant)
-        else:
-            assert abs(constant) < 1e-9  # a relation among published counts only must hold
-    found: dict[Ref, tuple[int, int | None]] = {}
-    related = {n for row in equations for n, coefficient in enumerate(row) if coefficient}
-    for ref, n in index.items():
-        if n not in related:  # in no relation: the reader knows its label and nothing more
-            found[ref] = bounds[n]
-            continue
-        objective = [0.0] * len(unknown)
-        extremes: list[int | None] = []
-        for sign in (1, -1):
-            objective[n] = sign
-            result = linprog(
-                objective,
-                A_eq=equations or None,
-                b_eq=constants or None,
-                bounds=bounds,
-                method="highs",
-            )
-            if result.status == 3:  # unbounded: no maximum
-                extremes.append(None)
-            else:
-                assert result.status == 0, result.message
-                extremes.append(round(sign * result.fun))
-                assert math.isclose(sign * result.fun, round(sign * result.fun), abs_tol=1e-6)
-        low, high = extremes
-        assert low is not None
-        assert low <= values[ref] and (high is None or values[ref] <= high)
-        found[ref] = (low, high)
-    return found
+@pytest.mark.parametrize("m", range(16))
+def test_each_change_takes_its_triangular_share_of_the_keys(m: int) -> None:
+    """Key i takes d when (i + 0.5) / 256 lies in d's interval: the shares differ from the
+    probabilities (m + 1 - |d|) / (m + 1)^2 by less than one key, and are symmetric."""
+    counts = Counter(shifts(m))
+    total = (m + 1) ** 2
+    for d in range(-m, m + 1):
+        expected = Fraction(KEYS * (m + 1 - abs(d)), total)
+        assert abs(counts[d] - expected) < 1, (d, counts[d], expected)
+        assert counts[d] == counts[-d]
+    assert sorted(shifts(m)) == list(shifts(m))  # the intervals are in order of d
 
 
-def exposed(counts: Grid, small: set[Ref], hidden: set[Ref], options: Options) -> set[Ref]:
-    """The suppressed counts the linear programme pins to one value."""
-    return {ref for ref, (low, high) in ranges(counts, small, hidden, **options).items() if low == high}
-
-
-def everything_hidden(counts: Grid, options: Options) -> tuple[set[Ref], set[Ref]]:
-    """The last resort: every nonzero count suppressed, inner ones 1..k-1 as "<k", the rest as "x"."""
-    values = published(counts, row_totals=options["row_totals"], column_totals=options["column_totals"])
-    nonzero = {ref for ref, value in values.items() if value > 0}
-    small = {ref for ref in nonzero if not is_total(ref) and values[ref] < options["threshold"]}
-    return small, nonzero - small
-
-
-def check(counts: Grid, *, threshold: int, row_totals: bool, column_totals: bool) -> tuple[set[Ref], set[Ref]]:
-    """Suppress, then verify the promises of the module against the linear programme."""
-    options: Options = {"threshold": threshold, "row_totals": row_totals, "column_totals": column_totals}
-    small, hidden = suppress(counts, **options)
-    values = published(counts, row_totals=row_totals, column_totals=column_totals)
-    smalls = {ref for ref, value in values.items() if 0 < value < threshold}
-    assert not small & hidden
-    assert (small | hidden) <= values.keys()
-    assert small <= smalls  # "<k" is only ever a count 1..k-1
-    assert {ref for ref in smalls if not is_total(ref)} <= small  # a small inner cell is always "<k"
-    assert smalls <= small | hidden  # a small total is "<k" or, demoted, "x"
-    assert all(values[ref] > 0 for ref in hidden)  # zeros are always shown
-    assert all(values[ref] >= threshold for ref in hidden if not is_total(ref))
-    assert exposed(counts, small, hidden, options) == set()
-    assert determined(counts, small, hidden, **options) == set()
-    return small, hidden
-
-
-def test_single_small_cell_is_protected_by_a_four_cycle() -> None:
-    small, hidden = check([[3, 10], [20, 30]], threshold=5, row_totals=True, column_totals=True)
-    assert small == {(0, 0)}
-    assert hidden == {(0, 1), (1, 0), (1, 1)}
-
-
-def test_the_cheapest_cells_of_the_cycle_are_chosen() -> None:
-    small, hidden = check([[3, 50, 10], [90, 80, 70], [20, 60, 40]], threshold=5, row_totals=True, column_totals=True)
-    assert small == {(0, 0)}
-    assert hidden == {(0, 2), (2, 0), (2, 2)}
-
-
-def test_a_row_whose_only_other_nonzero_is_the_total() -> None:
-    # Row 0 is 3 and zeros, so its total is 3 as well and equally small: they move together. In
-    # column 0 only (1, 0) can balance them, and row 1 then only through its own total, since
-    # (1, 1) and (1, 2) are alone in columns whose totals are published.
-    small, hidden = check([[3, 0, 0], [12, 6, 8]], threshold=5, row_totals=True, column_totals=True)
-    assert small == {(0, 0), (0, None)}
-    assert hidden == {(1, 0), (1, None)}
-
-
-def test_a_line_that_inner_cells_cannot_protect_hides_a_total() -> None:
-    # Only the grand total links row 0 and column 0 to the rest: it must go.
-    small, hidden = check([[3, 0], [0, 10]], threshold=5, row_totals=True, column_totals=True)
-    assert small == {(0, 0), (0, None), (None, 0)}
-    assert hidden == {(None, None)}
-
-
-def test_only_column_totals_one_column() -> None:
-    small, hidden = check([[3], [10], [20]], threshold=5, row_totals=False, column_totals=True)
-    assert small == {(0, 0)}
-    assert hidden == {(1, 0)}
-
-
-def test_only_row_totals() -> None:
-    small, hidden = check([[7, 2, 30, 9]], threshold=5, row_totals=True, column_totals=False)
-    assert small == {(0, 1)}
-    assert hidden == {(0, 0)}
-
-
-def test_no_totals_needs_nothing_more() -> None:
-    assert check([[1, 2], [3, 40]], threshold=5, row_totals=False, column_totals=False) == (
-        {(0, 0), (0, 1), (1, 0)},
-        set(),
+def test_the_same_count_and_keys_always_give_the_same_value() -> None:
+    first = [perturbed(count, key, threshold=5, spread=2) for count in range(60) for key in range(0, 2000, 7)]
+    again = [perturbed(count, key, threshold=5, spread=2) for count in range(60) for key in range(0, 2000, 7)]
+    assert first == again
+    # Only the key sum modulo 256 matters.
+    assert all(
+        perturbed(23, key, threshold=5, spread=2) == perturbed(23, key + 256 * 9, threshold=5, spread=2)
+        for key in range(KEYS)
     )
 
 
-def test_zeros_are_never_suppressed() -> None:
-    counts = [[0, 3, 0], [0, 0, 9], [0, 12, 7]]
-    small, hidden = check(counts, threshold=5, row_totals=True, column_totals=True)
-    values = published(counts, row_totals=True, column_totals=True)
-    zeros = {ref for ref, value in values.items() if value == 0}
-    assert (None, 0) in zeros
-    assert not (small | hidden) & zeros
-    assert small == {(0, 1), (0, None)}
-
-
-def test_nothing_small_means_nothing_suppressed() -> None:
-    assert check([[5, 0, 8], [0, 6, 100]], threshold=5, row_totals=True, column_totals=True) == (set(), set())
-
-
-def test_threshold_three() -> None:
-    small, hidden = check([[2, 3, 4], [3, 5, 6]], threshold=3, row_totals=True, column_totals=True)
-    assert small == {(0, 0)}
-    assert hidden == {(0, 1), (1, 0), (1, 1)}
-
-
-def test_threshold_ten() -> None:
-    small, hidden = check([[9, 10, 40], [25, 12, 30], [11, 3, 50]], threshold=10, row_totals=True, column_totals=True)
-    assert small == {(0, 0), (2, 1)}
-    assert hidden
-
-
-def test_a_line_of_small_cells_and_zeros_demotes_its_total() -> None:
-    # "<3" + "<3" + 0 = "<3" could only be 1 + 1 + 0 = 2; with the total as "x" it can be 2 + 1 + 0 = 3.
-    counts = [[1, 0], [1, 40], [0, 9]]
-    options: Options = {"threshold": 3, "row_totals": False, "column_totals": True}
-    assert determined(counts, {(0, 0), (1, 0), (None, 0)}, set(), **options) == {(0, 0), (1, 0), (None, 0)}
-    small, hidden = check(counts, **options)
-    assert small == {(0, 0), (1, 0)}
-    assert hidden == {(None, 0)}
-
-
-def test_four_small_cells_over_a_small_total_are_protected() -> None:
-    # Four "<5" over a "<5" total, zeros elsewhere: all four would be 1.
-    counts = [[1, 0], [1, 0], [1, 0], [1, 0]]
-    options: Options = {"threshold": 5, "row_totals": False, "column_totals": True}
-    cells = {(0, 0), (1, 0), (2, 0), (3, 0)}
-    assert determined(counts, cells | {(None, 0)}, set(), **options) == cells | {(None, 0)}
-    small, hidden = check(counts, **options)
-    assert small == cells
-    assert hidden == {(None, 0)}
-
-
-def test_with_the_grand_total_both_small_totals_are_demoted() -> None:
-    # The grand total equals the column total here, so "<5" on it would pin the column again.
-    counts = [[1, 0], [1, 0], [1, 0], [1, 0]]
-    small, hidden = check(counts, threshold=5, row_totals=True, column_totals=True)
-    assert small == {(0, 0), (1, 0), (2, 0), (3, 0), (0, None), (1, None), (2, None), (3, None)}
-    assert hidden == {(None, 0), (None, None)}
-
-
-def test_a_demoted_total_brings_a_cycle_through_the_total_row() -> None:
-    # Column 0 is pinned until its total is demoted; the total can then only go up if another column
-    # total goes down (the grand total is published), and each row needs its cell of that column to
-    # go down as its 1 goes up: cheaper than hiding the grand total and the row totals.
-    counts = [[1, 0, 20], [1, 0, 30], [1, 0, 9], [1, 0, 11]]
-    small, hidden = check(counts, threshold=5, row_totals=True, column_totals=True)
-    assert small == {(0, 0), (1, 0), (2, 0), (3, 0)}
-    assert hidden == {(None, 0), (None, 2), (0, 2), (1, 2), (2, 2), (3, 2)}
-
-
-def test_a_total_below_k_minus_one_is_not_demoted() -> None:
-    # "<5" + "<5" = "<5" reads 1..4 + 1..4 = 1..4, which 1 + 2 = 3 and 1 + 1 = 2 both satisfy.
-    small, hidden = check([[1], [1], [0]], threshold=5, row_totals=False, column_totals=True)
-    assert small == {(0, 0), (1, 0), (None, 0)}
-    assert hidden == set()
-
-
-@pytest.mark.parametrize("threshold", [0, 1, 2])
-def test_a_threshold_below_three_is_refused(threshold: int) -> None:
-    with pytest.raises(ValueError, match="at least 3"):
-        suppress([[1, 4], [6, 8]], threshold=threshold, row_totals=True, column_totals=True)
-    with pytest.raises(ValueError, match="at least 3"):
-        determined([[1, 4], [6, 8]], {(0, 0)}, set(), threshold=threshold, row_totals=True, column_totals=True)
-
-
-def test_the_last_resort_hides_every_nonzero_count(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Should a count stay determined after all, suppress falls back on hiding every nonzero count.
-    counts = [[3, 0, 12], [0, 0, 0], [7, 1, 40]]
-    options: Options = {"threshold": 5, "row_totals": True, "column_totals": True}
-    monkeypatch.setattr(disclosure._Residual, "movable", lambda self, ref: False)
-    small, hidden = suppress(counts, **options)
-    monkeypatch.undo()
-    assert (small, hidden) == everything_hidden(counts, options)
-    assert (1, None) not in hidden  # a zero total stays shown
-    assert exposed(counts, small, hidden, options) == set()
-    assert determined(counts, small, hidden, **options) == set()
-
-
-@pytest.mark.parametrize("counts", [[], [[]], [[], []]])
-def test_empty_tables(counts: Grid) -> None:
-    assert check(counts, threshold=5, row_totals=True, column_totals=True) == (set(), set())
+def test_the_perturbation_takes_every_value_it_may() -> None:
+    assert {perturbed(40, key, threshold=5, spread=2) for key in range(KEYS)} == {38, 39, 40, 41, 42}
+    assert {perturbed(6, key, threshold=5, spread=2) for key in range(KEYS)} == {5, 6, 7}
+    assert {perturbed(5, key, threshold=5, spread=2) for key in range(KEYS)} == {5}
 
 
 def test_bad_input_is_refused() -> None:
-    options: Options = {"threshold": 5, "row_totals": True, "column_totals": True}
-    with pytest.raises(ValueError, match="negative"):
-        suppress([[-1]], **options)
-    with pytest.raises(ValueError, match="columns"):
-        suppress([[1, 2], [3]], **options)
-    with pytest.raises(ValueError, match="not published"):
-        determined([[1]], {(0, None)}, set(), threshold=5, row_totals=False, column_totals=False)
-    with pytest.raises(ValueError, match="both small and hidden"):
-        determined([[1, 9]], {(0, 0)}, {(0, 0)}, **options)
-    mislabelled: list[tuple[set[Ref], set[Ref]]] = [
-        ({(0, 1)}, set()),  # 9 as "<5"
-        ({(0, 2)}, set()),  # 0 as "<5"
-        (set(), {(0, 0)}),  # an inner 1 as "x"
-        (set(), {(None, 2)}),  # a zero total as "x"
-    ]
-    for small, hidden in mislabelled:
-        with pytest.raises(ValueError, match="does not fit"):
-            determined([[1, 9, 0]], small, hidden, **options)
+    with pytest.raises(ValueError):
+        perturbed(-1, 0, threshold=5, spread=2)
+    with pytest.raises(ValueError):
+        perturbed(3, 0, threshold=5, spread=0)
 
 
-def test_determined_finds_a_lone_small_cell() -> None:
-    options: Options = {"threshold": 5, "row_totals": True, "column_totals": True}
-    assert determined([[3, 10], [20, 30]], {(0, 0)}, set(), **options) == {(0, 0)}
-    assert determined([[3, 10], [20, 30]], {(0, 0)}, {(0, 1)}, **options) == {(0, 0), (0, 1)}
+def test_the_statement_names_k_and_d() -> None:
+    text = statement(threshold=5, spread=2)
+    assert "±2" in text and "from 1 to 4 are shown as 0 or 5" in text
+    assert "Australian Bureau of Statistics" in text and "may not add up" in text
 
 
-def test_determined_reads_a_hidden_total_as_possibly_small() -> None:
-    # Row totals 1 and 5, column totals 4 and 2, grand total 6 (shown). Were the "x" of row 1 read
-    # as >= 5, row 1 would be pinned to 5, row 0 to 1 and so (0, 1) to 1. Read as >= 1 (it could be
-    # a demoted small total) it can go down: 0 + 2 / 3 + 1 has the same published numbers.
-    counts = [[0, 1], [4, 1]]
-    options: Options = {"threshold": 5, "row_totals": True, "column_totals": True}
-    small, hidden = check(counts, **options)
-    assert hidden == {(1, None)}
-    assert determined(counts, small, hidden, **options) == set()
-    assert ranges(counts, small, hidden, **options)[1, None] == (3, 5)
+# --- publish --------------------------------------------------------------------------------------------------------
 
 
-@st.composite
-def tables(draw: st.DrawFn) -> tuple[Grid, int]:
-    """Tables of 1-6 x 1-6 counts, mostly zeros and small numbers (k-1 above all), where the trouble is."""
-    threshold = draw(st.integers(3, 10))
-    values = st.one_of(
-        st.just(0), st.just(1), st.just(threshold - 1), st.integers(1, threshold - 1), st.integers(0, 60)
+def grid_table(counts: list[list[int]], keys: list[list[int]], **options: object) -> Table:
+    return Table(
+        key="t",
+        title="T",
+        row_header="Row",
+        rows=[(str(r), f"row {r}") for r in range(len(counts))],
+        columns=[Column(str(c), f"column {c}") for c in range(len(counts[0]))],
+        counts=counts,
+        keys=keys,
+        **options,  # type: ignore[arg-type]
     )
-    rows = draw(st.integers(1, 6))
-    columns = draw(st.integers(1, 6))
-    counts = draw(st.lists(st.lists(values, min_size=columns, max_size=columns), min_size=rows, max_size=rows))
-    return counts, threshold
 
 
-@pytest.mark.parametrize(("row_totals", "column_totals"), [(True, True), (True, False), (False, True), (False, False)])
-@settings(max_examples=75, deadline=None)
-@given(tables())
-def test_no_suppressed_count_can_be_worked_out(row_totals: bool, column_totals: bool, table: tuple[Grid, int]) -> None:
-    counts, threshold = table
-    options: Options = {"threshold": threshold, "row_totals": row_totals, "column_totals": column_totals}
-    check(counts, **options)
-    # The last resort suppress falls back on is safe too.
-    small, hidden = everything_hidden(counts, options)
-    assert exposed(counts, small, hidden, options) == set()
-    assert determined(counts, small, hidden, **options) == set()
+def values(cells: list[Cell]) -> list[float | None]:
+    return [cell.value for cell in cells]
+
+
+def test_every_count_and_total_is_perturbed_from_its_own_key_sum() -> None:
+    counts = [[12, 3, 0], [40, 7, 9]]
+    keys = [[1000, 300, 0], [4000, 77, 900]]
+    table = grid_table(counts, keys, row_totals=True)
+    published = publish(table, threshold=5, suppressed=True, spread=2)
+
+    def p(count: int, key: int) -> int:
+        return perturbed(count, key, threshold=5, spread=2)
+
+    assert values(published.rows[0][1]) == [p(12, 1000), p(3, 300), 0, p(15, 1300)]
+    assert values(published.rows[1][1]) == [p(40, 4000), p(7, 77), p(9, 900), p(56, 4977)]
+    assert published.total is not None
+    assert values(published.total[1]) == [p(52, 5000), p(10, 377), p(9, 900), p(71, 6277)]
+    assert published.suppressed is True
+    shown = [cell.value for _, cells in [*published.rows, published.total] for cell in cells]
+    assert not any(isinstance(value, int) and 0 < value < 5 for value in shown)
+
+
+def test_true_counts_are_published_unchanged() -> None:
+    table = grid_table([[12, 3], [1, 0]], [[1, 2], [3, 0]], row_totals=True)
+    published = publish(table, threshold=5, suppressed=False)
+    assert values(published.rows[0][1]) == [12, 3, 15]
+    assert published.total is not None and values(published.total[1]) == [13, 3, 16]
+
+
+def test_a_table_without_keys_is_never_published_to_analysts() -> None:
+    table = grid_table([[12, 3]], [])
+    with pytest.raises(ValueError, match="no record keys"):
+        publish(table, threshold=5, suppressed=True, spread=2)
+    assert values(publish(table, threshold=5, suppressed=False).rows[0][1]) == [12, 3]
+    empty = Table(key="e", title="E", row_header="", rows=[], columns=[Column("a", "A")], counts=[])
+    assert publish(empty, threshold=5, suppressed=True, spread=2).rows == []
+
+
+def test_shares_and_changes_come_from_the_published_counts() -> None:
+    counts = [[40, 17], [30, 3]]
+    keys = [[5000, 1234], [77, 200]]
+    table = grid_table(counts, keys)
+    table.derived.append(
+        Derived(
+            column=Column("share", "%", "percent"),
+            values=[100 * 17 / 40, 100 * 3 / 30],
+            depends=[[(0, 1), (0, 0)], [(1, 1), (1, 0)]],
+            total=100 * 20 / 70,
+            total_depends=[(None, 1), (None, 0)],
+        )
+    )
+    table.derived.append(
+        Derived(
+            column=Column("change", "Change", "change"),
+            values=[100 * (17 - 40) / 40, 100 * (3 - 30) / 30],
+            depends=[[(0, 1), (0, 0)], [(1, 1), (1, 0)]],
+        )
+    )
+    published = publish(table, threshold=5, suppressed=True, spread=2)
+    assert published.total is not None
+    for _, cells in [*published.rows, published.total]:
+        base, top, share, change = (cell.value for cell in cells)
+        assert base is not None and top is not None
+        assert share == (round(100 * top / base, 1) if base else None)
+        if change is not None:
+            assert change == round(100 * (top - base) / base, 1)
+
+
+def test_days_are_shown_only_when_their_true_count_reaches_k() -> None:
+    table = grid_table([[9, 4], [9, 5]], [[10, 20], [30, 40]], column_totals=False)
+    table.derived.append(
+        Derived(column=Column("days", "Median days", "days"), values=[3.25, 4.0], depends=[[(0, 1)], [(1, 1)]])
+    )
+    published = publish(table, threshold=5, suppressed=True, spread=2)
+    assert (published.rows[0][1][2].text, published.rows[0][1][2].flag) == ("x", "hidden")
+    assert published.rows[1][1][2].value == 4.0
+    true = publish(table, threshold=5, suppressed=False)
+    assert true.rows[0][1][2].value == 3.2 or true.rows[0][1][2].value == 3.3
+
+
+def test_the_same_cases_have_the_same_published_value_in_any_table() -> None:
+    """A year's 23 minors and 41 adults: cells of one table, column totals of another (by age band)."""
+    minors_adults = grid_table([[23, 41, 2]], [[2900, 5000, 300]], row_totals=True)
+    by_band = grid_table([[9, 0], [14, 0], [0, 41]], [[1000, 0], [1900, 0], [0, 5000]], row_totals=True)
+    first = publish(minors_adults, threshold=5, suppressed=True, spread=2)
+    second = publish(by_band, threshold=5, suppressed=True, spread=2)
+    assert second.total is not None
+    assert values(second.total[1])[:2] == values(first.rows[0][1])[:2]
+    assert values(first.rows[0][1])[:2] == [
+        perturbed(23, 2900, threshold=5, spread=2),
+        perturbed(41, 5000, threshold=5, spread=2),
+    ]
