@@ -12,9 +12,10 @@ from rest_framework.views import APIView
 
 from helpline import gate
 from reports.engine import may_see_true_counts_of
-from reports.exports import published_for
+from reports.exports import disclosure_note, published_for
 from reports.forms import ReportForm
-from reports.models import Snapshot
+from reports.models import DisclosureMethod, Snapshot
+from reports.perturbation import CELL_KEY
 from reports.selectors import snapshots_visible_to
 from reports.views import valid_report_form
 
@@ -31,7 +32,10 @@ class RowSerializer(serializers.Serializer[Any]):
     label = serializers.CharField()  # type: ignore[assignment]
     values = serializers.ListField(
         child=serializers.JSONField(),
-        help_text='One per column: a number, "<k" for a small count, "x" for a hidden figure, or null.',
+        help_text=(
+            'One per column: a number, "x" for a figure computed from fewer than k, or null when there is '
+            'nothing to compute it from. Snapshots made by cell suppression also hold "<k" for a small count.'
+        ),
     )
 
 
@@ -49,7 +53,14 @@ class ReportSerializer(serializers.Serializer[Any]):
     parameters = serializers.DictField()
     generated_at = serializers.DateTimeField()
     suppressed = serializers.BooleanField(help_text="Whether disclosure control was applied (always, for analysts).")
-    threshold = serializers.IntegerField()
+    method = serializers.ChoiceField(
+        choices=DisclosureMethod.choices, allow_null=True, help_text="How, when applied; null for true counts."
+    )
+    threshold = serializers.IntegerField(help_text="k: counts from 1 to k-1 are published as 0 or k.")
+    perturbation = serializers.IntegerField(
+        allow_null=True, help_text="D: the largest change of a published count of k or more."
+    )
+    statement = serializers.CharField(help_text="What was done to the figures, in words to quote with them.")
     tables = TableSerializer(many=True)
 
 
@@ -57,8 +68,17 @@ REPORT_PARAMETERS = [
     OpenApiParameter("organisations", int, many=True, description="Organisation ids; default the user's own."),
     OpenApiParameter("start", str, description="First month, YYYY-MM."),
     OpenApiParameter("end", str, description="Last month, YYYY-MM."),
-    OpenApiParameter("granularity", str, enum=["month", "quarter", "year"]),
-    OpenApiParameter("age_scheme", str, description="guidance, postal_police, iwf, esafety or custom."),
+    OpenApiParameter(
+        "granularity",
+        str,
+        enum=["month", "quarter", "year"],
+        description="Disclosure-controlled reports by quarter or year cover whole quarters or years.",
+    ),
+    OpenApiParameter(
+        "age_scheme",
+        str,
+        description="guidance, postal_police, iwf, esafety, or custom (true counts only, not for analysts).",
+    ),
     OpenApiParameter("bands", str, description="With age_scheme=custom: lowest age of each band, e.g. 13,18,25."),
     OpenApiParameter("platform", str, description="Platform code: only cases naming this platform."),
     OpenApiParameter("sextortion_type", str, description="Sextortion type code."),
@@ -84,7 +104,10 @@ class ReportView(APIView):
                 "parameters": params.as_json(),
                 "generated_at": report.generated_at,
                 "suppressed": suppressed,
+                "method": CELL_KEY if suppressed else None,
                 "threshold": settings.DISCLOSURE_THRESHOLD,
+                "perturbation": settings.DISCLOSURE_PERTURBATION if suppressed else None,
+                "statement": disclosure_note(suppressed=suppressed, threshold=settings.DISCLOSURE_THRESHOLD),
                 "tables": [table.as_json() for table in tables],
             }
         )
@@ -93,15 +116,36 @@ class ReportView(APIView):
 class SnapshotSerializer(serializers.ModelSerializer[Snapshot]):
     organisation = serializers.CharField(source="organisation.name")
     suppressed = serializers.SerializerMethodField()
+    statement = serializers.SerializerMethodField(help_text="What was done to the figures, in words to quote.")
     tables = serializers.SerializerMethodField()
 
     class Meta:
         model = Snapshot
-        fields = ["id", "organisation", "title", "parameters", "generated_at", "threshold", "suppressed", "tables"]
+        fields = [
+            "id",
+            "organisation",
+            "title",
+            "parameters",
+            "generated_at",
+            "threshold",
+            "method",
+            "perturbation",
+            "suppressed",
+            "statement",
+            "tables",
+        ]
 
     def get_suppressed(self, snapshot: Snapshot) -> bool:
         user = self.context["request"].user
         return not may_see_true_counts_of(user, [snapshot.organisation_id])
+
+    def get_statement(self, snapshot: Snapshot) -> str:
+        return disclosure_note(
+            suppressed=self.get_suppressed(snapshot),
+            threshold=snapshot.threshold,
+            method=snapshot.method,
+            spread=snapshot.perturbation,
+        )
 
     @extend_schema_field(TableSerializer(many=True))
     def get_tables(self, snapshot: Snapshot) -> list[dict[str, Any]]:
@@ -113,7 +157,7 @@ class SnapshotSummarySerializer(serializers.ModelSerializer[Snapshot]):
 
     class Meta:
         model = Snapshot
-        fields = ["id", "organisation", "title", "parameters", "generated_at", "threshold"]
+        fields = ["id", "organisation", "title", "parameters", "generated_at", "threshold", "method", "perturbation"]
 
 
 class SnapshotViewSet(

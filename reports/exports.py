@@ -1,7 +1,8 @@
 """Published tables as files: CSV, XLSX and JSON, and stored tables (snapshots) back into tables.
 
-The renderers only ever see ``PublishedTable``: what disclosure control left of the counts, or true
-counts when the caller was entitled to them. A suppressed cell is written as its text ("<5", "x").
+The renderers only ever see ``PublishedTable``: the perturbed counts (reports/perturbation.py), or
+true counts when the caller was entitled to them. A withheld figure is written as its text: "x" for
+a median of fewer than k values, and "<5" or "x" in snapshots stored under cell suppression.
 """
 
 import csv
@@ -28,6 +29,7 @@ from cases.models import Case, CasePlatform, Term
 from reports.engine import Params, Report, build_report, may_see_true_counts, publish_report
 from reports.forms import CUSTOM, GRANULARITIES, from_month_index, month_index
 from reports.models import AgeScheme
+from reports.perturbation import CELL_KEY, SUPPRESSION, statement, suppression_statement
 from reports.rollups import rollups_as_of
 from reports.tables import Cell, Column, PublishedTable, format_value
 
@@ -65,7 +67,8 @@ def published_for(
     as_of = rollups_as_of()
     key = None
     if progress is None and as_of is not None and not params.filtered:
-        parts = [params.as_json(), as_of.isoformat(), suppressed, settings.DISCLOSURE_THRESHOLD]
+        parts = [params.as_json(), as_of.isoformat(), suppressed]
+        parts += [settings.DISCLOSURE_THRESHOLD, settings.DISCLOSURE_PERTURBATION]
         parts.append(translation.get_language())
         key = "report:" + hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
         cached = cache.get(key)
@@ -79,23 +82,39 @@ def published_for(
     return result
 
 
-def disclosure_note(*, suppressed: bool, threshold: int) -> str:
-    if suppressed:
+def disclosure_note(*, suppressed: bool, threshold: int, method: str = CELL_KEY, spread: int | None = None) -> str:
+    """What was done to the figures, to quote with them: the method's statement, or a warning on true counts.
+
+    ``spread`` is D of the cell key, default the setting; snapshots pass the one they were made with."""
+    if not suppressed:
         return gettext(
-            "Disclosure-controlled. Counts from 1 to %(below)s are shown as <%(threshold)s; "
-            "x marks a count or figure hidden so that a small count cannot be worked back from totals."
-        ) % {"below": threshold - 1, "threshold": threshold}
-    return gettext("True counts, not disclosure-controlled: for use within the organisation only. Do not publish them.")
+            "True counts, not disclosure-controlled. Do not publish them: they are for use within the "
+            "organisation only; for publication, use the disclosure-controlled figures."
+        )
+    if method == SUPPRESSION:
+        return suppression_statement(threshold=threshold)
+    return statement(threshold=threshold, spread=settings.DISCLOSURE_PERTURBATION if spread is None else spread)
 
 
-def legend(threshold: int) -> str:
-    return gettext("%(small)s: fewer than %(threshold)s; x: hidden so that a small count cannot be worked back.") % {
-        "small": f"<{threshold}",
-        "threshold": threshold,
+def legend(table: PublishedTable) -> str:
+    if table.method == SUPPRESSION:
+        return gettext(
+            "%(small)s: fewer than %(threshold)s; x: hidden so that a small count cannot be worked back."
+        ) % {"small": f"<{table.threshold}", "threshold": table.threshold}
+    return gettext("x: not shown, because it would be computed from fewer than %(threshold)s.") % {
+        "threshold": table.threshold
     }
 
 
-def describe(params: Params, *, generated_at: datetime, suppressed: bool, threshold: int) -> About:
+def describe(
+    params: Params,
+    *,
+    generated_at: datetime,
+    suppressed: bool,
+    threshold: int,
+    method: str = CELL_KEY,
+    spread: int | None = None,
+) -> About:
     """The parameters of a report in words, with when it was made and how it was disclosure-controlled."""
     names = Organisation.objects.filter(pk__in=params.organisations).order_by("name").values_list("name", flat=True)
     terms = dict(Term.objects.filter(pk__in=[params.platform, params.sextortion_type]).values_list("pk", "label"))
@@ -119,7 +138,10 @@ def describe(params: Params, *, generated_at: datetime, suppressed: bool, thresh
         ),
         (ABOUT_LABELS["region"], params.region or every),
         (ABOUT_LABELS["generated"], timezone.localtime(generated_at).strftime("%Y-%m-%d %H:%M %Z")),
-        (ABOUT_LABELS["disclosure_control"], disclosure_note(suppressed=suppressed, threshold=threshold)),
+        (
+            ABOUT_LABELS["disclosure_control"],
+            disclosure_note(suppressed=suppressed, threshold=threshold, method=method, spread=spread),
+        ),
     ]
 
 
@@ -178,7 +200,7 @@ def render_csv(tables: Sequence[PublishedTable], about: About) -> bytes:
         writer.writerow([])
         writer.writerow([_safe_text(table.title)])
         if table.suppressed and _has_flags(table):
-            writer.writerow([legend(table.threshold)])
+            writer.writerow([legend(table)])
         for row in _rows(table):
             writer.writerow([_safe_text(value) for value in row])
     return out.getvalue().encode("utf-8-sig")  # with a byte order mark, so spreadsheets read it as UTF-8
@@ -207,7 +229,7 @@ def render_xlsx(tables: Sequence[PublishedTable], about: About) -> bytes:
         sheet.append([table.title])
         sheet["A1"].font = Font(bold=True, size=13)
         if table.suppressed and _has_flags(table):
-            sheet.append([legend(table.threshold)])
+            sheet.append([legend(table)])
         sheet.append([])
         header_row = sheet.max_row + 1
         for index, row in enumerate(_rows(table)):
@@ -262,6 +284,7 @@ def render_json(tables: Sequence[PublishedTable], about: About) -> bytes:
     data = {
         "about": about_keys,
         "suppressed": suppressed,
+        "method": (tables[0].method if tables else CELL_KEY) if suppressed else None,
         "threshold": tables[0].threshold if tables else None,
         "tables": [table.as_json() for table in tables],
     }
@@ -298,7 +321,9 @@ def _stored_cell(value: Any, kind: str) -> Cell:
     return Cell(value, format_value(value, kind))
 
 
-def tables_from_json(stored: Sequence[dict[str, Any]], *, suppressed: bool, threshold: int) -> list[PublishedTable]:
+def tables_from_json(
+    stored: Sequence[dict[str, Any]], *, suppressed: bool, threshold: int, method: str = CELL_KEY
+) -> list[PublishedTable]:
     """Tables stored with ``PublishedTable.as_json()`` (a snapshot's), back into tables to render or export."""
     tables = []
     for data in stored:
@@ -320,13 +345,24 @@ def tables_from_json(stored: Sequence[dict[str, Any]], *, suppressed: bool, thre
                 chart=data.get("chart") or ("line" if data.get("row_header") == "Period" else "bar"),
                 suppressed=suppressed,
                 threshold=threshold,
+                method=method,
             )
         )
     return tables
 
 
-def about_snapshot(parameters: dict[str, Any], *, generated_at: datetime, suppressed: bool, threshold: int) -> About:
-    """A snapshot's parameters in words; falls back to the stored JSON if they are not a report's parameters."""
+def about_snapshot(
+    parameters: dict[str, Any],
+    *,
+    generated_at: datetime,
+    suppressed: bool,
+    threshold: int,
+    method: str = CELL_KEY,
+    spread: int | None = None,
+) -> About:
+    """A snapshot's parameters in words, with the statement of the method it was made with; falls back
+    to the stored JSON if they are not a report's parameters."""
+    note = disclosure_note(suppressed=suppressed, threshold=threshold, method=method, spread=spread)
     try:
         params = Params.from_json(parameters)
     except (KeyError, TypeError, ValueError):
@@ -335,6 +371,8 @@ def about_snapshot(parameters: dict[str, Any], *, generated_at: datetime, suppre
         return [
             *about,
             (ABOUT_LABELS["generated"], generated),
-            (ABOUT_LABELS["disclosure_control"], disclosure_note(suppressed=suppressed, threshold=threshold)),
+            (ABOUT_LABELS["disclosure_control"], note),
         ]
-    return describe(params, generated_at=generated_at, suppressed=suppressed, threshold=threshold)
+    return describe(
+        params, generated_at=generated_at, suppressed=suppressed, threshold=threshold, method=method, spread=spread
+    )

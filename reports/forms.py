@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Organisation
 from cases.models import Term, Vocabulary
 from cases.selectors import terms_visible_to
-from reports.engine import Params
+from reports.engine import Params, may_see_true_counts_of
 from reports.models import AgeScheme
 from reports.selectors import organisations_for_reports
 
@@ -27,6 +27,7 @@ MAX_BANDS = 12
 EARLIEST_YEAR = 2000
 MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 GRANULARITIES = [("month", _("Month")), ("quarter", _("Quarter")), ("year", _("Year"))]
+PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 
 def month_index(day: date) -> int:
@@ -193,7 +194,41 @@ class ReportForm(forms.Form):
                     self.add_error("bands", error)
         elif data.get("age_scheme") in self.schemes:
             data["age_limits"] = tuple(self.schemes[data["age_scheme"]].limits)
+        if data.get("organisations") and not may_see_true_counts_of(self.user, [o.pk for o in data["organisations"]]):
+            self._only_what_cannot_be_averaged(data)
         return data
+
+    def _only_what_cannot_be_averaged(self, data: dict[str, Any]) -> None:
+        """Perturbed figures: named age schemes and whole periods only.
+
+        The perturbation of a figure is fixed, but figures that differ only a little (bands shifted
+        by a year, a quarter less one month) have perturbations of their own: enough of them could be
+        combined to average the noise away and work a small count back."""
+        if data.get("age_scheme") == CUSTOM:
+            message = _(
+                "Custom age bands are for true counts within your own organisation. Disclosure-controlled "
+                "figures use a named scheme, because many overlapping bands could be combined to cancel "
+                "the perturbation and work a small count back."
+            )
+            self.add_error("age_scheme", ValidationError(message, code="custom_bands"))
+        start, end, granularity = data.get("start"), data.get("end"), data.get("granularity")
+        months = PERIOD_MONTHS.get(granularity or "month", 1)
+        if start and end and months > 1:
+            whole = month_index(start) % months == 0 and (month_index(end) + 1) % months == 0
+            if not whole:
+                message = {
+                    3: _(
+                        "A disclosure-controlled report by quarter covers whole quarters: it starts in January, "
+                        "April, July or October and ends in March, June, September or December, because partial "
+                        "periods could be combined to cancel the perturbation and work a small count back."
+                    ),
+                    12: _(
+                        "A disclosure-controlled report by year covers whole years: it starts in January and "
+                        "ends in December, because partial periods could be combined to cancel the perturbation "
+                        "and work a small count back."
+                    ),
+                }[months]
+                self.add_error("granularity", ValidationError(message, code="partial_period"))
 
     def params(self) -> Params:
         """The report's parameters; only for a valid form."""

@@ -23,6 +23,11 @@ class AgeScheme(models.Model):
         return self.label
 
 
+class DisclosureMethod(models.TextChoices):
+    CELL_KEY = "cell_key", _("Cell-key perturbation")
+    SUPPRESSION = "suppression", _("Cell suppression")
+
+
 class Snapshot(models.Model):
     """A report as generated at one moment, kept unchanged: the monthly report of an organisation."""
 
@@ -31,6 +36,12 @@ class Snapshot(models.Model):
     parameters = models.JSONField()
     generated_at = models.DateTimeField(auto_now_add=True)
     threshold = models.PositiveSmallIntegerField()
+    # How the analysts' tables were disclosure-controlled: snapshots stored before the cell key keep
+    # their suppression, and say so.
+    method = models.CharField(max_length=16, choices=DisclosureMethod.choices, default=DisclosureMethod.CELL_KEY)
+    perturbation = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=_("D of the cell-key method: the largest change of a count of k or more.")
+    )
     # Both forms are kept: true counts for the organisation's supervisors and administrators,
     # the disclosure-controlled tables for analysts.
     tables = models.JSONField()

@@ -8,7 +8,7 @@ from django.utils import timezone, translation
 
 from accounts.models import Organisation
 from reports.engine import Params, add_months, build_report, publish_report
-from reports.models import AgeScheme, Snapshot
+from reports.models import AgeScheme, DisclosureMethod, Snapshot
 
 DEFAULT_SCHEME = "guidance"
 
@@ -43,6 +43,8 @@ def snapshot_create(*, organisation: Organisation, month: date) -> Snapshot | No
                 title=title,
                 parameters=params.as_json(),
                 threshold=settings.DISCLOSURE_THRESHOLD,
+                method=DisclosureMethod.CELL_KEY,
+                perturbation=settings.DISCLOSURE_PERTURBATION,
                 tables=tables,
                 tables_suppressed=tables_suppressed,
             )

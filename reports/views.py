@@ -15,7 +15,9 @@ from reports import services
 from reports.engine import Params, may_see_true_counts_of
 from reports.exports import (
     FORMATS,
+    About,
     about_snapshot,
+    disclosure_note,
     filename,
     published_for,
     render_report,
@@ -25,6 +27,7 @@ from reports.exports import (
 )
 from reports.forms import ReportForm
 from reports.models import Export, ExportStatus, Snapshot
+from reports.perturbation import CELL_KEY
 from reports.selectors import snapshots_visible_to
 from reports.tables import TOTAL_KEY, PublishedTable
 
@@ -106,6 +109,8 @@ def report(request: HttpRequest) -> HttpResponse:
         tables=_displayed(tables),
         suppressed=suppressed,
         threshold=settings.DISCLOSURE_THRESHOLD,
+        method=CELL_KEY,
+        statement=disclosure_note(suppressed=suppressed, threshold=settings.DISCLOSURE_THRESHOLD),
         generated_at=built.generated_at,
         as_of=built.as_of,
         refresh_minutes=settings.ROLLUP_REFRESH_MINUTES,
@@ -186,7 +191,19 @@ def _snapshot_true_counts(user: Any, snapshot: Snapshot) -> bool:
 def _snapshot_tables(user: Any, snapshot: Snapshot) -> tuple[list[PublishedTable], bool]:
     true_counts = _snapshot_true_counts(user, snapshot)
     stored = snapshot.tables if true_counts else snapshot.tables_suppressed
-    return tables_from_json(stored, suppressed=not true_counts, threshold=snapshot.threshold), not true_counts
+    tables = tables_from_json(stored, suppressed=not true_counts, threshold=snapshot.threshold, method=snapshot.method)
+    return tables, not true_counts
+
+
+def _about_snapshot(snapshot: Snapshot, *, suppressed: bool) -> About:
+    return about_snapshot(
+        snapshot.parameters,
+        generated_at=snapshot.generated_at,
+        suppressed=suppressed,
+        threshold=snapshot.threshold,
+        method=snapshot.method,
+        spread=snapshot.perturbation,
+    )
 
 
 @_reporting
@@ -210,16 +227,18 @@ def snapshot_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "tables": _displayed(tables),
             "suppressed": suppressed,
             "threshold": snapshot.threshold,
+            "method": snapshot.method,
+            "statement": disclosure_note(
+                suppressed=suppressed,
+                threshold=snapshot.threshold,
+                method=snapshot.method,
+                spread=snapshot.perturbation,
+            ),
             "downloads": [
                 (format, f"{reverse('reports:snapshot_download', args=[snapshot.pk])}?format={format}")
                 for format in FORMATS
             ],
-            "about": about_snapshot(
-                snapshot.parameters,
-                generated_at=snapshot.generated_at,
-                suppressed=suppressed,
-                threshold=snapshot.threshold,
-            ),
+            "about": _about_snapshot(snapshot, suppressed=suppressed),
         },
     )
 
@@ -231,9 +250,7 @@ def snapshot_download(request: HttpRequest, pk: int) -> HttpResponse:
     if format not in FORMATS:
         raise Http404
     tables, suppressed = _snapshot_tables(request.user, snapshot)
-    about = about_snapshot(
-        snapshot.parameters, generated_at=snapshot.generated_at, suppressed=suppressed, threshold=snapshot.threshold
-    )
+    about = _about_snapshot(snapshot, suppressed=suppressed)
     content = render_tables(format, tables, about)
     gate.read(request, snapshot, action=Action.EXPORT, format=format, suppressed=suppressed)
     name = f"{slugify(snapshot.title) or 'snapshot'}-{snapshot.generated_at:%Y-%m-%d}.{format}"

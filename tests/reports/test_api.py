@@ -1,8 +1,8 @@
 """The report API: GET /api/v1/reports/ and /api/v1/reports/snapshots/, and what each role receives.
 
 Disclosure control is checked end to end: with data small enough for many cells to be 1..k-1, no
-count an analyst receives (report or snapshot) is in 1..k-1; those appear as "<k" or "x". Page,
-CSV, XLSX and JSON exports are tested elsewhere.
+count an analyst receives (report or snapshot) is in 1..k-1, and each is the cell-key perturbation of
+the true count. Page, CSV, XLSX and JSON exports are tested elsewhere.
 """
 
 import json
@@ -63,6 +63,25 @@ def query(**extra: Any) -> dict[str, Any]:
     return {"start": month_text(add_months(this_month(), -3)), "end": month_text(this_month()), **extra}
 
 
+def last_whole(months: int) -> date:
+    """The last month of the latest whole quarter (3) or year (12) that has ended by this month."""
+    month = this_month()
+    return add_months(month, -(month.month % months))
+
+
+def whole_quarters(**extra: Any) -> dict[str, Any]:
+    """The quarters holding the data of ``query``: disclosure-controlled reports cover whole periods."""
+    end = last_whole(3)
+    start = add_months(this_month(), -3)
+    start = add_months(start, -((start.month - 1) % 3))
+    return {"start": month_text(start), "end": month_text(end), "granularity": "quarter", **extra}
+
+
+def whole_years(**extra: Any) -> dict[str, Any]:
+    end = last_whole(12)
+    return {"start": month_text(add_months(end, -11)), "end": month_text(end), "granularity": "year", **extra}
+
+
 def count_values(tables: list[dict[str, Any]]) -> Iterator[tuple[str, Any]]:
     """Every published count (grid cells and totals, not percentages or days) as (table key, value)."""
     for table in tables:
@@ -74,14 +93,28 @@ def count_values(tables: list[dict[str, Any]]) -> Iterator[tuple[str, Any]]:
 
 
 def assert_disclosure_controlled(tables: list[dict[str, Any]], threshold: int) -> int:
-    """No count in 1..k-1; returns how many were shown as "<k" (so a test can check there were some)."""
-    small = 0
+    """Every count is a number, none in 1..k-1; returns how many are 0 or k (where small counts go)."""
+    at_edges = 0
     for key, value in count_values(tables):
-        if isinstance(value, str):
-            assert value in (f"<{threshold}", "x"), (key, value)
-            small += value == f"<{threshold}"
+        assert isinstance(value, int) and (value == 0 or value >= threshold), (key, value)
+        at_edges += value in (0, threshold)
+    return at_edges
+
+
+def assert_perturbed(published: list[dict[str, Any]], true: list[dict[str, Any]], threshold: int) -> int:
+    """Each published count is 0 or k for a true 1..k-1 and within D of a larger one; returns how many
+    true small counts there were (so a test can check the control had work to do)."""
+    spread = settings.DISCLOSURE_PERTURBATION
+    small = 0
+    for (key, shown), (true_key, value) in zip(count_values(published), count_values(true), strict=True):
+        assert key == true_key
+        if value == 0:
+            assert shown == 0, key
+        elif value < threshold:
+            assert shown in (0, threshold), (key, value, shown)
+            small += 1
         else:
-            assert isinstance(value, int) and (value == 0 or value >= threshold), (key, value)
+            assert abs(shown - value) <= spread and shown >= threshold, (key, value, shown)
     return small
 
 
@@ -109,9 +142,8 @@ def test_an_analyst_never_receives_a_count_below_the_threshold(
     region = "IT-RM"
     variants = [
         query(),
-        query(granularity="quarter"),
-        query(granularity="year", age_scheme="iwf"),
-        query(age_scheme="custom", bands="5, 10, 13, 16, 18, 21, 25, 40"),
+        whole_quarters(),
+        whole_years(age_scheme="iwf"),
         query(platform="instagram"),
         query(sextortion_type="financial"),
         query(region=region),
@@ -121,15 +153,54 @@ def test_an_analyst_never_receives_a_count_below_the_threshold(
         response = analyst.get(REPORT_URL, params)
         assert response.status_code == 200, response.content
         body = response.json()
-        assert body["suppressed"] is True and body["threshold"] == threshold
-        small += assert_disclosure_controlled(body["tables"], threshold)
+        assert body["suppressed"] is True and body["threshold"] == threshold and body["method"] == "cell_key"
+        assert body["perturbation"] == settings.DISCLOSURE_PERTURBATION
+        assert f"Counts from 1 to {threshold - 1} are shown as 0 or {threshold}" in body["statement"]
+        assert_disclosure_controlled(body["tables"], threshold)
         # The same report with true counts does have small counts: the control had work to do.
         report = build_report(params_of(body))
         true_tables = as_json([t.as_json() for t in publish_report(report, suppressed=False)])
         assert [t["key"] for t in true_tables] == [t["key"] for t in body["tables"]]
+        small += assert_perturbed(body["tables"], true_tables, threshold)
         if params is variants[0]:
             assert true_small(true_tables, threshold) > 10
     assert small > 20
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "code"),
+    [
+        ({"age_scheme": "custom", "bands": "5, 10, 13, 16, 18"}, "age_scheme", "custom_bands"),
+        ({"granularity": "quarter", "start": "2025-02", "end": "2025-06"}, "granularity", "partial_period"),
+        ({"granularity": "quarter", "start": "2025-01", "end": "2025-05"}, "granularity", "partial_period"),
+        ({"granularity": "year", "start": "2024-01", "end": "2025-06"}, "granularity", "partial_period"),
+        ({"granularity": "year", "start": "2024-03", "end": "2024-12"}, "granularity", "partial_period"),
+    ],
+)
+def test_perturbed_reports_refuse_what_could_average_the_noise_away(
+    client_for: ClientFor, small_data: dict[str, Organisation], params: dict[str, str], field: str, code: str
+) -> None:
+    """Analysts get named schemes and whole periods only; the true-count view may ask for either."""
+    response = client_for("analyst").get(REPORT_URL, params)
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert code in [error["code"] for error in errors[field]]
+    assert "cancel the perturbation" in errors[field][0]["message"]
+    response = client_for("supervisor").get(REPORT_URL, params)
+    assert response.status_code == 200, response.content
+    assert response.json()["suppressed"] is False and response.json()["method"] is None
+    assert "Do not publish" in response.json()["statement"]
+    # Whole quarters and years, and named schemes, are fine for analysts.
+    assert (
+        client_for("analyst")
+        .get(REPORT_URL, {"granularity": "quarter", "start": "2025-01", "end": "2025-06"})
+        .status_code
+        == 200
+    )
+    assert (
+        client_for("analyst").get(REPORT_URL, {"granularity": "year", "start": "2024-01", "end": "2025-12"}).status_code
+        == 200
+    )
 
 
 def test_a_supervisor_receives_true_counts_of_their_own_organisation(
@@ -198,8 +269,10 @@ def test_snapshots_reach_analysts_only_suppressed(
     analyst = client_for("analyst")
     body = analyst.get(f"{SNAPSHOTS_URL}{snapshot.pk}/").json()
     assert body["suppressed"] is True and body["threshold"] == threshold
+    assert body["method"] == "cell_key" and body["perturbation"] == settings.DISCLOSURE_PERTURBATION
+    assert "Australian Bureau of Statistics" in body["statement"]
     assert body["tables"] == snapshot.tables_suppressed
-    assert assert_disclosure_controlled(body["tables"], threshold) > 0
+    assert assert_perturbed(body["tables"], snapshot.tables, threshold) > 0
     listed = analyst.get(SNAPSHOTS_URL).json()
     items = listed["results"] if isinstance(listed, dict) else listed
     assert [item["id"] for item in items] == [snapshot.pk]
@@ -216,6 +289,7 @@ def test_snapshots_reach_analysts_only_suppressed(
     # The organisation's supervisor gets the true counts; another organisation's administrator nothing.
     body = client_for("supervisor").get(f"{SNAPSHOTS_URL}{snapshot.pk}/").json()
     assert body["suppressed"] is False and body["tables"] == snapshot.tables
+    assert "Do not publish" in body["statement"]
     assert client_for("other_administrator").get(f"{SNAPSHOTS_URL}{snapshot.pk}/").status_code == 404
 
 
@@ -228,13 +302,13 @@ def hand_made(organisation: Organisation, worker: User, months: list[list[dict[s
     return firsts
 
 
-def test_tables_of_one_report_do_not_reveal_each_others_hidden_counts(
+def test_a_figure_published_in_several_tables_has_the_same_value_in_all(
     client_for: ClientFor, personas: dict[str, User]
 ) -> None:
     """New cases per month appear in several tables: new_cases, outcomes, workload, and as the row totals of
-    minors_adults and sextortion_type. Months of 2, 6 and 10 cases, all minors but the 6: new_cases hides
-    the 6 to protect the 2, minors_adults (whose 6 has no minor) hides the 10 instead; together they give
-    the 2 away (18 - 6 - 10)."""
+    minors_adults and sextortion_type. Months of 2, 6 and 10 cases, all minors but the 6: the same cases
+    have the same key sum, so each month (and the whole) is published alike everywhere, and subtracting
+    one table's figures from another's gives nothing back."""
     threshold = settings.DISCLOSURE_THRESHOLD
     home = personas["worker"].organisation
     minor, adult = {"victim_age": 15}, {"victim_age": 30}
@@ -256,14 +330,10 @@ def test_tables_of_one_report_do_not_reveal_each_others_hidden_counts(
         column("minors_adults", "total"),
         column("sextortion_type", "total"),
     ]
-    periods, total = len(months), len(months)
-    known = [next((v[i] for v in linked if isinstance(v[i], int)), None) for i in range(periods + 1)]
-    unknown = [i for i in range(periods) if known[i] is None]
-    grand = known[total]
-    if len(unknown) == 1 and grand is not None:
-        # The reader's sum: the total less every other month, wherever it was published.
-        worked_out = grand - sum(known[i] or 0 for i in range(periods))
-        assert not 0 < worked_out < threshold, f"month {unknown[0]} had {worked_out} cases"
+    assert all(values == linked[0] for values in linked), linked
+    assert linked[0][0] in (0, threshold)  # the month of 2
+    # The minors of the month of 10 are that month's cases: the same figure in minors_adults.
+    assert column("minors_adults", "minor")[2] == linked[0][2]
 
 
 @pytest.mark.xfail(strict=True, reason="a filtered report publishes what the unfiltered one hides")
@@ -386,7 +456,7 @@ def test_each_report_read_is_logged(
         user = personas[persona]
         before = AccessLog.objects.filter(object_type="report", actor=user).count()
         client = client_for(persona)
-        body = client.get(REPORT_URL, query(granularity="quarter")).json()
+        body = client.get(REPORT_URL, whole_quarters()).json()
         client.get(REPORT_URL, query(region="IT-RM"))
         rows = list(AccessLog.objects.filter(object_type="report", actor=user).order_by("id"))
         assert len(rows) == before + 2

@@ -22,8 +22,9 @@ from reports import services
 from reports.engine import Params
 from reports.exports import render_csv, render_json, render_xlsx, tables_from_json
 from reports.models import Export, ExportStatus
+from reports.perturbation import CELL_KEY, SUPPRESSION
 from reports.tables import Cell, Column, PublishedTable
-from tests.reports.test_views import SMALL, open_cases, this_month
+from tests.reports.test_views import SMALL, open_cases, published_count, this_month
 
 
 def month_query(**extra: Any) -> dict[str, Any]:
@@ -59,10 +60,21 @@ def new_cases_from_xlsx(content: bytes) -> Any:
 READ = {"csv": new_cases_from_csv, "json": new_cases_from_json, "xlsx": new_cases_from_xlsx}
 
 
+def disclosure_control(format: str, content: bytes) -> str:
+    """The statement an export gives under "Disclosure control"."""
+    if format == "json":
+        return str(json.loads(content)["about"]["Disclosure control"])
+    if format == "csv":
+        return next(row[1] for row in csv_rows(content) if row[:1] == ["Disclosure control"])
+    about = load_workbook(io.BytesIO(content))["About"]
+    return str(next(row[1] for row in about.iter_rows(values_only=True) if row[0] == "Disclosure control"))
+
+
 # --- the renderers --------------------------------------------------------------------------------------------------
 
 
 def hand_made(suppressed: bool = True) -> PublishedTable:
+    """A table as snapshots stored under cell suppression hold it: "<5" and "x"."""
     return PublishedTable(
         key="demo",
         title="Demo: a table [of] things",
@@ -77,6 +89,24 @@ def hand_made(suppressed: bool = True) -> PublishedTable:
         chart="bar",
         suppressed=suppressed,
         threshold=5,
+        method=SUPPRESSION,
+    )
+
+
+def perturbed_table() -> PublishedTable:
+    """A perturbed table: every count a number; a median of fewer than k values is "x"."""
+    return PublishedTable(
+        key="steps",
+        title="Steps",
+        description="",
+        row_header="Step",
+        columns=[Column("a", "Done"), Column("b", "Median days", "days")],
+        rows=[("Blocked", [Cell(5, "5"), Cell(None, "x", "hidden")]), ("Reported", [Cell(0, "0"), Cell(None, "")])],
+        total=None,
+        chart="bar",
+        suppressed=True,
+        threshold=5,
+        method=CELL_KEY,
     )
 
 
@@ -90,6 +120,15 @@ def test_csv_writes_suppressed_cells_as_their_text_and_no_formula() -> None:
     assert ["Snapchat", "12", "25.0"] in rows
     assert ["Total", "x", ""] in rows
     assert any("fewer than 5" in row[0] for row in rows if row)
+
+
+def test_a_perturbed_tables_legend_explains_its_x() -> None:
+    rows = csv_rows(render_csv([perturbed_table()], ABOUT))
+    assert ["Blocked", "5", "x"] in rows and ["Reported", "0", ""] in rows
+    assert ["x: not shown, because it would be computed from fewer than 5."] in rows
+    assert not any("<5" in value for row in rows for value in row)
+    data = json.loads(render_json([perturbed_table()], ABOUT))
+    assert data["method"] == "cell_key" and data["tables"][0]["rows"][0]["values"] == [5, "x"]
 
 
 def test_xlsx_has_an_about_sheet_then_one_sheet_per_table() -> None:
@@ -107,14 +146,14 @@ def test_xlsx_has_an_about_sheet_then_one_sheet_per_table() -> None:
 def test_json_gives_numbers_and_the_text_of_suppressed_cells() -> None:
     data = json.loads(render_json([hand_made()], ABOUT))
     assert data["about"]["Organisations"] == "Home Helpline"
-    assert data["suppressed"] is True and data["threshold"] == 5
+    assert data["suppressed"] is True and data["threshold"] == 5 and data["method"] == "suppression"
     assert data["tables"][0]["rows"][0]["values"] == ["<5", "x"]
     assert data["tables"][0]["rows"][1]["values"] == [12, 25.0]
 
 
 def test_stored_tables_come_back_as_the_same_tables() -> None:
     original = hand_made()
-    back = tables_from_json([original.as_json()], suppressed=True, threshold=5)[0]
+    back = tables_from_json([original.as_json()], suppressed=True, threshold=5, method=SUPPRESSION)[0]
     assert back.as_json() == original.as_json()
     assert [[cell.text for cell in cells] for _, cells in back.rows] == [["<5", "x"], ["12", "25.0%"]]
     assert [cell.flag for cell in back.rows[0][1]] == ["small", "hidden"]
@@ -126,14 +165,18 @@ def test_stored_tables_come_back_as_the_same_tables() -> None:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("format", ["csv", "xlsx", "json"])
-def test_an_analysts_export_holds_the_suppressed_count_never_the_true_one(
-    format: str, client_for: Callable[[str], Client], personas: dict[str, User]
+def test_an_analysts_export_holds_the_perturbed_count_never_the_true_one(
+    format: str, client_for: Callable[[str], Client], personas: dict[str, User], home_org: Organisation
 ) -> None:
     open_cases(personas["worker"])
     response = client_for("analyst").get("/reports/export/", month_query(format=format))
     assert response.status_code == 200
     assert response["Content-Disposition"] == f'attachment; filename="report-{this_month()}-to-{this_month()}.{format}"'
-    assert READ[format](response.content) == "<5"
+    shown = published_count(home_org)
+    assert str(READ[format](response.content)) == shown and shown in ("0", "5")
+    statement = disclosure_control(format, response.content)
+    assert "at most ±2 (the cell-key method of the Australian Bureau of Statistics)" in statement
+    assert "Counts from 1 to 4 are shown as 0 or 5" in statement
     log = AccessLog.objects.get(action=Action.EXPORT, object_type="report")
     assert log.actor == personas["analyst"]
     assert log.detail["format"] == format and log.detail["suppressed"] is True
@@ -148,6 +191,7 @@ def test_a_supervisors_export_holds_the_true_count(
     response = client_for("supervisor").get("/reports/export/", month_query(format=format))
     assert response.status_code == 200
     assert READ[format](response.content) in (SMALL, str(SMALL))
+    assert "Do not publish them" in disclosure_control(format, response.content)
     assert AccessLog.objects.get(action=Action.EXPORT, object_type="report").detail["suppressed"] is False
 
 
@@ -310,6 +354,6 @@ def test_a_large_export_is_made_in_the_background_and_downloaded(
     assert download["Content-Disposition"] == f'attachment; filename="report-{this_month()}-to-{this_month()}.csv"'
     rows = csv_rows(download.content)
     assert ["New cases"] in rows
-    assert any(row[:1] == ["Disclosure control"] and row[1].startswith("Disclosure-controlled") for row in rows)
+    assert any(row[:1] == ["Disclosure control"] and row[1].startswith("To protect the people counted") for row in rows)
     assert AccessLog.objects.filter(action=Action.EXPORT, object_type="reports.export").count() == 2
     assert client_for("supervisor").get(f"/reports/exports/{export.pk}/download/").status_code == 404

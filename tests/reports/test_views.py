@@ -11,9 +11,12 @@ from django.utils import timezone
 
 from accounts.models import Organisation, User
 from audit.models import AccessLog, Action
+from cases.models import Case
 from cases.services import case_open
-from reports.models import Export, Snapshot
+from reports.models import DisclosureMethod, Export, Snapshot
+from reports.perturbation import perturbed
 from reports.rollups import rollups_refresh
+from reports.snapshots import snapshot_create
 from reports.tables import PublishedTable
 
 pytestmark = pytest.mark.django_db
@@ -48,6 +51,12 @@ def new_cases_text(response: Any) -> str:
     """What the page shows for this month's new cases."""
     _label, cells = table(response, "new_cases").rows[-1]
     return cells[0].text
+
+
+def published_count(*organisations: Organisation) -> str:
+    """What an analyst is shown for all the cases of these organisations: their cell-key perturbation."""
+    keys = list(Case.objects.filter(organisation__in=organisations).values_list("record_key", flat=True))
+    return str(perturbed(len(keys), sum(keys), threshold=5, spread=2))
 
 
 @pytest.mark.parametrize("persona", READERS)
@@ -91,18 +100,20 @@ def test_with_no_parameters_the_last_twelve_months_of_the_own_organisation(
     assert len(table(response, "new_cases").rows) == 12
 
 
-def test_an_analyst_sees_a_small_count_suppressed_and_is_told_so(
-    client_for: Callable[[str], Client], small_count: dict[str, str]
+def test_an_analyst_sees_a_small_count_perturbed_and_is_told_so(
+    client_for: Callable[[str], Client], small_count: dict[str, str], home_org: Organisation
 ) -> None:
     response = client_for("analyst").get("/reports/", small_count)
-    assert new_cases_text(response) == "<5"
+    shown = new_cases_text(response)
+    assert shown in ("0", "5") and shown == published_count(home_org)
     assert response.context["suppressed"] is True
     content = response.content.decode()
     assert "Disclosure-controlled figures." in content
-    assert "fewer than 5" in content and "hidden so that a small count cannot be worked back" in content
-    assert '<abbr title="fewer than 5">&lt;5</abbr>' in content
+    assert "at most ±2 (the cell-key method of the Australian Bureau of Statistics)" in content
+    assert "Counts from 1 to 4 are shown as 0 or 5" in content and "may not add up" in content
+    assert "&lt;5" not in content and "A 0 is a true zero" not in content
     chart = next(item["chart"] for item in response.context["tables"] if item["table"].key == "new_cases")
-    assert chart["series"][0]["values"] == [None]  # a gap in the chart, never the number
+    assert chart["series"][0]["values"] == [int(shown)]  # the chart draws the published figure
 
 
 @pytest.mark.parametrize("persona", ["supervisor", "administrator"])
@@ -112,7 +123,7 @@ def test_supervisors_and_administrators_see_true_counts_of_their_organisation(
     response = client_for(persona).get("/reports/", small_count)
     assert new_cases_text(response) == str(SMALL)
     assert response.context["suppressed"] is False
-    assert "True counts, not disclosure-controlled." in response.content.decode()
+    assert "True counts, not disclosure-controlled. Do not publish." in response.content.decode()
 
 
 def test_an_analyst_granted_another_organisation_reads_both_suppressed(
@@ -125,7 +136,7 @@ def test_an_analyst_granted_another_organisation_reads_both_suppressed(
     response = client_for("analyst").get("/reports/", query)
     assert response.status_code == 200
     assert response.context["form"].params().organisations == tuple(sorted([home_org.pk, other_org.pk]))
-    assert new_cases_text(response) == "<5"  # 4 cases in all
+    assert new_cases_text(response) == published_count(home_org, other_org)  # 4 cases in all: 0 or 5
 
 
 def test_a_supervisor_cannot_choose_another_organisation(
@@ -176,6 +187,7 @@ def test_bad_parameters_are_explained_and_the_page_still_renders(
 def test_custom_bands_and_filters_reach_the_report(
     client_for: Callable[[str], Client], personas: dict[str, User]
 ) -> None:
+    """In the true-count view: custom bands and partial quarters are for a helpline's own figures."""
     open_cases(personas["worker"])
     query = {
         "start": this_month(),
@@ -187,7 +199,7 @@ def test_custom_bands_and_filters_reach_the_report(
         "sextortion_type": "financial",
         "region": "it-rm",
     }
-    response = client_for("analyst").get("/reports/", query)
+    response = client_for("supervisor").get("/reports/", query)
     assert response.status_code == 200, response.context["form"].errors
     params = response.context["form"].params()
     assert params.age_limits == (10, 16, 25) and params.age_scheme == "custom"
@@ -196,6 +208,19 @@ def test_custom_bands_and_filters_reach_the_report(
     labels = [label for label, _ in table(response, "age_gender").rows]
     assert labels[:4] == ["9 and under", "10 to 15", "16 to 24", "25 and over"]
     assert new_cases_text(response) == "0"  # none of the cases has these facts
+
+
+def test_an_analyst_is_told_why_custom_bands_and_partial_periods_are_refused(
+    client_for: Callable[[str], Client],
+) -> None:
+    query = {"start": "2025-02", "end": "2025-06", "granularity": "quarter", "age_scheme": "custom", "bands": "13"}
+    response = client_for("analyst").get("/reports/", query)
+    assert response.status_code == 400
+    content = response.content.decode()
+    assert "Custom age bands are for true counts within your own organisation." in content
+    assert "A disclosure-controlled report by quarter covers whole quarters" in content
+    assert "combined to cancel the perturbation" in content
+    assert client_for("analyst").get("/reports/", {**query, "age_scheme": "iwf", "start": "2025-01"}).status_code == 200
 
 
 def test_a_named_age_scheme_gives_its_bands(client_for: Callable[[str], Client]) -> None:
@@ -229,12 +254,15 @@ def stored_table(value: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def snapshots(home_org: Organisation, other_org: Organisation) -> dict[str, Snapshot]:
+    """Snapshots stored before the cell key, by cell suppression: they keep their "<5"."""
+
     def make(organisation: Organisation) -> Snapshot:
         return Snapshot.objects.create(
             organisation=organisation,
             title="Monthly report 2026-01",
             parameters={"organisations": [organisation.pk], "start": "2026-01-01", "end": "2026-01-01"},
             threshold=5,
+            method=DisclosureMethod.SUPPRESSION,
             tables=[stored_table(SMALL)],
             tables_suppressed=[stored_table("<5")],
         )
@@ -258,6 +286,26 @@ def test_a_snapshot_shows_true_counts_only_to_its_organisations_supervisors_and_
     assert response.status_code == 200
     assert new_cases_text(response) == shown
     assert AccessLog.objects.filter(action=Action.VIEW, object_type="reports.snapshot").count() == 1
+    content = response.content.decode()
+    if persona == "analyst":  # the statement of the method the snapshot was made with
+        assert "Counts from 1 to 4 are shown as &lt;5" in content
+        assert '<abbr title="fewer than 5">&lt;5</abbr>' in content and "Australian Bureau" not in content
+    else:
+        assert "True counts, not disclosure-controlled. Do not publish." in content
+
+
+def test_a_new_snapshot_says_it_was_perturbed_by_the_cell_key(
+    client_for: Callable[[str], Client], personas: dict[str, User], home_org: Organisation
+) -> None:
+    open_cases(personas["worker"])
+    month = timezone.localdate().replace(day=1)
+    snapshot = snapshot_create(organisation=home_org, month=month)
+    assert snapshot is not None and snapshot.method == DisclosureMethod.CELL_KEY and snapshot.perturbation == 2
+    response = client_for("analyst").get(f"/reports/snapshots/{snapshot.pk}/")
+    assert new_cases_text(response) == published_count(home_org)
+    assert "the cell-key method of the Australian Bureau of Statistics" in response.content.decode()
+    download = client_for("analyst").get(f"/reports/snapshots/{snapshot.pk}/download/", {"format": "csv"})
+    assert "the cell-key method of the Australian Bureau of Statistics" in download.content.decode("utf-8-sig")
 
 
 def test_a_snapshot_of_another_organisation_is_not_found(
@@ -279,6 +327,7 @@ def test_a_snapshot_download_is_logged_and_suppressed_for_analysts(
     assert shown in response.content
     if persona == "analyst":
         assert b"2026-01,3" not in response.content
+        assert b"Counts from 1 to 4 are shown as <5" in response.content  # the method it was made with
     assert AccessLog.objects.filter(action=Action.EXPORT, object_type="reports.snapshot").count() == 1
 
 
@@ -301,7 +350,7 @@ def test_a_pending_export_page_refreshes_itself(client_for: Callable[[str], Clie
 
 
 def test_the_same_report_is_served_from_the_cache_until_the_rollups_are_counted_again(
-    client_for: Callable[[str], Client], personas: dict[str, User], small_count: dict[str, str]
+    client_for: Callable[[str], Client], personas: dict[str, User], small_count: dict[str, str], home_org: Organisation
 ) -> None:
     analyst, supervisor = client_for("analyst"), client_for("supervisor")
     with CaptureQueriesContext(connection) as built:
@@ -311,12 +360,12 @@ def test_the_same_report_is_served_from_the_cache_until_the_rollups_are_counted_
     # Session, user, form choices and the log are read again; no rollup is.
     assert not [q for q in cached.captured_queries if "rollup_" in q["sql"]]
     assert [q for q in built.captured_queries if "rollup_" in q["sql"]]
-    assert new_cases_text(first) == new_cases_text(again) == "<5"
+    assert new_cases_text(first) == new_cases_text(again) == published_count(home_org)
     assert again.context["generated_at"] > first.context["generated_at"]  # when it was served, not first built
     # True counts are cached apart from controlled ones.
     assert new_cases_text(supervisor.get("/reports/", small_count)) == str(SMALL)
     open_cases(personas["worker"], count=3)  # counted again: the cache no longer answers
-    assert new_cases_text(analyst.get("/reports/", small_count)) == "6"
+    assert new_cases_text(analyst.get("/reports/", small_count)) == published_count(home_org)  # of 6
     assert new_cases_text(supervisor.get("/reports/", small_count)) == "6"
     # The views were logged every time, cached or not.
     assert AccessLog.objects.filter(actor=personas["analyst"], object_type="report").count() == 3
