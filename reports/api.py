@@ -72,7 +72,9 @@ REPORT_PARAMETERS = [
         "granularity",
         str,
         enum=["month", "quarter", "year"],
-        description="Disclosure-controlled reports by quarter or year cover whole quarters or years.",
+        description=(
+            "Disclosure-controlled reports cover one calendar year, or run from a January to the current month."
+        ),
     ),
     OpenApiParameter(
         "age_scheme",

@@ -27,7 +27,6 @@ MAX_BANDS = 12
 EARLIEST_YEAR = 2000
 MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 GRANULARITIES = [("month", _("Month")), ("quarter", _("Quarter")), ("year", _("Year"))]
-PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 
 def month_index(day: date) -> int:
@@ -38,10 +37,25 @@ def from_month_index(index: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def default_months(today: date) -> tuple[date, date]:
-    """The last twelve full months."""
+def default_months(today: date, *, published: bool = False) -> tuple[date, date]:
+    """The last twelve full months; for disclosure-controlled figures, January of last year to this month."""
+    if published:
+        return date(today.year - 1, 1, 1), date(today.year, today.month, 1)
     end = from_month_index(month_index(today) - 1)
     return from_month_index(month_index(end) - 11), end
+
+
+def published_range(start: date, end: date, today: date) -> bool:
+    """Whether disclosure-controlled figures may cover these months: a calendar year, or a January to this month.
+
+    The perturbation of a figure is fixed, but every range of months counts a set of cases of its own: if
+    any range were allowed, the difference between January to M and February to M, for each M, would
+    give January's figures again and again with fresh noise, and their average would give them exactly.
+    With these ranges, any set of months can be had at most a few ways. Their periods are whole quarters
+    and years too, but for the last one of a report that runs to this month.
+    """
+    to_now = month_index(end) == month_index(today)
+    return start.month == 1 and (to_now or (end.month == 12 and end.year == start.year))
 
 
 class MonthField(forms.CharField):
@@ -129,7 +143,9 @@ class ReportForm(forms.Form):
         self.user = user
         self.schemes = {scheme.code: scheme for scheme in AgeScheme.objects.all()}
         organisations = organisations_for_reports(user).order_by("name")
-        start, end = default_months(timezone.localdate())
+        start, end = default_months(
+            timezone.localdate(), published=not may_see_true_counts_of(user, [user.organisation_id])
+        )
         own = [user.organisation_id] if organisations.filter(pk=user.organisation_id).exists() else []
         defaults: dict[str, list[str]] = {
             "organisations": [str(pk) for pk in own],
@@ -211,24 +227,14 @@ class ReportForm(forms.Form):
                 "the perturbation and work a small count back."
             )
             self.add_error("age_scheme", ValidationError(message, code="custom_bands"))
-        start, end, granularity = data.get("start"), data.get("end"), data.get("granularity")
-        months = PERIOD_MONTHS.get(granularity or "month", 1)
-        if start and end and months > 1:
-            whole = month_index(start) % months == 0 and (month_index(end) + 1) % months == 0
-            if not whole:
-                message = {
-                    3: _(
-                        "A disclosure-controlled report by quarter covers whole quarters: it starts in January, "
-                        "April, July or October and ends in March, June, September or December, because partial "
-                        "periods could be combined to cancel the perturbation and work a small count back."
-                    ),
-                    12: _(
-                        "A disclosure-controlled report by year covers whole years: it starts in January and "
-                        "ends in December, because partial periods could be combined to cancel the perturbation "
-                        "and work a small count back."
-                    ),
-                }[months]
-                self.add_error("granularity", ValidationError(message, code="partial_period"))
+        start, end = data.get("start"), data.get("end")
+        if start and end and not published_range(start, end, timezone.localdate()):
+            message = _(
+                "A disclosure-controlled report covers one calendar year (January to December), or runs from a "
+                "January to the current month, because reports over shifted ranges of months could be combined "
+                "to cancel the perturbation and work a small count back."
+            )
+            self.add_error("start", ValidationError(message, code="shifted_range"))
 
     def params(self) -> Params:
         """The report's parameters; only for a valid form."""

@@ -60,26 +60,17 @@ def small_data(personas: dict[str, User]) -> dict[str, Organisation]:
 
 
 def query(**extra: Any) -> dict[str, Any]:
-    return {"start": month_text(add_months(this_month(), -3)), "end": month_text(this_month()), **extra}
-
-
-def last_whole(months: int) -> date:
-    """The last month of the latest whole quarter (3) or year (12) that has ended by this month."""
-    month = this_month()
-    return add_months(month, -(month.month % months))
+    """The months of ``small_data``, as disclosure-controlled reports may cover them: from a January to now."""
+    first = date(add_months(this_month(), -3).year, 1, 1)
+    return {"start": month_text(first), "end": month_text(this_month()), **extra}
 
 
 def whole_quarters(**extra: Any) -> dict[str, Any]:
-    """The quarters holding the data of ``query``: disclosure-controlled reports cover whole periods."""
-    end = last_whole(3)
-    start = add_months(this_month(), -3)
-    start = add_months(start, -((start.month - 1) % 3))
-    return {"start": month_text(start), "end": month_text(end), "granularity": "quarter", **extra}
+    return query(granularity="quarter", **extra)
 
 
 def whole_years(**extra: Any) -> dict[str, Any]:
-    end = last_whole(12)
-    return {"start": month_text(add_months(end, -11)), "end": month_text(end), "granularity": "year", **extra}
+    return {**query(granularity="year", **extra), "start": f"{this_month().year - 1}-01"}
 
 
 def count_values(tables: list[dict[str, Any]]) -> Iterator[tuple[str, Any]]:
@@ -171,16 +162,18 @@ def test_an_analyst_never_receives_a_count_below_the_threshold(
     ("params", "field", "code"),
     [
         ({"age_scheme": "custom", "bands": "5, 10, 13, 16, 18"}, "age_scheme", "custom_bands"),
-        ({"granularity": "quarter", "start": "2025-02", "end": "2025-06"}, "granularity", "partial_period"),
-        ({"granularity": "quarter", "start": "2025-01", "end": "2025-05"}, "granularity", "partial_period"),
-        ({"granularity": "year", "start": "2024-01", "end": "2025-06"}, "granularity", "partial_period"),
-        ({"granularity": "year", "start": "2024-03", "end": "2024-12"}, "granularity", "partial_period"),
+        ({"granularity": "quarter", "start": "2025-02", "end": "2025-06"}, "start", "shifted_range"),
+        ({"granularity": "quarter", "start": "2025-01", "end": "2025-05"}, "start", "shifted_range"),
+        ({"granularity": "year", "start": "2024-01", "end": "2025-06"}, "start", "shifted_range"),
+        ({"granularity": "year", "start": "2024-03", "end": "2024-12"}, "start", "shifted_range"),
+        ({"granularity": "month", "start": "2024-01", "end": "2025-12"}, "start", "shifted_range"),
     ],
 )
 def test_perturbed_reports_refuse_what_could_average_the_noise_away(
     client_for: ClientFor, small_data: dict[str, Organisation], params: dict[str, str], field: str, code: str
 ) -> None:
-    """Analysts get named schemes and whole periods only; the true-count view may ask for either."""
+    """Analysts get named schemes, and a calendar year or a January to this month; the true-count view may ask for
+    anything."""
     response = client_for("analyst").get(REPORT_URL, params)
     assert response.status_code == 400
     errors = response.json()["errors"]
@@ -190,17 +183,16 @@ def test_perturbed_reports_refuse_what_could_average_the_noise_away(
     assert response.status_code == 200, response.content
     assert response.json()["suppressed"] is False and response.json()["method"] is None
     assert "Do not publish" in response.json()["statement"]
-    # Whole quarters and years, and named schemes, are fine for analysts.
-    assert (
-        client_for("analyst")
-        .get(REPORT_URL, {"granularity": "quarter", "start": "2025-01", "end": "2025-06"})
-        .status_code
-        == 200
-    )
-    assert (
-        client_for("analyst").get(REPORT_URL, {"granularity": "year", "start": "2024-01", "end": "2025-12"}).status_code
-        == 200
-    )
+    # A calendar year, or a January to this month, by any period, and named schemes, are fine for analysts.
+    this_month = f"{timezone.localdate():%Y-%m}"
+    for granularity, start, end in (
+        ("quarter", "2025-01", "2025-12"),
+        ("year", "2024-01", this_month),
+        ("quarter", f"{timezone.localdate().year}-01", this_month),
+        ("month", "2025-01", "2025-12"),
+    ):
+        answer = client_for("analyst").get(REPORT_URL, {"granularity": granularity, "start": start, "end": end})
+        assert answer.status_code == 200, (granularity, start, end, answer.content)
 
 
 def test_a_supervisor_receives_true_counts_of_their_own_organisation(
@@ -314,9 +306,11 @@ def test_a_figure_published_in_several_tables_has_the_same_value_in_all(
     minor, adult = {"victim_age": 15}, {"victim_age": 30}
     months = hand_made(home, personas["worker"], [[minor] * 2, [adult] * 6, [minor] * 10])
     rollups_refresh()
-    response = client_for("analyst").get(REPORT_URL, {"start": month_text(months[0]), "end": month_text(months[-1])})
+    first = f"{months[0].year}-01"
+    response = client_for("analyst").get(REPORT_URL, {"start": first, "end": month_text(this_month())})
     tables = {table["key"]: table for table in response.json()["tables"]}
     assert_disclosure_controlled(list(tables.values()), threshold)
+    at = [line["label"] for line in tables["new_cases"]["rows"]].index(month_text(months[0]))
 
     def column(key: str, name: str) -> list[Any]:
         table = tables[key]
@@ -331,9 +325,9 @@ def test_a_figure_published_in_several_tables_has_the_same_value_in_all(
         column("sextortion_type", "total"),
     ]
     assert all(values == linked[0] for values in linked), linked
-    assert linked[0][0] in (0, threshold)  # the month of 2
+    assert linked[0][at] in (0, threshold)  # the month of 2
     # The minors of the month of 10 are that month's cases: the same figure in minors_adults.
-    assert column("minors_adults", "minor")[2] == linked[0][2]
+    assert column("minors_adults", "minor")[at + 2] == linked[0][at + 2]
 
 
 def test_a_filtered_report_does_not_reveal_what_the_unfiltered_one_hides(personas: dict[str, User]) -> None:
@@ -423,7 +417,7 @@ def test_platform_and_type_are_term_codes(client_for: ClientFor, small_data: dic
     assert body["parameters"]["sextortion_type"] == kind.pk
     params = Params(
         organisations=(small_data["home"].pk,),
-        start=add_months(this_month(), -3),
+        start=date(add_months(this_month(), -3).year, 1, 1),
         end=this_month(),
         platform=platform.pk,
         sextortion_type=kind.pk,
@@ -495,9 +489,13 @@ def test_snapshot_figures_are_read_one_at_a_time_and_logged(
 
 
 def test_report_ranges_end_in_the_current_month_at_the_latest(client_for: ClientFor, db: Any) -> None:
-    """The default report is the last twelve full months; the current month is allowed, the next one not."""
+    """The default report of an analyst runs from January of last year to this month (that of a supervisor, the
+    last twelve full months); the current month is allowed, the next one not."""
     analyst = client_for("analyst")
     body = analyst.get(REPORT_URL).json()
+    assert body["parameters"]["end"] == this_month().isoformat()
+    assert body["parameters"]["start"] == date(this_month().year - 1, 1, 1).isoformat()
+    body = client_for("supervisor").get(REPORT_URL).json()
     assert body["parameters"]["end"] == add_months(this_month(), -1).isoformat()
     assert body["parameters"]["start"] == add_months(this_month(), -12).isoformat()
     assert analyst.get(REPORT_URL, {"end": month_text(this_month())}).status_code == 200

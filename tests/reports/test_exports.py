@@ -24,11 +24,12 @@ from reports.exports import render_csv, render_json, render_xlsx, tables_from_js
 from reports.models import Export, ExportStatus
 from reports.perturbation import CELL_KEY, SUPPRESSION
 from reports.tables import Cell, Column, PublishedTable
-from tests.reports.test_views import SMALL, open_cases, published_count, this_month
+from tests.reports.test_views import SMALL, open_cases, published_count, this_month, this_year
 
 
 def month_query(**extra: Any) -> dict[str, Any]:
-    return {"start": this_month(), "end": this_month(), **extra}
+    """This year to this month: what an analyst may ask for."""
+    return {"start": this_year(), "end": this_month(), **extra}
 
 
 def csv_rows(content: bytes) -> list[list[str]]:
@@ -38,8 +39,7 @@ def csv_rows(content: bytes) -> list[list[str]]:
 def new_cases_from_csv(content: bytes) -> str:
     rows = csv_rows(content)
     start = rows.index(["New cases"])
-    header = next(i for i in range(start, len(rows)) if rows[i][:1] == ["Period"])
-    return rows[header + 1][1]
+    return next(row for row in rows[start:] if row[:1] == [this_month()])[1]
 
 
 def new_cases_from_json(content: bytes) -> Any:
@@ -53,8 +53,7 @@ def new_cases_from_xlsx(content: bytes) -> Any:
     assert book.sheetnames[0] == "About"
     sheet = book["New cases"]
     rows = [list(row) for row in sheet.iter_rows(values_only=True)]
-    header = next(i for i, row in enumerate(rows) if row[:1] == ["Period"])
-    return rows[header + 1][1]
+    return next(row for row in rows if row[:1] == [this_month()])[1]
 
 
 READ = {"csv": new_cases_from_csv, "json": new_cases_from_json, "xlsx": new_cases_from_xlsx}
@@ -171,7 +170,7 @@ def test_an_analysts_export_holds_the_perturbed_count_never_the_true_one(
     open_cases(personas["worker"])
     response = client_for("analyst").get("/reports/export/", month_query(format=format))
     assert response.status_code == 200
-    assert response["Content-Disposition"] == f'attachment; filename="report-{this_month()}-to-{this_month()}.{format}"'
+    assert response["Content-Disposition"] == f'attachment; filename="report-{this_year()}-to-{this_month()}.{format}"'
     shown = published_count(home_org)
     assert str(READ[format](response.content)) == shown and shown in ("0", "5")
     statement = disclosure_control(format, response.content)
@@ -339,7 +338,7 @@ def test_a_large_export_is_made_in_the_background_and_downloaded(
     export = Export.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/reports/exports/{export.pk}/"
     assert export.user == personas["analyst"] and export.format == "csv"
-    assert export.parameters["start"] == f"{this_month()}-01"
+    assert export.parameters["start"] == f"{this_year()}-01"
     assert AccessLog.objects.filter(action=Action.EXPORT, object_type="reports.export").count() == 1
 
     assert wait_for(lambda: Export.objects.get().status in (ExportStatus.DONE, ExportStatus.FAILED))
@@ -351,7 +350,7 @@ def test_a_large_export_is_made_in_the_background_and_downloaded(
     assert "http-equiv" not in page and f"/reports/exports/{export.pk}/download/" in page
     download = client.get(f"/reports/exports/{export.pk}/download/")
     assert download.status_code == 200
-    assert download["Content-Disposition"] == f'attachment; filename="report-{this_month()}-to-{this_month()}.csv"'
+    assert download["Content-Disposition"] == f'attachment; filename="report-{this_year()}-to-{this_month()}.csv"'
     rows = csv_rows(download.content)
     assert ["New cases"] in rows
     assert any(row[:1] == ["Disclosure control"] and row[1].startswith("To protect the people counted") for row in rows)
