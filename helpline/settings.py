@@ -288,8 +288,15 @@ CELERY_WORKER_MAX_MEMORY_PER_CHILD = WORKER_MAX_MEMORY_MB * 1024 // 2 or None  #
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = TIME_ZONE
-# How often the statistics rollups are recounted (see reports/rollups.py).
-ROLLUP_REFRESH_MINUTES = env.int("ROLLUP_REFRESH_MINUTES", default=10)
+# How often the statistics store takes in the cases changed since (reports/store.py), and the most minutes
+# the page and the export cache say figures may lag behind.
+STATISTICS_REFRESH_SECONDS = env.int("STATISTICS_REFRESH_SECONDS", default=30)
+ROLLUP_REFRESH_MINUTES = env.int("ROLLUP_REFRESH_MINUTES", default=1)
+# Where each process keeps its copy of the store's parts, and how many threads DuckDB reads them with.
+STATISTICS_CACHE_DIR = Path(env.str("STATISTICS_CACHE_DIR", default=str(VAR_DIR / "statistics")))
+STATISTICS_THREADS = env.int("STATISTICS_THREADS", default=2)
+STATISTICS_WRITER_MEMORY_MB = env.int("STATISTICS_WRITER_MEMORY_MB", default=512)
+STATISTICS_BATCH_CASES = env.int("STATISTICS_BATCH_CASES", default=200_000)  # cases written at a time
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "health.tasks.heartbeat", "schedule": 60.0},
     "notification-reminders": {"task": "notifications.tasks.send_reminders", "schedule": 15 * 60.0},
@@ -298,7 +305,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.send_supervisor_digests",
         "schedule": crontab(minute=30, hour=7),
     },
-    "report-rollups": {"task": "reports.tasks.refresh_rollups", "schedule": ROLLUP_REFRESH_MINUTES * 60.0},
+    "report-statistics": {"task": "reports.tasks.refresh_statistics", "schedule": float(STATISTICS_REFRESH_SECONDS)},
     # Daily, so that a day missed (the scheduler was down on the 1st) is made up; the snapshot is made once.
     "report-snapshots": {"task": "reports.tasks.make_monthly_snapshots", "schedule": crontab(minute=15, hour=2)},
     # Nightly, outside working hours: erase what each organisation's retention policy says (retention/).

@@ -19,10 +19,10 @@ from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext, gettext_lazy
 
 from accounts.roles import Role
-from cases.models import AgeUnknown, Gender, PlatformRole, StepType, Term, Vocabulary
+from cases.models import AgeUnknown, Gender, PlatformRole, Risk, StepType, Term, Vocabulary
 from cases.selectors import terms_offered_to
 from referrals.models import Agency, AgencyKind, Outcome
-from reports import rollups
+from reports import rollups, store
 from reports.tables import TOTAL_KEY, Column, Derived, PublishedTable, Ref, Table, publish
 
 Granularity = Literal["month", "quarter", "year"]
@@ -42,11 +42,16 @@ class Params:
     platform: int | None = None
     sextortion_type: int | None = None
     region: str = ""
+    age_band: str = ""  # a row key of the scheme's bands (age_bands): "0", "1", ..., "minor" or "adult"
+    gender: str = ""
+    risk_level: str = ""
+    channel: int | None = None
+    reporter_type: int | None = None
+    agency: int | None = None  # cases with a referral sent to this agency
 
     @property
     def filtered(self) -> bool:
-        """A platform, type or region filter: the rollups cannot serve it."""
-        return self.platform is not None or self.sextortion_type is not None or bool(self.region)
+        return any(getattr(self, name) not in (None, "") for name in FILTERS)
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -66,6 +71,67 @@ class Params:
                 "end": date.fromisoformat(data["end"]),
             }
         )
+
+
+# Each filter: its parameter, then its condition on the live case "c" and on a row of the store (reports/store.py).
+BAND = "(CASE WHEN {age} THEN width_bucket({value}, %(limits)s::int[])::text ELSE {unknown} END) = %(age_band)s"
+FILTERS = {
+    "platform": (
+        "EXISTS (SELECT 1 FROM cases_caseplatform p WHERE p.case_id = c.id AND p.platform_id = %(platform)s)",
+        "list_contains(x_platforms, %(platform)s)",
+    ),
+    "sextortion_type": ("c.sextortion_type_id = %(sextortion_type)s", "x_type = %(sextortion_type)s"),
+    "region": ("c.victim_region = %(region)s", "x_region = %(region)s"),
+    "age_band": (
+        BAND.format(age="c.victim_age IS NOT NULL", value="c.victim_age", unknown="c.victim_age_unknown"),
+        BAND.format(age="x_age >= 0", value="x_age", unknown="x_age_unknown"),
+    ),
+    "gender": ("c.victim_gender = %(gender)s", "x_gender = %(gender)s"),
+    "risk_level": ("c.risk_level = %(risk_level)s", "x_risk = %(risk_level)s"),
+    "channel": ("c.channel_id = %(channel)s", "x_channel = %(channel)s"),
+    "reporter_type": ("c.reporter_type_id = %(reporter_type)s", "x_reporter = %(reporter_type)s"),
+    "agency": (
+        "EXISTS (SELECT 1 FROM referrals_referral a WHERE a.case_id = c.id AND a.agency_id = %(agency)s"
+        " AND a.sent_at IS NOT NULL)",
+        "list_contains(x_agencies, %(agency)s)",
+    ),
+}
+
+
+FILTER_LABELS = {
+    "platform": gettext_lazy("Platform"),
+    "sextortion_type": gettext_lazy("Sextortion type"),
+    "region": gettext_lazy("Region"),
+    "age_band": gettext_lazy("Age band"),
+    "gender": gettext_lazy("Gender"),
+    "risk_level": gettext_lazy("Risk level"),
+    "channel": gettext_lazy("Channel"),
+    "reporter_type": gettext_lazy("Reporter"),
+    "agency": gettext_lazy("Referred to"),
+}
+
+
+def filter_summary(params: Params) -> list[tuple[str, str]]:
+    """Each filter in words, "All" where there is none: for the page and every export."""
+    every = gettext("All")
+    chosen = [params.platform, params.sextortion_type, params.channel, params.reporter_type]
+    terms: dict[int | None, str] = dict(
+        Term.objects.filter(pk__in=[pk for pk in chosen if pk is not None]).values_list("pk", "label")
+    )
+    agency = Agency.objects.filter(pk=params.agency).values_list("name", flat=True).first() if params.agency else None
+    bands = dict(age_bands(params.age_limits))
+    words: dict[str, str | None] = {
+        "platform": terms.get(params.platform),
+        "sextortion_type": terms.get(params.sextortion_type),
+        "region": params.region,
+        "age_band": bands.get(params.age_band) if params.age_band else None,
+        "gender": str(Gender(params.gender).label) if params.gender in Gender.values else None,
+        "risk_level": str(Risk(params.risk_level).label) if params.risk_level in Risk.values else None,
+        "channel": terms.get(params.channel),
+        "reporter_type": terms.get(params.reporter_type),
+        "agency": agency,
+    }
+    return [(str(FILTER_LABELS[name]), words[name] or every) for name in FILTERS]
 
 
 def add_months(day: date, months: int) -> date:
@@ -148,11 +214,15 @@ class Report:
 
 
 class _Query:
-    """The SQL pieces shared by every table: the cases in scope, read from the rollups or the live tables."""
+    """The SQL pieces shared by every table: the cases in scope, read from the store or the live tables.
+
+    The store (reports/store.py) keeps every family per case; the live tables are the record, read
+    when the store has never been written and by the tests that compare the two.
+    """
 
     period = "date_trunc(%(unit)s, s.month)::date"
 
-    def __init__(self, params: Params, *, use_rollups: bool | None = None) -> None:
+    def __init__(self, params: Params, *, use_store: bool) -> None:
         zone = timezone.get_default_timezone()  # the zone the months are counted in (settings.TIME_ZONE)
         end = add_months(params.end, 1)
         self.args: dict[str, Any] = {
@@ -164,40 +234,32 @@ class _Query:
             "unit": params.granularity,
             "tz": settings.TIME_ZONE,
             "limits": list(params.age_limits),
-            "platform": params.platform,
-            "type": params.sextortion_type,
-            "region": params.region,
+            **{name: getattr(params, name) for name in FILTERS},
         }
         for key in ("start", "end", "before_start", "before_end"):
             self.args[key] = datetime.combine(self.args[f"{key}_month"], time(), tzinfo=zone)
-        filters = ["c.organisation_id = ANY(%(orgs)s)"]
-        if params.sextortion_type is not None:
-            filters.append("c.sextortion_type_id = %(type)s")
-        if params.region:
-            filters.append("c.victim_region = %(region)s")
-        if params.platform is not None:
-            filters.append(
-                "EXISTS (SELECT 1 FROM cases_caseplatform p WHERE p.case_id = c.id AND p.platform_id = %(platform)s)"
-            )
-        self.filters = " AND ".join(filters)
-        # The rollups count whole organisations; a filter needs the live rows.
-        if use_rollups and params.filtered:
-            raise ValueError("The rollups have no platform, type or region: a filtered report reads the live tables.")
-        self.use_rollups = not params.filtered if use_rollups is None else use_rollups
+        chosen = [FILTERS[name] for name in FILTERS if getattr(params, name) not in (None, "")]
+        self.filters = " AND ".join(["c.organisation_id = ANY(%(orgs)s)", *(live for live, _ in chosen)])
+        self.store_filters = " AND ".join(stored for _, stored in chosen)
+        self.store = store.store_connection(params.organisations) if use_store else None
+        self.use_store = self.store is not None
 
     def source(self, name: str, *, before: bool = False) -> str:
         """The family's counts per organisation and month within the report's months (or a year earlier)."""
         family = rollups.BY_NAME[name]
         prefix = "before_" if before else ""
-        if self.use_rollups:
+        if self.use_store:
+            cases = f" AND {self.store_filters}" if self.store_filters else ""
             return (
-                f"(SELECT * FROM {family.view} WHERE org = ANY(%(orgs)s)"
-                f" AND month >= %({prefix}start_month)s AND month < %({prefix}end_month)s)"
+                f"(SELECT * FROM f_{name} WHERE org = ANY(%(orgs)s)"
+                f" AND month >= %({prefix}start_month)s AND month < %({prefix}end_month)s{cases})"
             )
         in_range = f"{family.time} >= %({prefix}start)s AND {family.time} < %({prefix}end)s"
         return f"({family.select(f'{self.filters} AND {in_range}')})"
 
     def rows(self, sql: str, **args: Any) -> list[tuple[Any, ...]]:
+        if self.store is not None:
+            return store.store_rows(self.store, sql, {**self.args, **args})
         with connection.cursor() as cursor:
             cursor.execute(sql, {**self.args, **args})
             return cursor.fetchall()
@@ -210,16 +272,16 @@ def build_report(
     use_rollups: bool | None = None,
     as_of: datetime | None = None,
 ) -> Report:
-    """All tables; from the rollups when there is no filter, unless ``use_rollups`` says otherwise.
+    """All tables; from the statistics store once it has been written, unless ``use_rollups`` says otherwise
+    (True: the store, False: the live tables).
 
-    ``as_of``: when the rollups were counted, if the caller has just read it.
+    ``as_of``: when the store was last written, if the caller has just read it.
     """
     report = Report(params)
     as_of = as_of or rollups.rollups_as_of()
-    if use_rollups is None and as_of is None:
-        use_rollups = False  # never counted yet: the live rows are the only figures
-    query = _Query(params, use_rollups=use_rollups)
-    report.as_of = as_of if query.use_rollups else report.generated_at
+    use_store = use_rollups if use_rollups is not None else as_of is not None and store.store_ready()
+    query = _Query(params, use_store=use_store)
+    report.as_of = as_of if query.use_store else report.generated_at
     steps = [_case_tables, _term_tables, _platform_table, _referral_tables, _step_table, _workload_table]
     for done, step in enumerate(steps, start=1):
         report.tables += step(params, query)
@@ -704,7 +766,7 @@ def _delays(q: _Query, family: str, key: str, fractions: Sequence[float] = (0.5,
             FROM counts WHERE tenths >= 0
         ), wanted AS (
             SELECT everything, key, tenths, upto, fraction, fraction * (total - 1) AS position
-            FROM ranked, unnest(%(fractions)s::float8[]) AS fraction
+            FROM ranked, unnest(%(fractions)s::float8[]) AS f(fraction)
         )
         SELECT everything, key, NULL::float8, sum(n)::float8, coalesce(sum(n) FILTER (WHERE tenths <> -1), 0)::float8,
                coalesce(sum(n) FILTER (WHERE tenths >= 0), 0)::float8, sum(k)::bigint,

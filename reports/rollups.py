@@ -1,18 +1,13 @@
-"""Monthly rollups: the cases, steps, contacts and referrals of each organisation, counted by month.
+"""The families of report figures: the cases, steps, contacts and referrals of each organisation, by month.
 
-A full report on a national helpline reads millions of rows (ten response steps a case). The rollups
-are materialised views that keep those counts per organisation and month, with delays kept as
-tenths of a day so that medians and percentiles come out exactly as from the rows; Celery refreshes
-them every few minutes (``ROLLUP_REFRESH_MINUTES``). A report without a platform, type or region
-filter reads them; a filtered report runs the same family queries on the live tables, so both
-give the same figures.
-"""
+Each family is one SQL over the live tables (``Family.select``), with delays kept as tenths of a day
+so that medians and percentiles come out exactly as from the rows. The engine runs these on the live
+tables, and the statistics store (reports/store.py) keeps them per case, with the case's filter
+dimensions, for every report. The materialised views of the migrations (``view_sql``) are the older
+monthly rollups of the same families; reports no longer read them."""
 
 from dataclasses import dataclass
 from datetime import datetime
-
-from django.db import connection
-from django.utils import timezone
 
 from reports.models import RollupRefresh
 
@@ -199,24 +194,13 @@ def view_sql() -> list[tuple[str, str, str]]:
 
 
 def rollups_refresh() -> bool:
-    """Recount every rollup; readers keep the previous figures until each view is swapped in.
+    """Write the whole statistics store again (reports/store.py), which reports read instead of the views.
 
-    Returns False, doing nothing, when another refresh is running (a slow one overlapping the next).
+    Returns False, doing nothing, when another refresh is running.
     """
-    started = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [REFRESH_LOCK])
-        if not cursor.fetchone()[0]:
-            return False
-        try:
-            for family in FAMILIES:
-                # The views belong to the owner of the tables; the app's role may refresh them through this
-                # function only (reports/migrations/0005_rollup_refresh_function.py).
-                cursor.execute("SELECT reports_rollup_refresh(%s)", [family.view])
-        finally:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [REFRESH_LOCK])
-    RollupRefresh.objects.create(started_at=started)
-    return True
+    from reports.store import store_refresh
+
+    return store_refresh(full=True)
 
 
 def rollups_as_of() -> datetime | None:

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from reports import rollups, services, snapshots
+from reports import services, snapshots, store
 
 
 @shared_task
@@ -15,9 +15,9 @@ def report_export(export_id: int) -> bool:
 
 
 @shared_task
-def refresh_rollups() -> bool:
-    """Beat: recount the monthly rollups that unfiltered reports read."""
-    return rollups.rollups_refresh()
+def refresh_statistics() -> bool:
+    """Beat: write again the statistics of the months whose cases changed (reports/store.py)."""
+    return store.store_refresh()
 
 
 @shared_task

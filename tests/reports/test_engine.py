@@ -187,7 +187,22 @@ def expected_tables(params: Params) -> dict[str, Expected]:
         scope = scope.filter(sextortion_type_id=params.sextortion_type)
     if params.region:
         scope = scope.filter(victim_region=params.region)
+    if params.gender:
+        scope = scope.filter(victim_gender=params.gender)
+    if params.risk_level:
+        scope = scope.filter(risk_level=params.risk_level)
+    if params.channel is not None:
+        scope = scope.filter(channel_id=params.channel)
+    if params.reporter_type is not None:
+        scope = scope.filter(reporter_type_id=params.reporter_type)
+    if params.agency is not None:
+        referred = Referral.objects.filter(agency_id=params.agency, sent_at__isnull=False)
+        scope = scope.filter(id__in=referred.values("case_id"))
     all_cases = list(scope)
+    if params.age_band:
+        all_cases = [
+            c for c in all_cases if band_key(c.victim_age, c.victim_age_unknown, params.age_limits) == params.age_band
+        ]
     months = {case.pk: month_of(case.first_contact_at) for case in all_cases}
     cases = [case for case in all_cases if start <= months[case.pk] <= end]
     ids = [case.pk for case in cases]

@@ -1,117 +1,44 @@
-"""How fast the full report is, against hand-written SQL for the same tables, and how much memory it takes."""
+"""How fast reports are, cold (the engine itself, no report cache), with every filter alone and in pairs, and
+what keeping the statistics store fresh costs: per case saved, per import of many cases, a full rebuild.
+
+Run it on a database of the size to measure (``generate_cases``), after ``migrate`` and a first
+``refresh_rollups`` (which writes the whole store). Changes it makes to measure the refresh are rolled back.
+"""
 
 import resource
 import statistics
 import time
-import tracemalloc
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
+from itertools import combinations
 from typing import Any
 
-import psycopg
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import Organisation
-from reports.engine import Params, _Query, add_months, build_report, publish_report
+from accounts.models import Organisation, User
+from cases.generator import generate_cases
+from reports.engine import FILTERS, Params, add_months, build_report
+from reports.store import store_refresh
 
-# The same tables, written by hand on the rollups: what the engine should cost at best.
-ROLLUP_SQL = [
-    "SELECT date_trunc('month', month)::date, sum(n) FROM reports_rollup_victims WHERE {scope} GROUP BY 1",
-    "SELECT date_trunc('month', month)::date, sum(n) FROM reports_rollup_victims WHERE {before} GROUP BY 1",
-    "SELECT CASE WHEN age >= 0 THEN width_bucket(age, ARRAY[13, 18])::text ELSE age_unknown END, gender, sum(n)"
-    " FROM reports_rollup_victims WHERE {scope} GROUP BY 1, 2",
-    "SELECT date_trunc('month', month)::date, CASE WHEN age >= 0 THEN (age < 18)::text ELSE age_unknown END, sum(n)"
-    " FROM reports_rollup_victims WHERE {scope} GROUP BY 1, 2",
-    "SELECT date_trunc('month', month)::date, type, sum(n) FROM reports_rollup_types WHERE {scope} GROUP BY 1, 2",
-    "SELECT date_trunc('month', month)::date, sum(n), sum(paid), sum(complied), sum(distributed), sum(extorted_again),"
-    " sum(self_harm), sum(immediate_danger), sum(under_13), sum(high_risk) FROM reports_rollup_facts"
-    " WHERE {scope} GROUP BY 1",
-    "SELECT region, minor, sum(n) FROM reports_rollup_regions WHERE {scope} GROUP BY 1, 2",
-    "SELECT date_trunc('month', month)::date, term, sum(n) FROM reports_rollup_terms WHERE {scope} GROUP BY 1, 2",
-    "SELECT platform, role, sum(n) FROM reports_rollup_platforms WHERE {scope} GROUP BY 1, 2",
-    "SELECT agency, outcome, sum(n) FROM reports_rollup_outcomes WHERE {scope} GROUP BY 1, 2",
-    "SELECT date_trunc('month', month)::date, sum(contacts), sum(timed), sum(minutes) FROM reports_rollup_contacts"
-    " WHERE {scope} GROUP BY 1",
-]
 
-# Counts and percentiles of delays kept per tenth of a day, per key and for all keys.
-DELAYS = [
-    "WITH counts AS MATERIALIZED (SELECT GROUPING({key}) AS g, {key} AS key, tenths, sum(n) AS n FROM {view}"
-    " WHERE {scope} GROUP BY GROUPING SETS (({key}, tenths), (tenths))),"
-    " ranked AS (SELECT g, key, tenths, sum(n) OVER (PARTITION BY g, key ORDER BY tenths) AS upto,"
-    " sum(n) OVER (PARTITION BY g, key) AS total FROM counts WHERE tenths >= 0),"
-    " wanted AS (SELECT g, key, tenths, upto, f, f * (total - 1) AS pos FROM ranked, unnest({fractions}) f)"
-    " SELECT g, key, NULL::float8, sum(n)::float8, sum(n) FILTER (WHERE tenths <> -1)::float8,"
-    " sum(n) FILTER (WHERE tenths >= 0)::float8 FROM counts GROUP BY g, key"
-    " UNION ALL SELECT g, key, f, min(tenths) FILTER (WHERE upto > floor(pos))::float8,"
-    " min(tenths) FILTER (WHERE upto > ceil(pos))::float8, max(pos - floor(pos)) FROM wanted GROUP BY g, key, f",
-]
-for view, key, fractions in [
-    ("reports_rollup_referrals", "agency", "ARRAY[0.5, 0.9]"),
-    ("reports_rollup_outcomes", "agency", "ARRAY[0.5, 0.9]"),
-    ("reports_rollup_items", "platform", "ARRAY[0.5]"),
-    ("reports_rollup_steps", "step", "ARRAY[0.5]"),
-]:
-    ROLLUP_SQL += [
-        sql.replace("{view}", view).replace("{key}", key).replace("{fractions}", fractions) for sql in DELAYS
-    ]
-
-# The same tables, written by hand on the live tables, with percentile_cont: what the rollups save.
-CASES = (
-    "cases_case c WHERE c.organisation_id = %(org)s"
-    " AND c.first_contact_at >= %(start)s AND c.first_contact_at < %(end)s"
-)
-MONTH = "date_trunc('month', c.first_contact_at AT TIME ZONE %(tz)s)"
-DAYS = "extract(epoch FROM {}) / 86400"
-LIVE_SQL = [
-    f"SELECT {MONTH}, c.sextortion_type_id, count(*), count(*) FILTER (WHERE c.victim_paid = 'yes'),"
-    " count(*) FILTER (WHERE c.self_harm) FROM " + CASES + " GROUP BY 1, 2",
-    "SELECT width_bucket(c.victim_age, ARRAY[13, 18]), c.victim_age_unknown, c.victim_gender, count(*) FROM "
-    + CASES
-    + " GROUP BY 1, 2, 3",
-    "SELECT c.victim_region, c.victim_age < 18, count(*) FROM " + CASES + " GROUP BY 1, 2",
-    f"SELECT {MONTH}, m.term_id, count(*) FROM (SELECT case_id, term_id FROM cases_case_demands UNION ALL"
-    " SELECT case_id, term_id FROM cases_case_approaches UNION ALL SELECT case_id, term_id FROM"
-    " cases_case_content_types UNION ALL SELECT case_id, term_id FROM cases_case_threats) m JOIN "
-    + CASES.replace(" WHERE ", " ON m.case_id = c.id WHERE ")
-    + " GROUP BY 1, 2",
-    "SELECT p.platform_id, p.role, count(*) FROM cases_caseplatform p JOIN "
-    + CASES.replace(" WHERE ", " ON p.case_id = c.id WHERE ")
-    + " GROUP BY 1, 2",
-    f"SELECT s.step_type_id, count(*), count(*) FILTER (WHERE s.status = 'done'), percentile_cont(0.5) WITHIN GROUP"
-    f" (ORDER BY {DAYS.format('s.done_at - c.first_contact_at')}) FILTER (WHERE s.status = 'done')"
-    " FROM cases_responsestep s JOIN " + CASES.replace(" WHERE ", " ON s.case_id = c.id WHERE ") + " GROUP BY 1",
-    f"SELECT r.agency_id, count(*), count(r.acknowledged_at), percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP"
-    f" (ORDER BY {DAYS.format('r.acknowledged_at - r.sent_at')}), percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP"
-    f" (ORDER BY {DAYS.format('r.closed_at - r.sent_at')}) FILTER (WHERE r.status = 'completed')"
-    " FROM referrals_referral r JOIN "
-    + CASES.replace(" WHERE ", " ON r.case_id = c.id WHERE ")
-    + " AND r.sent_at IS NOT NULL GROUP BY 1",
-    "SELECT r.agency_id, r.outcome, count(*) FROM referrals_referral r JOIN "
-    + CASES.replace(" WHERE ", " ON r.case_id = c.id WHERE ")
-    + " AND r.status = 'completed' GROUP BY 1, 2",
-    f"SELECT i.platform_id, count(*), count(*) FILTER (WHERE i.status = 'removed'), percentile_cont(0.5) WITHIN GROUP"
-    f" (ORDER BY {DAYS.format('i.removed_at - r.sent_at')}) FILTER (WHERE i.status = 'removed')"
-    " FROM referrals_takedownitem i JOIN referrals_referral r ON i.referral_id = r.id JOIN "
-    + CASES.replace(" WHERE ", " ON r.case_id = c.id WHERE ")
-    + " AND r.sent_at IS NOT NULL GROUP BY 1",
-    "SELECT date_trunc('month', k.at AT TIME ZONE %(tz)s), count(*), avg(k.duration_minutes) FROM cases_contact k"
-    " JOIN cases_case c ON k.case_id = c.id WHERE c.organisation_id = %(org)s AND k.at >= %(start)s"
-    " AND k.at < %(end)s GROUP BY 1",
-]
+class Rollback(Exception):
+    pass
 
 
 class Command(BaseCommand):
-    help = "Time the full report (three years by month) against hand-written SQL; print peak memory."
+    help = "Time the report (three years by month) unfiltered, with each filter and each pair; time the refresh."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--organisation", default="Demo Helpline")
         parser.add_argument("--months", type=int, default=36)
-        parser.add_argument("--runs", type=int, default=10)
-        parser.add_argument("--live-runs", type=int, default=1, help="runs of the SQL on the live tables (slow)")
+        parser.add_argument("--runs", type=int, default=3, help="runs of each report; the median is shown")
+        parser.add_argument("--no-pairs", action="store_true", help="each filter alone only")
+        parser.add_argument("--import-cases", type=int, default=100_000, help="cases of the simulated import")
+        parser.add_argument("--no-refresh", action="store_true", help="skip the refresh measurements")
+        parser.add_argument("--full", action="store_true", help="also time a full rebuild of the store")
 
     def handle(self, *args: Any, **options: Any) -> None:
         organisation = Organisation.objects.filter(name=options["organisation"]).first()
@@ -123,85 +50,124 @@ class Command(BaseCommand):
         cases = organisation.cases.count()
         self.stdout.write(f"{organisation.name}: {cases:,} cases; report {params.start:%Y-%m} to {params.end:%Y-%m}")
         runs = options["runs"]
+        build_report(params)  # the first report of a process copies the store's parts into its cache
+        values = self._commonest(organisation.pk)
+        self.stdout.write("Filter values (the commonest, so the most cases to count): " + _describe(values))
 
-        def full_report() -> None:
-            publish_report(build_report(params), suppressed=True)
-
-        full_report()  # warm-up: caches, connection
-        tracemalloc.start()
-        full_report()
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        report_ms = _time(full_report, runs)
-
-        query = _Query(params)
-        scope = "org = %(org)s AND month >= %(start_month)s AND month < %(end_month)s"
-        before = "org = %(org)s AND month >= %(before_start_month)s AND month < %(before_end_month)s"
-        values = {**query.args, "org": organisation.pk}
-        dsn = connection.get_connection_params()
-        dsn.pop("cursor_factory", None)
-        dsn.pop("context", None)
-        with psycopg.connect(**dsn) as direct:
-
-            def run(statements: list[str]) -> None:
-                with direct.cursor() as cursor:
-                    for sql in statements:
-                        cursor.execute(sql.format(scope=scope, before=before), values)
-                        cursor.fetchall()
-
-            run(ROLLUP_SQL)
-            rollup_ms = _time(lambda: run(ROLLUP_SQL), runs)
-            live_ms = _time(lambda: run(LIVE_SQL), options["live_runs"])
-
-        rows = [
-            ("full report (engine, suppressed)", report_ms),
-            ("hand-written SQL on the rollups", rollup_ms),
-            ("hand-written SQL on the live tables", live_ms),
-        ]
-        self.stdout.write(f"{'':40} {'median ms':>10} {'min ms':>10}")
-        for label, times in rows:
-            self.stdout.write(f"{label:40} {statistics.median(times):10.1f} {min(times):10.1f}")
-        ratio = statistics.median(report_ms) / statistics.median(rollup_ms)
-        self.stdout.write(f"ratio report / SQL on the rollups: {ratio:.2f}")
+        rows: list[tuple[str, int, list[float]]] = [("unfiltered", cases, _time(lambda: build_report(params), runs))]
+        sets: list[tuple[str, ...]] = [(name,) for name in FILTERS]
+        if not options["no_pairs"]:
+            sets += list(combinations(FILTERS, 2))
+        for names in sets:
+            filtered = replace(params, **{name: values[name] for name in names})
+            matched = self._cases(filtered)
+            times = _time(lambda p=filtered: build_report(p), runs)  # type: ignore[misc]
+            rows.append((" + ".join(names), matched, times))
         self.stdout.write(
-            f"ratio report / SQL on the live tables: {statistics.median(report_ms) / statistics.median(live_ms):.3f}"
+            f"\n{'report (cold: build_report, no cache)':46} {'cases':>9} {'median ms':>10} {'max ms':>8}"
         )
-        self.stdout.write(f"peak Python memory while reporting: {peak / 2**20:.1f} MB")
+        for label, matched, times in rows:
+            self.stdout.write(f"{label:46} {matched:9,} {statistics.median(times):10.0f} {max(times):8.0f}")
+        medians = [statistics.median(times) for _, _, times in rows]
         self.stdout.write(
-            f"peak resident memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MB"
+            f"{len(rows)} reports: median {statistics.median(medians):.0f} ms, slowest {max(medians):.0f} ms, "
+            f"over 1 s: {sum(m > 1000 for m in medians)}"
         )
-        self.stdout.write(f"rollups recounted every {settings.ROLLUP_REFRESH_MINUTES} min")
-        for label, filtered in self._filtered(params):
-            began = time.perf_counter()
-            publish_report(build_report(filtered), suppressed=True)
-            elapsed = (time.perf_counter() - began) * 1000
-            self.stdout.write(f"filtered report, {label} (live tables): {elapsed:,.0f} ms")
+        self.stdout.write(f"peak resident memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        if not options["no_refresh"]:
+            self._refresh_costs(organisation, options["import_cases"], full=options["full"])
 
-    def _filtered(self, params: Params) -> list[tuple[str, Params]]:
-        """A selective filter (the commonest region) and a broad one (the commonest platform)."""
+    def _refresh_costs(self, organisation: Organisation, count: int, *, full: bool) -> None:
+        self.stdout.write(f"\n{'refresh of the store':46} {'seconds':>10}")
+
+        def line(label: str, seconds: float) -> None:
+            self.stdout.write(f"{label:46} {seconds:10.2f}")
+
+        case_id = organisation.cases.order_by("-first_contact_at").values_list("pk", flat=True).first()
+        try:
+            with transaction.atomic():
+                began = time.perf_counter()
+                with connection.cursor() as cursor:  # a change of fact, as an edit saves it (the triggers mark)
+                    cursor.execute("UPDATE cases_case SET risk_level = 'high' WHERE id = %s", [case_id])
+                line("one case saved: the update, triggers included", time.perf_counter() - began)
+                line("one case saved: refresh of its month", _seconds(store_refresh))
+                workers = list(User.objects.filter(organisation=organisation, is_active=True)[:4])
+                began = time.perf_counter()
+                generate_cases(
+                    organisation=organisation,
+                    workers=workers,
+                    count=count,
+                    start=timezone.localdate().replace(day=1),
+                    end=timezone.localdate(),
+                    seed=99,
+                    with_notes=False,
+                    skip_triggers=False,  # as an import through the services: the store's triggers fire
+                )
+                line(f"import of {count:,} cases this month: insert", time.perf_counter() - began)
+                line(f"import of {count:,} cases this month: refresh", _seconds(store_refresh))
+                generate_cases(
+                    organisation=organisation,
+                    workers=workers,
+                    count=count,
+                    start=add_months(timezone.localdate().replace(day=1), -35),
+                    end=timezone.localdate(),
+                    seed=98,
+                    with_notes=False,
+                    skip_triggers=False,  # as an import through the services: the store's triggers fire
+                )
+                line(f"import of {count:,} cases over 3 years: refresh", _seconds(store_refresh))
+                raise Rollback
+        except Rollback:
+            pass
+        if full:
+            line("full rebuild", _seconds(lambda: store_refresh(full=True)))
+
+    def _commonest(self, organisation: int) -> dict[str, Any]:
+        queries = {
+            "platform": "SELECT p.platform_id FROM cases_caseplatform p JOIN cases_case c ON c.id = p.case_id"
+            " WHERE c.organisation_id = %s GROUP BY 1 ORDER BY count(DISTINCT p.case_id) DESC LIMIT 1",
+            "sextortion_type": "SELECT sextortion_type_id FROM cases_case WHERE organisation_id = %s"
+            " AND sextortion_type_id IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+            "region": "SELECT victim_region FROM cases_case WHERE organisation_id = %s AND victim_region <> ''"
+            " GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+            "age_band": "SELECT width_bucket(victim_age, ARRAY[13, 18])::text FROM cases_case"
+            " WHERE organisation_id = %s AND victim_age IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+            "gender": "SELECT victim_gender FROM cases_case WHERE organisation_id = %s AND victim_gender <> ''"
+            " GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+            "risk_level": "SELECT risk_level FROM cases_case WHERE organisation_id = %s"
+            " GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+            "channel": "SELECT channel_id FROM cases_case WHERE organisation_id = %s AND channel_id IS NOT NULL"
+            " GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+            "reporter_type": "SELECT reporter_type_id FROM cases_case WHERE organisation_id = %s"
+            " AND reporter_type_id IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+            "agency": "SELECT r.agency_id FROM referrals_referral r JOIN cases_case c ON c.id = r.case_id"
+            " WHERE c.organisation_id = %s AND r.sent_at IS NOT NULL GROUP BY 1"
+            " ORDER BY count(DISTINCT r.case_id) DESC LIMIT 1",
+        }
+        assert set(queries) == set(FILTERS), "a new filter needs its commonest value here"
+        values = {}
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT victim_region FROM cases_case WHERE organisation_id = %s AND victim_region <> ''"
-                " GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
-                [params.organisations[0]],
-            )
-            region = cursor.fetchone()
-            cursor.execute(
-                "SELECT platform_id FROM cases_caseplatform GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
-            )
-            platform = cursor.fetchone()
-        runs = []
-        if region:
-            runs.append((f"region {region[0]}", replace(params, region=region[0])))
-        if platform:
-            runs.append((f"platform {platform[0]}", replace(params, platform=platform[0])))
-        return runs
+            for name, sql in queries.items():
+                cursor.execute(sql, [organisation])
+                row = cursor.fetchone()
+                values[name] = row[0] if row else None
+        return values
+
+    def _cases(self, params: Params) -> int:
+        """The cases of the report's months that the filters keep (from the new-cases table)."""
+        table = next(t for t in build_report(params).tables if t.key == "new_cases")
+        return sum(row[0] for row in table.counts)
 
 
-def _time(function: Any, runs: int) -> list[float]:
-    times = []
-    for _ in range(runs):
-        began = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - began) * 1000)
-    return times
+def _describe(values: dict[str, Any]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in values.items())
+
+
+def _seconds(function: Callable[[], Any]) -> float:
+    began = time.perf_counter()
+    function()
+    return time.perf_counter() - began
+
+
+def _time(function: Callable[[], Any], runs: int) -> list[float]:
+    return [_seconds(function) * 1000 for _ in range(runs)]

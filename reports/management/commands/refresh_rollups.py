@@ -7,11 +7,11 @@ from reports.rollups import rollups_refresh
 
 
 class Command(BaseCommand):
-    help = "Recount the monthly rollups that unfiltered reports read (Celery beat does it every few minutes)."
+    help = "Write the whole statistics store again (Celery beat takes in changed months every few seconds)."
 
     def handle(self, *args: Any, **options: Any) -> None:
         began = time.perf_counter()
         if rollups_refresh():
-            self.stdout.write(f"Rollups counted in {time.perf_counter() - began:.1f} s.")
+            self.stdout.write(f"Statistics store written in {time.perf_counter() - began:.1f} s.")
         else:
             self.stdout.write("Another refresh is running; nothing done.")
