@@ -85,6 +85,14 @@ REPORT_PARAMETERS = [
     OpenApiParameter("platform", str, description="Platform code: only cases naming this platform."),
     OpenApiParameter("sextortion_type", str, description="Sextortion type code."),
     OpenApiParameter("region", str, description="ISO 3166-2 region of the victim, e.g. IT-RM."),
+    OpenApiParameter(
+        "age_band", str, description="A band of the age scheme, 1 for the youngest; minor or adult: age not known."
+    ),
+    OpenApiParameter("gender", str, enum=["female", "male", "non_binary_other", "not_stated"]),
+    OpenApiParameter("risk_level", str, enum=["low", "medium", "high", "critical"]),
+    OpenApiParameter("channel", str, description="Channel code (who contacted, how)."),
+    OpenApiParameter("reporter_type", str, description="Reporter code."),
+    OpenApiParameter("agency", str, description="Agency code: only cases with a referral sent to it."),
 ]
 
 

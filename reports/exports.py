@@ -25,8 +25,8 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from accounts.models import Organisation
-from cases.models import Case, CasePlatform, Term
-from reports.engine import Params, Report, build_report, may_see_true_counts, publish_report
+from cases.models import Case, CasePlatform
+from reports.engine import Params, Report, build_report, filter_summary, may_see_true_counts, publish_report
 from reports.forms import CUSTOM, GRANULARITIES, from_month_index, month_index
 from reports.models import AgeScheme
 from reports.perturbation import CELL_KEY, SUPPRESSION, statement, suppression_statement
@@ -47,9 +47,6 @@ ABOUT_LABELS = {
     "to": gettext_lazy("To"),
     "by": gettext_lazy("By"),
     "age_bands": gettext_lazy("Age bands"),
-    "platform": gettext_lazy("Platform"),
-    "sextortion_type": gettext_lazy("Sextortion type"),
-    "region": gettext_lazy("Region"),
     "generated": gettext_lazy("Generated"),
     "disclosure_control": gettext_lazy("Disclosure control"),
 }
@@ -117,10 +114,8 @@ def describe(
 ) -> About:
     """The parameters of a report in words, with when it was made and how it was disclosure-controlled."""
     names = Organisation.objects.filter(pk__in=params.organisations).order_by("name").values_list("name", flat=True)
-    terms = dict(Term.objects.filter(pk__in=[params.platform, params.sextortion_type]).values_list("pk", "label"))
     scheme = AgeScheme.objects.filter(code=params.age_scheme).first() if params.age_scheme != CUSTOM else None
     limits = ", ".join(str(limit) for limit in params.age_limits)
-    every = gettext("All")
     by = str(dict(GRANULARITIES).get(params.granularity, params.granularity)).lower()
     return [
         (ABOUT_LABELS["organisations"], "; ".join(names)),
@@ -131,12 +126,7 @@ def describe(
             ABOUT_LABELS["age_bands"],
             f"{scheme.label}" if scheme else gettext("Custom (limits %(limits)s)") % {"limits": limits},
         ),
-        (ABOUT_LABELS["platform"], terms.get(params.platform, every) if params.platform else every),
-        (
-            ABOUT_LABELS["sextortion_type"],
-            terms.get(params.sextortion_type, every) if params.sextortion_type else every,
-        ),
-        (ABOUT_LABELS["region"], params.region or every),
+        *filter_summary(params),
         (ABOUT_LABELS["generated"], timezone.localtime(generated_at).strftime("%Y-%m-%d %H:%M %Z")),
         (
             ABOUT_LABELS["disclosure_control"],

@@ -14,9 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
-from cases.models import Term, Vocabulary
+from cases.models import AgeUnknown, Gender, Risk, Term, Vocabulary
 from cases.selectors import terms_visible_to
-from reports.engine import Params, may_see_true_counts_of
+from referrals.models import Agency
+from referrals.selectors import agencies_visible_to
+from reports.engine import Params, filter_summary, may_see_true_counts_of
 from reports.models import AgeScheme
 from reports.selectors import organisations_for_reports
 
@@ -138,6 +140,41 @@ class ReportForm(forms.Form):
     region = forms.CharField(
         label=_("Region"), required=False, max_length=6, help_text=_("ISO 3166-2 code, for example IT-RM.")
     )
+    age_band = forms.CharField(
+        label=_("Age band"),
+        required=False,
+        max_length=5,
+        help_text=_(
+            "A band of the chosen age bands, counted from 1 for the youngest; minor or adult for the cases "
+            "whose exact age is not known."
+        ),
+    )
+    gender = forms.ChoiceField(label=_("Gender"), required=False, choices=[("", _("All genders")), *Gender.choices])
+    risk_level = forms.ChoiceField(
+        label=_("Risk level"), required=False, choices=[("", _("All risk levels")), *Risk.choices]
+    )
+    channel = forms.ModelChoiceField(
+        label=_("Channel"),
+        queryset=Term.objects.none(),
+        required=False,
+        to_field_name="code",
+        empty_label=_("All channels"),
+    )
+    reporter_type = forms.ModelChoiceField(
+        label=_("Reporter"),
+        queryset=Term.objects.none(),
+        required=False,
+        to_field_name="code",
+        empty_label=_("All reporters"),
+    )
+    agency = forms.ModelChoiceField(
+        label=_("Referred to"),
+        queryset=Agency.objects.none(),
+        required=False,
+        to_field_name="code",
+        empty_label=_("Any or no agency"),
+        help_text=_("Only cases with a referral sent to this agency."),
+    )
 
     def __init__(self, data: Mapping[str, Any] | None = None, *, user: Any) -> None:
         self.user = user
@@ -174,6 +211,17 @@ class ReportForm(forms.Form):
         self.fields["sextortion_type"].queryset = terms.filter(  # type: ignore[attr-defined]
             vocabulary=Vocabulary.SEXTORTION_TYPE
         )
+        self.fields["channel"].queryset = terms.filter(vocabulary=Vocabulary.CHANNEL)  # type: ignore[attr-defined]
+        self.fields["reporter_type"].queryset = terms.filter(  # type: ignore[attr-defined]
+            vocabulary=Vocabulary.REPORTER_TYPE
+        )
+        self.fields["agency"].queryset = agencies_visible_to(user.organisation_id).order_by(  # type: ignore[attr-defined]
+            "kind", "name"
+        )
+
+    def filter_summary(self) -> list[tuple[str, str]]:
+        """The filters of a valid form, in words."""
+        return filter_summary(self.params())
 
     def refused_organisations(self) -> list[str]:
         """The organisations asked for that this reader may not report on: a refused access, not a typo."""
@@ -189,6 +237,21 @@ class ReportForm(forms.Form):
         if region and pycountry.subdivisions.get(code=region) is None:
             raise ValidationError(_("Not an ISO 3166-2 region code; use one like IT-RM or AU-NSW."), code="invalid")
         return region
+
+    def clean_age_band(self) -> str:
+        band: str = self.cleaned_data["age_band"].strip().lower()
+        if band and band not in (AgeUnknown.MINOR, AgeUnknown.ADULT) and not re.fullmatch(r"[1-9][0-9]?", band):
+            raise ValidationError(_("Give the band's number, minor or adult."), code="invalid")
+        return band
+
+    def _clean_age_band_against_scheme(self, data: dict[str, Any]) -> None:
+        """The band's number within the scheme; the engine counts bands from 0."""
+        band = data.get("age_band") or ""
+        if band.isdigit() and data.get("age_limits") is not None:
+            if int(band) > len(data["age_limits"]) + 1:
+                self.add_error("age_band", _("The chosen age bands have no band %(band)s.") % {"band": band})
+            else:
+                data["age_band"] = str(int(band) - 1)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -212,6 +275,7 @@ class ReportForm(forms.Form):
             data["age_limits"] = tuple(self.schemes[data["age_scheme"]].limits)
         if data.get("organisations") and not may_see_true_counts_of(self.user, [o.pk for o in data["organisations"]]):
             self._only_what_cannot_be_averaged(data)
+        self._clean_age_band_against_scheme(data)
         return data
 
     def _only_what_cannot_be_averaged(self, data: dict[str, Any]) -> None:
@@ -249,6 +313,12 @@ class ReportForm(forms.Form):
             platform=data["platform"].pk if data["platform"] else None,
             sextortion_type=data["sextortion_type"].pk if data["sextortion_type"] else None,
             region=data["region"],
+            age_band=data["age_band"],
+            gender=data["gender"],
+            risk_level=data["risk_level"],
+            channel=data["channel"].pk if data["channel"] else None,
+            reporter_type=data["reporter_type"].pk if data["reporter_type"] else None,
+            agency=data["agency"].pk if data["agency"] else None,
         )
 
 
