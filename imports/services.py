@@ -574,14 +574,20 @@ def _copy(
     types: dict[str, dict[str, int]],
     now: datetime,
 ) -> None:
-    """COPY rows given as {attname: value}: every other column gets its field's default, as a save would give it.
+    """COPY rows given as {attname: value}: every other column gets its default, as a save would give it.
 
     Built from the model's fields rather than a fixed list, so a column added later with a default needs nothing
     here; the values are those the fields store (ids for foreign keys, JSON for JSON fields).
     """
     if not rows:
         return
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key or f.attname in rows[0]]
+    # The primary key, and columns the database fills (a record key), only when the rows give them.
+    given = rows[0]
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if f.attname in given or not (f.primary_key or f.db_default is not models.NOT_PROVIDED)
+    ]
     defaults: dict[str, Any] = {}
     for f in fields:
         auto = getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)

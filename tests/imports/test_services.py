@@ -172,6 +172,15 @@ def test_valid_only_imports_exactly_the_valid_rows(sofia: User) -> None:
     assert imported.get(reference="OLD-6").victim_age_unknown == "adult"
 
 
+def test_imported_cases_get_their_own_random_record_keys(sofia: User) -> None:
+    """The keys of the cell-key method: drawn by the database for each case, as for a case opened on a page."""
+    job = run(sofia, [row(reference=f"KEY-{n}") for n in range(40)], mode="valid_only")
+    assert job.status == ImportStatus.DONE
+    keys = list(Case.objects.filter(organisation=sofia.organisation).values_list("record_key", flat=True))
+    assert len(keys) == 40 and all(0 <= key < 256 for key in keys)
+    assert len(set(keys)) > 20  # 40 draws from 256 values: a repeat or two, not one key for all
+
+
 def test_an_imported_case_has_every_fact_of_its_row(sofia: User) -> None:
     run(sofia, [row(reference="OLD-9", self_harm="yes", platforms_threats="instagram;telegram")])
     case = Case.objects.get(reference="OLD-9")
