@@ -94,6 +94,10 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.username
 
+    def set_staff_status(self) -> None:
+        """The administration site is for administrators and the deployment operator (superusers) only."""
+        self.is_staff = self.is_superuser or self.role == Role.ADMINISTRATOR
+
     @property
     def interface_language(self) -> str:
         return language_to_activate(self.language)

@@ -45,7 +45,7 @@ def user_create(
 ) -> User:
     """A new account. Without a password the account cannot log in until one is set."""
     user = User(organisation=organisation, username=username, role=role, is_demo=is_demo)
-    user.is_staff = role == Role.ADMINISTRATOR
+    user.set_staff_status()
     if password is None:
         user.set_unusable_password()
     else:
@@ -138,8 +138,8 @@ def user_invite(
         last_name=last_name,
         email=email,
         language=language,
-        is_staff=role == Role.ADMINISTRATOR,
     )
+    user.set_staff_status()
     user.set_unusable_password()
     user.full_clean()
     user.save()
@@ -180,7 +180,7 @@ def user_update(*, user: User, values: dict[str, Any], actor: Any, request: Http
         )
     for name, (_previous, value) in changed.items():
         setattr(current, name, value)
-    current.is_staff = current.is_superuser or current.role == Role.ADMINISTRATOR
+    current.set_staff_status()
     current.full_clean(exclude=["password"], validate_unique=False)
     current.save(update_fields=[*changed, "is_staff"])
     detail: dict[str, Any] = {"fields": sorted(changed)}

@@ -19,17 +19,16 @@ from cases.models import (
     HIGH_RISK,
     Case,
     CasePlatform,
+    CaseQuerySet,
     Contact,
-    ResponseStep,
     Risk,
     Status,
-    StepStatus,
     Term,
     Vocabulary,
 )
 from cases.selectors import terms_visible_to
 from cases.services import EARLIEST
-from referrals.models import UNDER_WAY, Referral
+from referrals.models import Referral
 
 # The days a date filter accepts: from 2000, as every date of a case, to a year far enough ahead for any search
 # and far enough from the end of the calendar for the day after it.
@@ -41,24 +40,9 @@ def local_midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def overdue_steps(now: datetime | None = None) -> QuerySet[ResponseStep]:
-    """Steps of the outer case still to do after their due time (for EXISTS)."""
-    return ResponseStep.objects.filter(case=OuterRef("pk"), status=StepStatus.TODO, due_at__lt=now or timezone.now())
-
-
-def open_cases() -> Q:
-    """Cases not closed: new, open, waiting on a referral or reopened (the condition of index case_open_assignee)."""
-    return ~Q(status=Status.CLOSED)
-
-
 def without_contact_since(cutoff: datetime) -> Q:
     """Cases with nothing heard since ``cutoff``: first contact before it and no contact recorded after it."""
     return Q(first_contact_at__lt=cutoff) & Q(~Exists(Contact.objects.filter(case=OuterRef("pk"), at__gte=cutoff)))
-
-
-def overdue_followups(today: date | None = None) -> QuerySet[Referral]:
-    """Referrals under way whose follow-up date has passed (as referrals.selectors.overdue)."""
-    return Referral.objects.filter(status__in=UNDER_WAY, follow_up_on__lt=today or timezone.localdate())
 
 
 def colleagues(request: Any) -> QuerySet[User]:
@@ -211,10 +195,8 @@ class CaseFilter(django_filters.FilterSet):
         # EXISTS rather than a join, so a case with the platform in two roles is listed once.
         return queryset.filter(Exists(CasePlatform.objects.filter(case=OuterRef("pk"), platform=value)))
 
-    def filter_overdue(self, queryset: QuerySet[Case], name: str, value: Any) -> QuerySet[Case]:
-        if value:
-            return queryset.filter(Exists(overdue_steps()))
-        return queryset
+    def filter_overdue(self, queryset: CaseQuerySet, name: str, value: Any) -> QuerySet[Case]:
+        return queryset.with_overdue_steps() if value else queryset
 
     def filter_mine(self, queryset: QuerySet[Case], name: str, value: Any) -> QuerySet[Case]:
         if value:
@@ -224,8 +206,8 @@ class CaseFilter(django_filters.FilterSet):
     def filter_unassigned(self, queryset: QuerySet[Case], name: str, value: bool) -> QuerySet[Case]:
         return queryset.filter(assigned_to__isnull=True) if value else queryset
 
-    def filter_open(self, queryset: QuerySet[Case], name: str, value: bool) -> QuerySet[Case]:
-        return queryset.filter(open_cases()) if value else queryset
+    def filter_open(self, queryset: CaseQuerySet, name: str, value: bool) -> QuerySet[Case]:
+        return queryset.open() if value else queryset
 
     def filter_high_risk(self, queryset: QuerySet[Case], name: str, value: bool) -> QuerySet[Case]:
         return queryset.filter(risk_level__in=HIGH_RISK) if value else queryset
@@ -239,7 +221,7 @@ class CaseFilter(django_filters.FilterSet):
     def filter_referral_followup_overdue(self, queryset: QuerySet[Case], name: str, value: bool) -> QuerySet[Case]:
         if not value:
             return queryset
-        referrals = overdue_followups().filter(case=OuterRef("pk"))
+        referrals = Referral.objects.follow_up_overdue().filter(case=OuterRef("pk"))
         owner = self.form.cleaned_data.get("referral_owner")
         if owner is not None:
             referrals = referrals.filter(owner=owner)

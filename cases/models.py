@@ -1,3 +1,5 @@
+from datetime import datetime
+
 import pghistory
 import pgtrigger
 import pycountry
@@ -5,8 +7,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Cast, Floor, Random
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
@@ -146,6 +149,16 @@ class Status(models.TextChoices):
     WAITING = "waiting", _("Waiting on referral")
     CLOSED = "closed", _("Closed")
     REOPENED = "reopened", _("Reopened")
+
+
+class CaseQuerySet(models.QuerySet["Case"]):
+    def open(self) -> "CaseQuerySet":
+        """Cases not closed: new, open, waiting on a referral or reopened (index case_open_assignee's condition)."""
+        return self.exclude(status=Status.CLOSED)
+
+    def with_overdue_steps(self, now: datetime | None = None) -> "CaseQuerySet":
+        """Cases with a response step still to do after its due time."""
+        return self.filter(Exists(ResponseStep.objects.overdue(now).filter(case=OuterRef("pk"))))
 
 
 class Risk(models.TextChoices):
@@ -309,6 +322,8 @@ class Case(models.Model):
     version = models.PositiveIntegerField(default=1, help_text=_("Raised by every save; a stale edit is refused."))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CaseQuerySet.as_manager()
 
     class Meta:
         ordering = ["-first_contact_at", "-id"]
@@ -507,6 +522,12 @@ class StepStatus(models.TextChoices):
     NOT_APPLICABLE = "not_applicable", _("Not applicable")
 
 
+class ResponseStepQuerySet(models.QuerySet["ResponseStep"]):
+    def overdue(self, now: datetime | None = None) -> "ResponseStepQuerySet":
+        """Steps still to do after their due time."""
+        return self.filter(status=StepStatus.TODO, due_at__lt=now or timezone.now())
+
+
 @pghistory.track()
 class ResponseStep(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="steps")
@@ -518,6 +539,8 @@ class ResponseStep(models.Model):
     )
     done_at = models.DateTimeField(null=True, blank=True)
     reason = models.CharField(max_length=200, blank=True, help_text=_("Why the playbook added it."))
+
+    objects = ResponseStepQuerySet.as_manager()
 
     class Meta:
         ordering = ["step_type__position", "id"]

@@ -5,7 +5,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import HttpRequest
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -14,6 +14,7 @@ from cases.models import (
     Case,
     CaseActivity,
     CasePlatform,
+    CaseQuerySet,
     ClosureRequest,
     ClosureStatus,
     EventKind,
@@ -28,7 +29,7 @@ from helpline import gate
 from referrals.models import Outcome, Referral, ReferralKind, ReferralStatus
 
 
-def cases_visible_to(user: Any) -> QuerySet[Case]:
+def cases_visible_to(user: Any) -> CaseQuerySet:
     """Workers and supervisors see the cases of their organisation; nobody else sees any.
 
     Workers see every case of the organisation, not only their own, because the
@@ -167,8 +168,8 @@ def my_open_cases(user: Any, limit: int = 20) -> list[Case]:
         return []
     cases = list(
         cases_visible_to(user)
+        .open()
         .filter(assigned_to=user)
-        .exclude(status=Status.CLOSED)
         .select_related("sextortion_type")
         .order_by("-first_contact_at", "-id")[:limit]
     )
@@ -178,11 +179,7 @@ def my_open_cases(user: Any, limit: int = 20) -> list[Case]:
 
 def mark_overdue(cases: list[Case]) -> None:
     """Set ``has_overdue`` on each case of a page, in one query rather than a subquery over every match."""
-    late = set(
-        ResponseStep.objects.filter(case__in=cases, status=StepStatus.TODO, due_at__lt=timezone.now()).values_list(
-            "case_id", flat=True
-        )
-    )
+    late = set(ResponseStep.objects.overdue().filter(case__in=cases).values_list("case_id", flat=True))
     for case in cases:
         case.has_overdue = case.pk in late  # type: ignore[attr-defined]
 

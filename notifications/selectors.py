@@ -1,12 +1,12 @@
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from cases.models import HIGH_RISK, Case, ClosureRequest, ClosureStatus, ResponseStep, Status, StepStatus
+from cases.models import HIGH_RISK, Case, ClosureRequest, ClosureStatus
 from notifications.models import Notification
-from referrals.models import UNDER_WAY, Referral
+from referrals.models import Referral
 
 # Reminders whose e-mail has not gone out are retried for this long, then left to the app alone.
 EMAIL_RETRY_WINDOW = timedelta(days=1)
@@ -55,11 +55,12 @@ def digest_figures(organisation_id: int, now: datetime) -> dict[str, Any]:
         .order_by("created_at", "id")
         .values("pk", "reference", "risk_level")
     )
-    overdue_steps = ResponseStep.objects.filter(case=OuterRef("pk"), status=StepStatus.TODO, due_at__lt=now)
-    overdue_step_cases = cases.exclude(status=Status.CLOSED).filter(Exists(overdue_steps)).count()
-    overdue_follow_ups = Referral.objects.filter(
-        case__organisation_id=organisation_id, status__in=UNDER_WAY, follow_up_on__lt=timezone.localdate(now)
-    ).count()
+    overdue_step_cases = cases.open().with_overdue_steps(now).count()
+    overdue_follow_ups = (
+        Referral.objects.follow_up_overdue(timezone.localdate(now))
+        .filter(case__organisation_id=organisation_id)
+        .count()
+    )
     pending = list(
         ClosureRequest.objects.filter(case__organisation_id=organisation_id, status=ClosureStatus.PENDING)
         .order_by("requested_at", "id")

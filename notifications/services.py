@@ -18,11 +18,10 @@ from psycopg.types.json import Jsonb
 from accounts.models import User, language_to_activate
 from accounts.roles import Role
 from audit.models import AccessLog
-from cases.models import ResponseStep, Risk, Status, StepStatus
+from cases.models import ResponseStep, Risk, Status
 from notifications.models import Kind, Notification
 from notifications.selectors import digest_figures, digest_is_empty
 from referrals.models import Referral
-from referrals.services import ACTIVE
 
 COLUMNS = [
     "recipient_id",
@@ -58,7 +57,8 @@ def _follow_up_text(language: str, reference: str, agency: str, follow_up_on: da
 def _overdue_steps(now: datetime) -> list[Notification]:
     """Steps still to do past their due time, for the case's assignee (unassigned cases wait for the digest)."""
     steps = (
-        ResponseStep.objects.filter(status=StepStatus.TODO, due_at__lt=now, case__assigned_to__is_active=True)
+        ResponseStep.objects.overdue(now)
+        .filter(case__assigned_to__is_active=True)
         .exclude(case__status=Status.CLOSED)
         .values_list(
             "pk",
@@ -85,8 +85,10 @@ def _overdue_steps(now: datetime) -> list[Notification]:
 
 def _follow_ups_due(today: date) -> list[Notification]:
     """Referrals still under way whose follow-up date has passed, for their owner."""
-    referrals = Referral.objects.filter(status__in=ACTIVE, follow_up_on__lt=today, owner__is_active=True).values_list(
-        "pk", "case_id", "case__reference", "owner_id", "owner__language", "agency__name", "follow_up_on"
+    referrals = (
+        Referral.objects.follow_up_overdue(today)
+        .filter(owner__is_active=True)
+        .values_list("pk", "case_id", "case__reference", "owner_id", "owner__language", "agency__name", "follow_up_on")
     )
     return [
         Notification(

@@ -1,3 +1,5 @@
+from datetime import date
+
 import pghistory
 import pgtrigger
 from django.conf import settings
@@ -119,6 +121,15 @@ class ReferralStatus(models.TextChoices):
 UNDER_WAY = (ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED, ReferralStatus.IN_PROGRESS)
 
 
+class ReferralQuerySet(models.QuerySet["Referral"]):
+    def under_way(self) -> "ReferralQuerySet":
+        return self.filter(status__in=UNDER_WAY)
+
+    def follow_up_overdue(self, today: date | None = None) -> "ReferralQuerySet":
+        """Referrals under way whose follow-up date has passed (``Referral.follow_up_overdue``, for one)."""
+        return self.under_way().filter(follow_up_on__lt=today or timezone.localdate())
+
+
 class Outcome(models.TextChoices):
     REMOVED = "removed", _("Removed")
     PARTLY_REMOVED = "partly_removed", _("Partly removed")
@@ -151,6 +162,8 @@ class Referral(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True, help_text=_("Completed, declined or withdrawn."))
+
+    objects = ReferralQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -2,14 +2,12 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 
 from helpline import gate
-from referrals.models import Agency, HiddenAgency, Referral
-from referrals.services import ACTIVE
+from referrals.models import Agency, HiddenAgency, Referral, ReferralQuerySet
 
 
-def referrals_visible_to(user: Any) -> QuerySet[Referral]:
+def referrals_visible_to(user: Any) -> ReferralQuerySet:
     """Referrals of the cases the user may open: the same people, the same organisation."""
     if not user.is_authenticated or not user.has_perm("cases.view_case"):
         return Referral.objects.none()
@@ -18,11 +16,6 @@ def referrals_visible_to(user: Any) -> QuerySet[Referral]:
 
 def referral_for_user(request: HttpRequest, pk: Any) -> Referral:
     return gate.get_or_refuse(request, referrals_visible_to(request.user).select_related("case", "agency", "owner"), pk)
-
-
-def overdue(queryset: QuerySet[Referral]) -> QuerySet[Referral]:
-    """Referrals under way whose follow-up date has passed."""
-    return queryset.filter(status__in=ACTIVE, follow_up_on__lt=timezone.localdate())
 
 
 def agencies_visible_to(organisation_id: int) -> QuerySet[Agency]:

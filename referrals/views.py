@@ -20,7 +20,7 @@ from helpline import gate
 from referrals import services
 from referrals.forms import ConsentForm, ItemForm, ItemStatusForm, ReferralForm, ReferralListForm, TransitionForm
 from referrals.models import Referral, ReferralStatus
-from referrals.selectors import agencies_offered_to, overdue, referral_for_user, referrals_visible_to
+from referrals.selectors import agencies_offered_to, referral_for_user, referrals_visible_to
 
 _casework = gate.page("cases.view_case", object_type="cases")
 
@@ -36,7 +36,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
     if scope == "mine":
         referrals = referrals.filter(owner_id=request.user.pk)
     if wanted.get("overdue"):
-        referrals = overdue(referrals)
+        referrals = referrals.follow_up_overdue()
     if wanted.get("status"):
         referrals = referrals.filter(status=wanted["status"])
     if wanted.get("agency") is not None:

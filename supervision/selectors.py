@@ -5,21 +5,15 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Aggregate, Count, Exists, FloatField, Func, Q, QuerySet
+from django.db.models import Aggregate, Count, FloatField, Func, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Organisation, User
 from accounts.roles import Role
-from cases.filters import (
-    HIGH_RISK,
-    local_midnight,
-    open_cases,
-    overdue_followups,
-    overdue_steps,
-    without_contact_since,
-)
+from cases.filters import HIGH_RISK, local_midnight, without_contact_since
 from cases.models import Case, Contact
 from cases.selectors import cases_visible_to, mark_overdue
+from referrals.models import Referral
 
 CASEWORKERS = (Role.WORKER, Role.SUPERVISOR)
 QUEUE_LENGTH = 100
@@ -117,7 +111,7 @@ def workload(organisation: Organisation, *, stale_days: int, now: datetime | Non
     today = timezone.localdate(now)
     week_start = today - timedelta(days=today.weekday())
     cutoff = now - timedelta(days=stale_days)
-    open_here = Case.objects.filter(organisation=organisation).filter(open_cases())
+    open_here = Case.objects.filter(organisation=organisation).open()
     per_assignee: dict[int | None, dict[str, Any]] = {
         row["assigned_to"]: dict(row)
         for row in open_here.values("assigned_to")
@@ -128,12 +122,12 @@ def workload(organisation: Organisation, *, stale_days: int, now: datetime | Non
         )
         .order_by()
     }
-    overdue = _by(open_here.filter(Exists(overdue_steps(now))), "assigned_to")
+    overdue = _by(open_here.with_overdue_steps(now), "assigned_to")
     quiet = _by(open_here.filter(without_contact_since(cutoff)), "assigned_to")
     overall_median = _median_first_contact(open_here, sum(row["open_cases"] for row in per_assignee.values()))
     # Referrals and contacts are counted by their people's organisation (a join with the few users)
     # rather than their cases' (a lookup per row in the large case table); they are the same people.
-    followups = _by(overdue_followups(today).filter(owner__organisation=organisation), "owner")
+    followups = _by(Referral.objects.follow_up_overdue(today).filter(owner__organisation=organisation), "owner")
     contacts = _by(
         Contact.objects.filter(worker__organisation=organisation, at__gte=local_midnight(week_start)), "worker"
     )
@@ -184,7 +178,8 @@ def unassigned_queue(user: Any, limit: int = QUEUE_LENGTH) -> list[Case]:
     """Open cases nobody holds, oldest first, each marked if a step is overdue."""
     cases = list(
         cases_visible_to(user)
-        .filter(open_cases(), assigned_to__isnull=True)
+        .open()
+        .filter(assigned_to__isnull=True)
         .select_related("sextortion_type")
         # assigned_to is NULL throughout: naming it first lets PostgreSQL read case_open_assignee in order.
         .order_by("assigned_to_id", "first_contact_at", "id")[:limit]
@@ -197,7 +192,8 @@ def open_cases_held_by(user: Any, holder: User) -> QuerySet[Case]:
     """The open cases one person holds, oldest first, among those ``user`` may see."""
     return (
         cases_visible_to(user)
-        .filter(open_cases(), assigned_to=holder)
+        .open()
+        .filter(assigned_to=holder)
         .select_related("sextortion_type")
         .order_by("first_contact_at", "id")
     )
