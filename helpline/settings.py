@@ -295,6 +295,7 @@ ROLLUP_REFRESH_MINUTES = env.int("ROLLUP_REFRESH_MINUTES", default=1)
 # Where each process keeps its copy of the store's parts, and how many threads DuckDB reads them with.
 STATISTICS_CACHE_DIR = Path(env.str("STATISTICS_CACHE_DIR", default=str(VAR_DIR / "statistics")))
 STATISTICS_THREADS = env.int("STATISTICS_THREADS", default=2)
+STATISTICS_READER_MEMORY_MB = env.int("STATISTICS_READER_MEMORY_MB", default=1024)
 STATISTICS_WRITER_MEMORY_MB = env.int("STATISTICS_WRITER_MEMORY_MB", default=512)
 STATISTICS_BATCH_CASES = env.int("STATISTICS_BATCH_CASES", default=200_000)  # cases written at a time
 CELERY_BEAT_SCHEDULE = {

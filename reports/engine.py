@@ -74,7 +74,8 @@ class Params:
 
 
 # Each filter: its parameter, then its condition on the live case "c" and on a row of the store (reports/store.py).
-BAND = "(CASE WHEN {age} THEN width_bucket({value}, %(limits)s::int[])::text ELSE {unknown} END) = %(age_band)s"
+# An age band: known ages from %(age_low)s to below %(age_high)s, or the band of ages not known exactly.
+BAND = "(CASE WHEN {unknown} THEN {kind} = %(age_band)s ELSE {age} >= %(age_low)s AND {age} < %(age_high)s END)"
 FILTERS = {
     "platform": (
         "EXISTS (SELECT 1 FROM cases_caseplatform p WHERE p.case_id = c.id AND p.platform_id = %(platform)s)",
@@ -83,8 +84,8 @@ FILTERS = {
     "sextortion_type": ("c.sextortion_type_id = %(sextortion_type)s", "x_type = %(sextortion_type)s"),
     "region": ("c.victim_region = %(region)s", "x_region = %(region)s"),
     "age_band": (
-        BAND.format(age="c.victim_age IS NOT NULL", value="c.victim_age", unknown="c.victim_age_unknown"),
-        BAND.format(age="x_age >= 0", value="x_age", unknown="x_age_unknown"),
+        BAND.format(unknown="c.victim_age IS NULL", kind="c.victim_age_unknown", age="c.victim_age"),
+        BAND.format(unknown="x_age < 0", kind="x_age_unknown", age="x_age"),
     ),
     "gender": ("c.victim_gender = %(gender)s", "x_gender = %(gender)s"),
     "risk_level": ("c.risk_level = %(risk_level)s", "x_risk = %(risk_level)s"),
@@ -213,6 +214,19 @@ class Report:
     as_of: datetime | None = None
 
 
+def _age_range(params: Params) -> dict[str, int]:
+    """The known ages of the filter's band (none for the bands of ages not known exactly)."""
+    if not params.age_band.isdigit():
+        return {"age_low": -1, "age_high": -1}
+    bounds = [0, *params.age_limits, 1_000]
+    band = int(params.age_band)
+    return (
+        {"age_low": bounds[band], "age_high": bounds[band + 1]}
+        if band + 1 < len(bounds)
+        else {"age_low": -1, "age_high": -1}
+    )
+
+
 class _Query:
     """The SQL pieces shared by every table: the cases in scope, read from the store or the live tables.
 
@@ -235,6 +249,7 @@ class _Query:
             "tz": settings.TIME_ZONE,
             "limits": list(params.age_limits),
             **{name: getattr(params, name) for name in FILTERS},
+            **_age_range(params),
         }
         for key in ("start", "end", "before_start", "before_end"):
             self.args[key] = datetime.combine(self.args[f"{key}_month"], time(), tzinfo=zone)

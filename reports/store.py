@@ -4,8 +4,10 @@ Each family of ``reports/rollups.py`` is kept per case (one row per case and val
 dimensions, with its count and record-key sum), plus a ``cases`` family with every filter dimension of
 a case. One Parquet file holds one family for one organisation and month of first contact: a *part*.
 PostgreSQL stays the record and carries the parts too (``reports_store_part``), so every web and
-worker process, on one machine or many, reads the same figures without a shared disk: a reader copies
-the parts it lacks into its local cache folder and asks DuckDB (in memory, in-process) to read them.
+worker process, on one machine or many, reads the same figures without a shared disk: each process
+keeps its own DuckDB database (a file in ``STATISTICS_CACHE_DIR``, written by that process alone, so
+DuckDB's one-writer rule always holds), takes in the parts written since it last looked, and runs the
+engine's SQL on it in-process.
 
 Triggers (reports/migrations/0008_statistics_store.py) mark the organisation and month of any case
 whose facts change in ``reports_store_dirty``; ``store_refresh`` (Celery beat, every
@@ -16,7 +18,6 @@ advisory lock; readers are never blocked, since a part is replaced whole.
 import os
 import tempfile
 import threading
-import time as time_module
 from collections.abc import Iterable
 from datetime import date, datetime, time
 from pathlib import Path
@@ -67,7 +68,8 @@ LISTS = ("x_platforms", "x_agencies")
 STORED = [CASES, *FAMILIES]
 
 # PostgreSQL type oids of the exported columns, as DuckDB types.
-TYPES = {16: "BOOLEAN", 20: "BIGINT", 21: "INTEGER", 23: "INTEGER", 25: "VARCHAR", 1043: "VARCHAR", 1082: "DATE"}
+# Every sum is of one case's rows: INTEGER holds it.
+TYPES = {16: "BOOLEAN", 20: "INTEGER", 21: "INTEGER", 23: "INTEGER", 25: "VARCHAR", 1043: "VARCHAR", 1082: "DATE"}
 
 
 def per_case_sql(family: Family) -> str:
@@ -172,6 +174,7 @@ def _write_months(months: set[tuple[int, date]]) -> None:
                 cursor.execute(f"{sql} LIMIT 0")
                 assert cursor.description is not None
                 columns = {column.name: TYPES[column.type_code] for column in cursor.description}
+                columns["case_id"] = "BIGINT"
                 with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy, csv.open("wb") as out:
                     for block in copy:
                         out.write(block)
@@ -205,7 +208,7 @@ def _write_months(months: set[tuple[int, date]]) -> None:
             for family in STORED:
                 parquet = Path(folder) / f"{family.name}-{org}-{first}.parquet"
                 duck.execute(
-                    f"COPY (SELECT * EXCLUDE (part) FROM {family.name} WHERE org = $org AND part = $part)"
+                    f"COPY (SELECT * FROM {family.name} WHERE org = $org AND part = $part ORDER BY month)"
                     f" TO '{parquet}' (FORMAT parquet)",
                     {"org": org, "part": first},
                 )
@@ -219,8 +222,6 @@ def _write_months(months: set[tuple[int, date]]) -> None:
 
 # --- reading ---------------------------------------------------------------------------------------------------------
 
-_local = threading.local()
-
 
 def store_ready() -> bool:
     """The store has been written at least once (otherwise reports read the live tables)."""
@@ -230,57 +231,100 @@ def store_ready() -> bool:
 
 
 def store_connection(organisations: Iterable[int]) -> duckdb.DuckDBPyConnection | None:
-    """An in-memory DuckDB with one view per family over the organisations' parts, copied here if new.
+    """A DuckDB cursor on this process's copy of the organisations' parts, brought up to date first.
 
-    None when the organisations have no part: no case, nothing to read.
+    Each process keeps its own DuckDB database file (so no two processes ever write one), with one table
+    per family, and takes in the parts written since it last looked. None when the organisations have no
+    part: no case, nothing to read.
     """
-    folder = Path(settings.STATISTICS_CACHE_DIR) / str(connection.settings_dict["NAME"])
-    folder.mkdir(parents=True, exist_ok=True)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT family, org, month, version FROM reports_store_part WHERE org = ANY(%s)", [list(organisations)]
+            "SELECT family, org, month, version::text FROM reports_store_part WHERE org = ANY(%s)",
+            [list(organisations)],
         )
-        parts = cursor.fetchall()
-        if not parts:
+        wanted = set(cursor.fetchall())
+        if not wanted:
             return None
-        missing = [(f, o, m, v) for f, o, m, v in parts if not _path(folder, f, o, m, v).exists()]
-        if missing:
-            cursor.execute(
-                "SELECT family, org, month, version, data FROM reports_store_part WHERE (family, org, month, version)"
-                " IN (SELECT * FROM unnest(%s::text[], %s::int[], %s::date[], %s::uuid[]))",
-                [list(column) for column in zip(*missing, strict=True)],
+        with _lock:
+            duck = _process_database()
+            held = set(
+                duck.execute(
+                    "SELECT family, org, month, version FROM parts WHERE list_contains($orgs, org)",
+                    {"orgs": list(organisations)},
+                ).fetchall()
             )
-            for family, org, first, version, data in cursor.fetchall():
-                path = _path(folder, family, org, first, version)
-                temporary = path.with_suffix(f".{os.getpid()}.tmp")
-                temporary.write_bytes(data)
-                temporary.replace(path)
-    files: dict[str, list[str]] = {family.name: [] for family in STORED}
-    for family, org, first, version in parts:
-        files[family].append(str(_path(folder, family, org, first, version)))
-    if missing:
-        _forget_old_copies(folder, {Path(path) for paths in files.values() for path in paths})
-    duck = getattr(_local, "duck", None)
-    if duck is None:
-        duck = _local.duck = duckdb.connect()
+            if wanted != held:
+                _take_in(duck, cursor, new=wanted - held, old=held - wanted)
+    return duck.cursor()
+
+
+_lock = threading.Lock()
+_databases: dict[str, duckdb.DuckDBPyConnection] = {}
+
+
+def _process_database() -> duckdb.DuckDBPyConnection:
+    name = str(connection.settings_dict["NAME"])
+    if name not in _databases:
+        folder = Path(settings.STATISTICS_CACHE_DIR)
+        folder.mkdir(parents=True, exist_ok=True)
+        _forget_dead_processes(folder)
+        path = folder / f"{name}-{os.getpid()}.duckdb"
+        for leftover in (path, path.with_suffix(".duckdb.wal")):
+            leftover.unlink(missing_ok=True)
+        duck = duckdb.connect(str(path))
         duck.execute(f"SET threads = {settings.STATISTICS_THREADS}")
+        duck.execute(f"SET memory_limit = '{settings.STATISTICS_READER_MEMORY_MB}MB'")
         duck.execute("CREATE MACRO width_bucket(x, bounds) AS len(list_filter(bounds, b -> b <= x))")
-    for family in STORED:
-        duck.execute(f"CREATE OR REPLACE VIEW f_{family.name} AS SELECT * FROM read_parquet({files[family.name]!r})")
-    return duck
+        duck.execute("CREATE TABLE parts (family VARCHAR, org INTEGER, month DATE, version VARCHAR)")
+        _databases[name] = duck
+    return _databases[name]
 
 
-def _path(folder: Path, family: str, org: int, first: date, version: Any) -> Path:
-    return folder / f"{family}-{org}-{first:%Y-%m}-{version}.parquet"
+def _take_in(duck: duckdb.DuckDBPyConnection, cursor: Any, *, new: set[Any], old: set[Any]) -> None:
+    """Replace the rows of parts written again, add new parts, drop parts gone; readers see all or nothing."""
+    data: list[tuple[str, int, date, str, bytes]] = []
+    if new:
+        cursor.execute(
+            "SELECT family, org, month, version::text, data FROM reports_store_part"
+            " WHERE (family, org, month, version)"
+            " IN (SELECT * FROM unnest(%s::text[], %s::int[], %s::date[], %s::uuid[]))"
+            " ORDER BY month",
+            [list(column) for column in zip(*new, strict=True)],
+        )
+        data = cursor.fetchall()
+    tables = {row[0] for row in duck.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    folder = Path(settings.STATISTICS_CACHE_DIR)
+    duck.execute("BEGIN")
+    try:
+        for family, org, first, version in old:
+            if f"f_{family}" in tables:
+                duck.execute(f"DELETE FROM f_{family} WHERE org = $org AND part = $part", {"org": org, "part": first})
+            duck.execute(
+                "DELETE FROM parts WHERE family = $f AND org = $o AND month = $m AND version = $v",
+                {"f": family, "o": org, "m": first, "v": version},
+            )
+        for family, org, first, version, content in data:
+            path = folder / f"{os.getpid()}-{family}-{org}-{first}.parquet"
+            path.write_bytes(content)
+            rows = f"read_parquet('{path}')"
+            if f"f_{family}" not in tables:
+                duck.execute(f"CREATE TABLE f_{family} AS SELECT * FROM {rows} LIMIT 0")
+                tables.add(f"f_{family}")
+            duck.execute(f"INSERT INTO f_{family} SELECT * FROM {rows}")
+            duck.execute("INSERT INTO parts VALUES ($f, $o, $m, $v)", {"f": family, "o": org, "m": first, "v": version})
+            path.unlink()
+        duck.execute("COMMIT")
+    except BaseException:
+        duck.execute("ROLLBACK")
+        raise
 
 
-def _forget_old_copies(folder: Path, current: set[Path]) -> None:
-    """Copies of parts written again since, once no report of this machine can still be reading them."""
-    cutoff = time_module.time() - 600
-    for path in current:
-        for other in folder.glob(path.name.rsplit("-", 5)[0] + "-*.parquet"):
-            if other not in current and other.stat().st_mtime < cutoff:
-                other.unlink(missing_ok=True)
+def _forget_dead_processes(folder: Path) -> None:
+    """The copies of processes that are gone."""
+    for path in folder.glob("*.duckdb*"):
+        pid = path.name.split(".duckdb")[0].rsplit("-", 1)[-1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            path.unlink(missing_ok=True)
 
 
 def store_rows(duck: duckdb.DuckDBPyConnection, sql: str, args: dict[str, Any]) -> list[tuple[Any, ...]]:
