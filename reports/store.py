@@ -2,16 +2,17 @@
 
 Each family of ``reports/rollups.py`` is kept per case (one row per case and value of the family's
 dimensions, with its count and record-key sum), plus a ``cases`` family with every filter dimension of
-a case. One Parquet file holds one family for one organisation and month of first contact: a *part*.
+a case. One Parquet file holds one family for the cases of one organisation in one block of 20,000 case
+ids (``BLOCK``): a *part*.
 PostgreSQL stays the record and carries the parts too (``reports_store_part``), so every web and
 worker process, on one machine or many, reads the same figures without a shared disk: each process
 keeps its own DuckDB database (a file in ``STATISTICS_CACHE_DIR``, written by that process alone, so
 DuckDB's one-writer rule always holds), takes in the parts written since it last looked, and runs the
 engine's SQL on it in-process.
 
-Triggers (reports/migrations/0008_statistics_store.py) mark the organisation and month of any case
+Triggers (reports/migrations/0009_statistics_store_blocks.py) mark the organisation and block of any case
 whose facts change in ``reports_store_dirty``; ``store_refresh`` (Celery beat, every
-``STATISTICS_REFRESH_SECONDS``) writes the parts of those months again. One writer at a time, by an
+``STATISTICS_REFRESH_SECONDS``) writes the parts of those blocks again. One writer at a time, by an
 advisory lock; readers are never blocked, since a part is replaced whole.
 """
 
@@ -19,7 +20,6 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterable
-from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,8 @@ from reports.models import RollupRefresh
 from reports.rollups import BY_NAME, FAMILIES, Family, month
 
 STORE_LOCK = 7_301_002  # advisory lock key: one writer at a time
-MONTH = month("c.first_contact_at")
+# Cases per part: new cases take new ids, so an import touches a few new blocks whatever its dates.
+BLOCK = 20_000  # as in reports/migrations/0009_statistics_store_blocks.py
 
 # The filter dimensions of a case. Every row of every family carries them, so that a filter is a condition on
 # the row itself: DuckDB then reads each family once, with no join.
@@ -73,18 +74,15 @@ TYPES = {16: "BOOLEAN", 20: "INTEGER", 21: "INTEGER", 23: "INTEGER", 25: "VARCHA
 
 
 def per_case_sql(family: Family) -> str:
-    """The family's rows for the cases of some organisations and months of first contact, one group per case.
-
-    ``part``: the month of first contact, which names the part a row goes to (a contact's ``month`` is its own).
-    """
+    """The family's rows for the cases of some blocks, one group per case; ``part`` is the case's block."""
     dims = "".join(f", {expression} AS {name}" for name, expression in family.dims)
     measures = ", ".join(f"{expression} AS {name}" for name, expression in family.measures)
     group = ", ".join(str(position) for position in range(1, len(family.dims) + 5))
     return (
-        f"SELECT {MONTH} AS part, c.id AS case_id, c.organisation_id AS org, {month(family.time)} AS month{dims},"
-        f" {measures} FROM cases_case c {family.joins} WHERE {family.where}"
-        + " AND c.first_contact_at >= %(from)s AND c.first_contact_at < %(to)s"
-        f" AND (c.organisation_id, {MONTH}) IN (SELECT * FROM unnest(%(orgs)s::int[], %(months)s::date[]))"
+        f"SELECT c.id / {BLOCK} AS part, c.id AS case_id, c.organisation_id AS org, {month(family.time)} AS month"
+        f"{dims}, {measures} FROM cases_case c {family.joins} WHERE {family.where}"
+        " AND c.id >= %(first_id)s AND c.id < %(end_id)s"
+        f" AND (c.organisation_id, c.id / {BLOCK}) IN (SELECT * FROM unnest(%(orgs)s::int[], %(blocks)s::int[]))"
         f" GROUP BY {group}"
     )
 
@@ -93,7 +91,8 @@ def per_case_sql(family: Family) -> str:
 
 
 def store_refresh(*, full: bool = False) -> bool:
-    """Write again the parts of every month marked since the last run (of every month, when ``full``).
+    """Write again the parts of every block marked since the last run (of every block, when ``full`` or when
+    nothing has been written yet).
 
     Returns False, doing nothing, when another refresh is running.
     """
@@ -106,21 +105,21 @@ def store_refresh(*, full: bool = False) -> bool:
         with transaction.atomic():
             # Claimed and written in one transaction: a failed run leaves the marks for the next one.
             with connection.cursor() as cursor:
-                cursor.execute("DELETE FROM reports_store_dirty RETURNING org, month")
+                cursor.execute("DELETE FROM reports_store_dirty RETURNING org, block")
                 claimed = cursor.fetchall()
-                if full:
-                    cursor.execute("SELECT DISTINCT org, month FROM reports_store_part")
-                    claimed += cursor.fetchall()
-                months = dict.fromkeys(claimed, 0)  # how many cases each month has, to cut the work in batches
-                chosen = f"(c.organisation_id, {MONTH}) IN (SELECT * FROM unnest(%(orgs)s::int[], %(months)s::date[]))"
+                cursor.execute("SELECT DISTINCT org, block FROM reports_store_part")
+                written = cursor.fetchall()
+                full = full or not written
+                blocks = dict.fromkeys(claimed + (written if full else []), 0)  # block: its cases, for batches
+                chosen = f"(organisation_id, id / {BLOCK}) IN (SELECT * FROM unnest(%s::int[], %s::int[]))"
                 cursor.execute(
-                    f"SELECT c.organisation_id, {MONTH}, count(*) FROM cases_case c"
+                    f"SELECT organisation_id, id / {BLOCK}, count(*) FROM cases_case"
                     f" WHERE {'TRUE' if full else chosen} GROUP BY 1, 2",
-                    {**_tz(), "orgs": [org for org, _ in months], "months": [first for _, first in months]},
+                    [] if full else [[org for org, _ in blocks], [block for _, block in blocks]],
                 )
-                months |= {(org, first): count for org, first, count in cursor.fetchall()}
-            for batch in _batches(months):
-                _write_months(batch)
+                blocks |= {(org, block): count for org, block, count in cursor.fetchall()}
+            for batch in _batches(blocks):
+                _write_blocks(batch)
             RollupRefresh.objects.create(started_at=started)
     finally:
         with connection.cursor() as cursor:
@@ -128,11 +127,11 @@ def store_refresh(*, full: bool = False) -> bool:
     return True
 
 
-def _batches(months: dict[tuple[int, date], int]) -> list[set[tuple[int, date]]]:
-    """The months in batches of about ``STATISTICS_BATCH_CASES`` cases, so that memory stays bounded."""
-    batches: list[set[tuple[int, date]]] = [set()]
+def _batches(blocks: dict[tuple[int, int], int]) -> list[set[tuple[int, int]]]:
+    """The blocks in batches of about ``STATISTICS_BATCH_CASES`` cases, so that memory stays bounded."""
+    batches: list[set[tuple[int, int]]] = [set()]
     size = 0
-    for key, count in sorted(months.items()):
+    for key, count in sorted(blocks.items()):
         if batches[-1] and size + count > settings.STATISTICS_BATCH_CASES:
             batches.append(set())
             size = 0
@@ -145,19 +144,16 @@ def _tz() -> dict[str, str]:
     return {"tz": settings.TIME_ZONE}
 
 
-def _write_months(months: set[tuple[int, date]]) -> None:
-    """Export each family once for all the months, then cut it into parts; a month with no case has none."""
-    from reports.engine import add_months
-
-    zone = timezone.get_default_timezone()
-    ordered = sorted(months)
-    orgs, firsts = [org for org, _ in ordered], [first for _, first in ordered]
+def _write_blocks(blocks: set[tuple[int, int]]) -> None:
+    """Export each family once for all the blocks, then cut it into parts; a block with no case has none."""
+    ordered = sorted(blocks)
+    orgs, numbers = [org for org, _ in ordered], [block for _, block in ordered]
     args = {
         **_tz(),
         "orgs": orgs,
-        "months": firsts,
-        "from": datetime.combine(min(first for _, first in ordered), time(), tzinfo=zone),
-        "to": datetime.combine(add_months(max(first for _, first in ordered), 1), time(), tzinfo=zone),
+        "blocks": numbers,
+        "first_id": min(numbers) * BLOCK,
+        "end_id": (max(numbers) + 1) * BLOCK,
     }
     connection.ensure_connection()
     raw = connection.connection
@@ -198,24 +194,24 @@ def _write_months(months: set[tuple[int, date]]) -> None:
             csv.unlink()
         with connection.cursor() as cursor:
             cursor.execute(
-                "DELETE FROM reports_store_part WHERE (org, month) IN (SELECT * FROM unnest(%s::int[], %s::date[]))",
-                [orgs, firsts],
+                "DELETE FROM reports_store_part WHERE (org, block) IN (SELECT * FROM unnest(%s::int[], %s::int[]))",
+                [orgs, numbers],
             )
         present = set(duck.execute("SELECT DISTINCT org, part FROM cases").fetchall())
-        for org, first in ordered:
-            if (org, first) not in present:
+        for org, block in ordered:
+            if (org, block) not in present:
                 continue
             for family in STORED:
-                parquet = Path(folder) / f"{family.name}-{org}-{first}.parquet"
+                parquet = Path(folder) / f"{family.name}-{org}-{block}.parquet"
                 duck.execute(
                     f"COPY (SELECT * FROM {family.name} WHERE org = $org AND part = $part ORDER BY month)"
                     f" TO '{parquet}' (FORMAT parquet)",
-                    {"org": org, "part": first},
+                    {"org": org, "part": block},
                 )
                 with connection.cursor() as cursor:
                     cursor.execute(
-                        "INSERT INTO reports_store_part (family, org, month, data) VALUES (%s, %s, %s, %s)",
-                        [family.name, org, first, parquet.read_bytes()],
+                        "INSERT INTO reports_store_part (family, org, block, data) VALUES (%s, %s, %s, %s)",
+                        [family.name, org, block, parquet.read_bytes()],
                     )
                 parquet.unlink()
 
@@ -239,7 +235,7 @@ def store_connection(organisations: Iterable[int]) -> duckdb.DuckDBPyConnection 
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT family, org, month, version::text FROM reports_store_part WHERE org = ANY(%s)",
+            "SELECT family, org, block, version::text FROM reports_store_part WHERE org = ANY(%s)",
             [list(organisations)],
         )
         wanted = set(cursor.fetchall())
@@ -249,7 +245,7 @@ def store_connection(organisations: Iterable[int]) -> duckdb.DuckDBPyConnection 
             duck = _process_database()
             held = set(
                 duck.execute(
-                    "SELECT family, org, month, version FROM parts WHERE list_contains($orgs, org)",
+                    "SELECT family, org, block, version FROM parts WHERE list_contains($orgs, org)",
                     {"orgs": list(organisations)},
                 ).fetchall()
             )
@@ -275,20 +271,20 @@ def _process_database() -> duckdb.DuckDBPyConnection:
         duck.execute(f"SET threads = {settings.STATISTICS_THREADS}")
         duck.execute(f"SET memory_limit = '{settings.STATISTICS_READER_MEMORY_MB}MB'")
         duck.execute("CREATE MACRO width_bucket(x, bounds) AS len(list_filter(bounds, b -> b <= x))")
-        duck.execute("CREATE TABLE parts (family VARCHAR, org INTEGER, month DATE, version VARCHAR)")
+        duck.execute("CREATE TABLE parts (family VARCHAR, org INTEGER, block INTEGER, version VARCHAR)")
         _databases[name] = duck
     return _databases[name]
 
 
 def _take_in(duck: duckdb.DuckDBPyConnection, cursor: Any, *, new: set[Any], old: set[Any]) -> None:
     """Replace the rows of parts written again, add new parts, drop parts gone; readers see all or nothing."""
-    data: list[tuple[str, int, date, str, bytes]] = []
+    data: list[tuple[str, int, int, str, bytes]] = []
     if new:
         cursor.execute(
-            "SELECT family, org, month, version::text, data FROM reports_store_part"
-            " WHERE (family, org, month, version)"
-            " IN (SELECT * FROM unnest(%s::text[], %s::int[], %s::date[], %s::uuid[]))"
-            " ORDER BY month",
+            "SELECT family, org, block, version::text, data FROM reports_store_part"
+            " WHERE (family, org, block, version)"
+            " IN (SELECT * FROM unnest(%s::text[], %s::int[], %s::int[], %s::uuid[]))"
+            " ORDER BY block",
             [list(column) for column in zip(*new, strict=True)],
         )
         data = cursor.fetchall()
@@ -296,22 +292,22 @@ def _take_in(duck: duckdb.DuckDBPyConnection, cursor: Any, *, new: set[Any], old
     folder = Path(settings.STATISTICS_CACHE_DIR)
     duck.execute("BEGIN")
     try:
-        for family, org, first, version in old:
+        for family, org, block, version in old:
             if f"f_{family}" in tables:
-                duck.execute(f"DELETE FROM f_{family} WHERE org = $org AND part = $part", {"org": org, "part": first})
+                duck.execute(f"DELETE FROM f_{family} WHERE org = $org AND part = $part", {"org": org, "part": block})
             duck.execute(
-                "DELETE FROM parts WHERE family = $f AND org = $o AND month = $m AND version = $v",
-                {"f": family, "o": org, "m": first, "v": version},
+                "DELETE FROM parts WHERE family = $f AND org = $o AND block = $b AND version = $v",
+                {"f": family, "o": org, "b": block, "v": version},
             )
-        for family, org, first, version, content in data:
-            path = folder / f"{os.getpid()}-{family}-{org}-{first}.parquet"
+        for family, org, block, version, content in data:
+            path = folder / f"{os.getpid()}-{family}-{org}-{block}.parquet"
             path.write_bytes(content)
             rows = f"read_parquet('{path}')"
             if f"f_{family}" not in tables:
                 duck.execute(f"CREATE TABLE f_{family} AS SELECT * FROM {rows} LIMIT 0")
                 tables.add(f"f_{family}")
             duck.execute(f"INSERT INTO f_{family} SELECT * FROM {rows}")
-            duck.execute("INSERT INTO parts VALUES ($f, $o, $m, $v)", {"f": family, "o": org, "m": first, "v": version})
+            duck.execute("INSERT INTO parts VALUES ($f, $o, $b, $v)", {"f": family, "o": org, "b": block, "v": version})
             path.unlink()
         duck.execute("COMMIT")
     except BaseException:

@@ -4,6 +4,7 @@ The expected tables are those of tests/reports/test_engine.py (counted from the 
 engine); each report is built from the store and from the live tables.
 """
 
+import importlib
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from referrals.selectors import agencies_visible_to
 from reports.engine import Params, build_report
 from reports.forms import ReportForm
 from reports.rollups import rollups_refresh
-from reports.store import store_refresh
+from reports.store import BLOCK, store_refresh
 from reports.tasks import refresh_statistics
 from tests.factories import OrganisationFactory, UserFactory
 from tests.reports.test_engine import Data, assert_matches, data, expected_tables, local, make_case, params_for
@@ -93,8 +94,8 @@ def test_a_case_saved_now_is_counted_after_the_next_refresh_not_the_full_one(dat
     before = {t.key: t.counts for t in build_report(params).tables}
     case = make_case(data.organisation, data.worker, local(data.this_month), victim_age=30)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT org, month FROM reports_store_dirty")
-        assert cursor.fetchall() == [(data.organisation.pk, data.this_month)]
+        cursor.execute("SELECT org, block FROM reports_store_dirty")
+        assert cursor.fetchall() == [(data.organisation.pk, case.pk // BLOCK)]
     assert {t.key: t.counts for t in build_report(params).tables} == before  # not yet
     assert store_refresh()  # the months marked only
     assert_matches(build_report(params).tables, expected_tables(params))
@@ -199,3 +200,8 @@ def test_parameters_stored_before_the_new_filters_still_read() -> None:
     }
     params = Params.from_json(stored)
     assert not params.filtered and params.agency is None and params.age_band == ""
+
+
+def test_the_code_cuts_the_store_in_the_blocks_the_triggers_mark() -> None:
+    migration = importlib.import_module("reports.migrations.0009_statistics_store_blocks")
+    assert migration.BLOCK == BLOCK
