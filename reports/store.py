@@ -121,6 +121,7 @@ def store_refresh(*, full: bool = False) -> bool:
             for batch in _batches(blocks):
                 _write_blocks(batch)
             RollupRefresh.objects.create(started_at=started)
+            RollupRefresh.objects.filter(started_at__lt=started).delete()  # one row, not one every 30 seconds
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [STORE_LOCK])
