@@ -90,7 +90,7 @@ class Command(BaseCommand):
                 with connection.cursor() as cursor:  # a change of fact, as an edit saves it (the triggers mark)
                     cursor.execute("UPDATE cases_case SET risk_level = 'high' WHERE id = %s", [case_id])
                 line("one case saved: the update, triggers included", time.perf_counter() - began)
-                line("one case saved: refresh of its month", _seconds(store_refresh))
+                line("one case saved: refresh of its block", _seconds(store_refresh))
                 workers = list(User.objects.filter(organisation=organisation, is_active=True)[:4])
                 began = time.perf_counter()
                 generate_cases(
