@@ -40,24 +40,24 @@ def from_month_index(index: int) -> date:
 
 
 def default_months(today: date, *, published: bool = False) -> tuple[date, date]:
-    """The last twelve full months; for disclosure-controlled figures, January of last year to this month."""
+    """The last twelve full months; for disclosure-controlled figures, this year so far."""
     if published:
-        return date(today.year - 1, 1, 1), date(today.year, today.month, 1)
+        return date(today.year, 1, 1), date(today.year, today.month, 1)
     end = from_month_index(month_index(today) - 1)
     return from_month_index(month_index(end) - 11), end
 
 
 def published_range(start: date, end: date, today: date) -> bool:
-    """Whether disclosure-controlled figures may cover these months: a calendar year, or a January to this month.
+    """Whether disclosure-controlled figures may cover these months: one calendar year, or this year so far.
 
-    The perturbation of a figure is fixed, but every range of months counts a set of cases of its own: if
-    any range were allowed, the difference between January to M and February to M, for each M, would
-    give January's figures again and again with fresh noise, and their average would give them exactly.
-    With these ranges, any set of months can be had at most a few ways. Their periods are whole quarters
-    and years too, but for the last one of a report that runs to this month.
+    The perturbation of a figure is fixed, but every range of months counts a set of cases of its own. If any
+    range were allowed, January to M less February to M, for every M, would give January's figures again and
+    again with fresh noise, and their average would give them exactly; nested ranges over several years
+    (2024 to now less 2025 to now) would do the same for a past year each time a new case arrives. Within one
+    year, a set of months can be had only a few ways.
     """
-    to_now = month_index(end) == month_index(today)
-    return start.month == 1 and (to_now or (end.month == 12 and end.year == start.year))
+    this_year_so_far = start.year == end.year == today.year and month_index(end) == month_index(today)
+    return start.month == 1 and (this_year_so_far or (end.month == 12 and end.year == start.year))
 
 
 class MonthField(forms.CharField):
@@ -279,11 +279,11 @@ class ReportForm(forms.Form):
         return data
 
     def _only_what_cannot_be_averaged(self, data: dict[str, Any]) -> None:
-        """Perturbed figures: named age schemes and whole periods only.
+        """Perturbed figures: named age schemes, one calendar year or this year so far, one organisation or all.
 
-        The perturbation of a figure is fixed, but figures that differ only a little (bands shifted
-        by a year, a quarter less one month) have perturbations of their own: enough of them could be
-        combined to average the noise away and work a small count back."""
+        The perturbation of a figure is fixed, but figures that differ only a little (bands shifted by a year,
+        a range less one month, a group of organisations less one) have perturbations of their own: enough of
+        them could be combined to average the noise away and work a small count back."""
         if data.get("age_scheme") == CUSTOM:
             message = _(
                 "Custom age bands are for true counts within your own organisation. Disclosure-controlled "
@@ -294,11 +294,20 @@ class ReportForm(forms.Form):
         start, end = data.get("start"), data.get("end")
         if start and end and not published_range(start, end, timezone.localdate()):
             message = _(
-                "A disclosure-controlled report covers one calendar year (January to December), or runs from a "
-                "January to the current month, because reports over shifted ranges of months could be combined "
-                "to cancel the perturbation and work a small count back."
+                "A disclosure-controlled report covers one calendar year (January to December), or this year "
+                "so far, because reports over shifted or nested ranges of months could be combined to cancel "
+                "the perturbation and work a small count back."
             )
             self.add_error("start", ValidationError(message, code="shifted_range"))
+        chosen = {organisation.pk for organisation in data.get("organisations") or []}
+        granted = set(self.fields["organisations"].queryset.values_list("pk", flat=True))  # type: ignore[attr-defined]
+        if len(chosen) > 1 and chosen != granted:
+            message = _(
+                "A disclosure-controlled report covers one organisation, or all those you may report on together, "
+                "because reports over different groups of organisations could be combined to cancel the "
+                "perturbation and work a small count back."
+            )
+            self.add_error("organisations", ValidationError(message, code="organisation_subset"))
 
     def params(self) -> Params:
         """The report's parameters; only for a valid form."""

@@ -22,6 +22,7 @@ from cases.models import Term, Vocabulary
 from reports.engine import Params, add_months, build_report, publish_report
 from reports.rollups import rollups_refresh
 from reports.snapshots import snapshot_create
+from tests.factories import OrganisationFactory
 from tests.reports.test_engine import local, make_case
 
 pytestmark = pytest.mark.django_db
@@ -42,10 +43,10 @@ def month_text(month: date) -> str:
 
 @pytest.fixture
 def small_data(personas: dict[str, User]) -> dict[str, Organisation]:
-    """A few dozen cases a helpline over four months: many cells of 1 to 4."""
+    """A few dozen cases a helpline over up to four months of this year: many cells of 1 to 4."""
     home, other = personas["worker"].organisation, personas["other_worker"].organisation
-    start = add_months(this_month(), -3)
     today = timezone.localdate()
+    start = max(add_months(this_month(), -3), date(today.year, 1, 1))
     generate_cases(
         organisation=home,
         workers=[personas["worker"], personas["supervisor"]],
@@ -60,9 +61,8 @@ def small_data(personas: dict[str, User]) -> dict[str, Organisation]:
 
 
 def query(**extra: Any) -> dict[str, Any]:
-    """The months of ``small_data``, as disclosure-controlled reports may cover them: from a January to now."""
-    first = date(add_months(this_month(), -3).year, 1, 1)
-    return {"start": month_text(first), "end": month_text(this_month()), **extra}
+    """The months of ``small_data``, as disclosure-controlled reports may cover them: this year so far."""
+    return {"start": f"{this_month().year}-01", "end": month_text(this_month()), **extra}
 
 
 def whole_quarters(**extra: Any) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def whole_quarters(**extra: Any) -> dict[str, Any]:
 
 
 def whole_years(**extra: Any) -> dict[str, Any]:
-    return {**query(granularity="year", **extra), "start": f"{this_month().year - 1}-01"}
+    return query(granularity="year", **extra)
 
 
 def count_values(tables: list[dict[str, Any]]) -> Iterator[tuple[str, Any]]:
@@ -167,12 +167,14 @@ def test_an_analyst_never_receives_a_count_below_the_threshold(
         ({"granularity": "year", "start": "2024-01", "end": "2025-06"}, "start", "shifted_range"),
         ({"granularity": "year", "start": "2024-03", "end": "2024-12"}, "start", "shifted_range"),
         ({"granularity": "month", "start": "2024-01", "end": "2025-12"}, "start", "shifted_range"),
+        # Nested ranges to now would give a past year again with fresh noise whenever a case arrives.
+        ({"granularity": "year", "start": f"{date.today().year - 2}-01"}, "start", "shifted_range"),
     ],
 )
 def test_perturbed_reports_refuse_what_could_average_the_noise_away(
     client_for: ClientFor, small_data: dict[str, Organisation], params: dict[str, str], field: str, code: str
 ) -> None:
-    """Analysts get named schemes, and a calendar year or a January to this month; the true-count view may ask for
+    """Analysts get named schemes, and one calendar year or this year so far; the true-count view may ask for
     anything."""
     response = client_for("analyst").get(REPORT_URL, params)
     assert response.status_code == 400
@@ -183,16 +185,32 @@ def test_perturbed_reports_refuse_what_could_average_the_noise_away(
     assert response.status_code == 200, response.content
     assert response.json()["suppressed"] is False and response.json()["method"] is None
     assert "Do not publish" in response.json()["statement"]
-    # A calendar year, or a January to this month, by any period, and named schemes, are fine for analysts.
+    # A calendar year, or this year so far, by any period, and named schemes, are fine for analysts.
     this_month = f"{timezone.localdate():%Y-%m}"
     for granularity, start, end in (
         ("quarter", "2025-01", "2025-12"),
-        ("year", "2024-01", this_month),
+        ("year", "2024-01", "2024-12"),
         ("quarter", f"{timezone.localdate().year}-01", this_month),
         ("month", "2025-01", "2025-12"),
     ):
         answer = client_for("analyst").get(REPORT_URL, {"granularity": granularity, "start": start, "end": end})
         assert answer.status_code == 200, (granularity, start, end, answer.content)
+
+
+def test_analysts_report_on_one_organisation_or_all_of_theirs_never_a_group_of_them(
+    client_for: ClientFor, personas: dict[str, User], small_data: dict[str, Organisation]
+) -> None:
+    """Each group of organisations is a set of cases of its own: with any group allowed, a group with and without
+    one organisation, for every group of the others, would give its small counts again and again."""
+    third = OrganisationFactory.create(name="Third Helpline")
+    personas["analyst"].report_organisations.add(small_data["other"], third)
+    mine = [small_data["home"].pk, small_data["other"].pk, third.pk]
+    analyst = client_for("analyst")
+    for chosen in ([mine[0]], [mine[1]], mine):
+        assert analyst.get(REPORT_URL, query(organisations=chosen)).status_code == 200, chosen
+    response = analyst.get(REPORT_URL, query(organisations=mine[:2]))
+    assert response.status_code == 400
+    assert [error["code"] for error in response.json()["errors"]["organisations"]] == ["organisation_subset"]
 
 
 def test_a_supervisor_receives_true_counts_of_their_own_organisation(
@@ -286,8 +304,8 @@ def test_snapshots_reach_analysts_only_suppressed(
 
 
 def hand_made(organisation: Organisation, worker: User, months: list[list[dict[str, Any]]]) -> list[date]:
-    """Cases in the three months before this one: ``months[i]`` lists the facts of each case of month i."""
-    firsts = [add_months(this_month(), index - len(months)) for index in range(len(months))]
+    """Cases in the first months of last year: ``months[i]`` lists the facts of each case of month i."""
+    firsts = [date(this_month().year - 1, index + 1, 1) for index in range(len(months))]
     for month, cases in zip(firsts, months, strict=True):
         for facts in cases:
             make_case(organisation, worker, local(month, 10), **facts)
@@ -306,8 +324,8 @@ def test_a_figure_published_in_several_tables_has_the_same_value_in_all(
     minor, adult = {"victim_age": 15}, {"victim_age": 30}
     months = hand_made(home, personas["worker"], [[minor] * 2, [adult] * 6, [minor] * 10])
     rollups_refresh()
-    first = f"{months[0].year}-01"
-    response = client_for("analyst").get(REPORT_URL, {"start": first, "end": month_text(this_month())})
+    last_year = months[0].year
+    response = client_for("analyst").get(REPORT_URL, {"start": f"{last_year}-01", "end": f"{last_year}-12"})
     tables = {table["key"]: table for table in response.json()["tables"]}
     assert_disclosure_controlled(list(tables.values()), threshold)
     at = [line["label"] for line in tables["new_cases"]["rows"]].index(month_text(months[0]))
@@ -489,12 +507,12 @@ def test_snapshot_figures_are_read_one_at_a_time_and_logged(
 
 
 def test_report_ranges_end_in_the_current_month_at_the_latest(client_for: ClientFor, db: Any) -> None:
-    """The default report of an analyst runs from January of last year to this month (that of a supervisor, the
-    last twelve full months); the current month is allowed, the next one not."""
+    """The default report of an analyst is this year so far (that of a supervisor, the last twelve full months);
+    the current month is allowed, the next one not."""
     analyst = client_for("analyst")
     body = analyst.get(REPORT_URL).json()
     assert body["parameters"]["end"] == this_month().isoformat()
-    assert body["parameters"]["start"] == date(this_month().year - 1, 1, 1).isoformat()
+    assert body["parameters"]["start"] == date(this_month().year, 1, 1).isoformat()
     body = client_for("supervisor").get(REPORT_URL).json()
     assert body["parameters"]["end"] == add_months(this_month(), -1).isoformat()
     assert body["parameters"]["start"] == add_months(this_month(), -12).isoformat()
