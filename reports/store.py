@@ -240,8 +240,6 @@ def store_connection(organisations: Iterable[int]) -> duckdb.DuckDBPyConnection 
             [list(organisations)],
         )
         wanted = set(cursor.fetchall())
-        if not wanted:
-            return None
         with _lock:
             duck = _process_database()
             held = set(
@@ -250,9 +248,9 @@ def store_connection(organisations: Iterable[int]) -> duckdb.DuckDBPyConnection 
                     {"orgs": list(organisations)},
                 ).fetchall()
             )
-            if wanted != held:
+            if wanted != held:  # parts gone (cases deleted) are dropped here too
                 _take_in(duck, cursor, new=wanted - held, old=held - wanted)
-    return duck.cursor()
+    return duck.cursor() if wanted else None
 
 
 _lock = threading.Lock()
@@ -262,8 +260,7 @@ _databases: dict[str, duckdb.DuckDBPyConnection] = {}
 def _process_database() -> duckdb.DuckDBPyConnection:
     name = str(connection.settings_dict["NAME"])
     if name not in _databases:
-        folder = Path(settings.STATISTICS_CACHE_DIR)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = _private_folder()
         _forget_dead_processes(folder)
         path = folder / f"{name}-{os.getpid()}.duckdb"
         for leftover in (path, path.with_suffix(".duckdb.wal")):
@@ -290,7 +287,7 @@ def _take_in(duck: duckdb.DuckDBPyConnection, cursor: Any, *, new: set[Any], old
         )
         data = cursor.fetchall()
     tables = {row[0] for row in duck.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    folder = Path(settings.STATISTICS_CACHE_DIR)
+    folder = _private_folder()
     duck.execute("BEGIN")
     try:
         for family, org, block, version in old:
@@ -302,24 +299,39 @@ def _take_in(duck: duckdb.DuckDBPyConnection, cursor: Any, *, new: set[Any], old
             )
         for family, org, block, version, content in data:
             path = folder / f"{os.getpid()}-{family}-{org}-{block}.parquet"
-            path.write_bytes(content)
-            rows = f"read_parquet('{path}')"
-            if f"f_{family}" not in tables:
-                duck.execute(f"CREATE TABLE f_{family} AS SELECT * FROM {rows} LIMIT 0")
-                tables.add(f"f_{family}")
-            duck.execute(f"INSERT INTO f_{family} SELECT * FROM {rows}")
+            try:
+                path.write_bytes(content)
+                rows = f"read_parquet('{path}')"
+                if f"f_{family}" not in tables:
+                    duck.execute(f"CREATE TABLE f_{family} AS SELECT * FROM {rows} LIMIT 0")
+                    tables.add(f"f_{family}")
+                duck.execute(f"INSERT INTO f_{family} SELECT * FROM {rows}")
+            finally:
+                path.unlink(missing_ok=True)
             duck.execute("INSERT INTO parts VALUES ($f, $o, $b, $v)", {"f": family, "o": org, "b": block, "v": version})
-            path.unlink()
         duck.execute("COMMIT")
     except BaseException:
         duck.execute("ROLLBACK")
         raise
 
 
+def _private_folder() -> Path:
+    """The cache folder, readable by this system user alone: its files hold facts of every case (record keys
+    included, which would undo the perturbation), as sensitive as the database itself."""
+    folder = Path(settings.STATISTICS_CACHE_DIR)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    return folder
+
+
 def _forget_dead_processes(folder: Path) -> None:
-    """The copies of processes that are gone."""
+    """The copies of processes that are gone, and any part a killed process was taking in."""
     for path in folder.glob("*.duckdb*"):
         pid = path.name.split(".duckdb")[0].rsplit("-", 1)[-1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            path.unlink(missing_ok=True)
+    for path in folder.glob("*.parquet"):
+        pid = path.name.split("-", 1)[0]
         if pid.isdigit() and not Path(f"/proc/{pid}").exists():
             path.unlink(missing_ok=True)
 

@@ -205,3 +205,32 @@ def test_parameters_stored_before_the_new_filters_still_read() -> None:
 def test_the_code_cuts_the_store_in_the_blocks_the_triggers_mark() -> None:
     migration = importlib.import_module("reports.migrations.0009_statistics_store_blocks")
     assert migration.BLOCK == BLOCK
+
+
+def test_the_cache_of_each_process_is_private_and_drops_what_was_deleted(
+    data: Data, settings: Any, tmp_path: Any
+) -> None:
+    """The cache holds facts and record keys of cases: readable by the service's user alone, and a case deleted
+    (by retention, say) leaves it at the next report, even when its organisation has no case left."""
+    import stat
+
+    from reports.store import _databases, store_connection
+
+    settings.STATISTICS_CACHE_DIR = str(tmp_path / "statistics")
+    _databases.clear()
+    organisation = OrganisationFactory.create(name="Leaving Helpline")
+    worker = UserFactory.create(username="leaving-worker", role=Role.WORKER, organisation=organisation)
+    case = make_case(organisation, worker, local(data.this_month), victim_age=30)
+    store_refresh()
+    duck = store_connection([organisation.pk])
+    assert duck is not None
+    assert duck.execute("SELECT count(*) FROM f_cases WHERE org = $o", {"o": organisation.pk}).fetchone() == (1,)
+    assert stat.S_IMODE((tmp_path / "statistics").stat().st_mode) == 0o700
+    assert not list((tmp_path / "statistics").glob("*.parquet"))  # parts taken in leave no file behind
+
+    case.delete()
+    store_refresh()
+    assert store_connection([organisation.pk]) is None
+    held = _databases[str(connection.settings_dict["NAME"])]
+    assert held.execute("SELECT count(*) FROM f_cases WHERE org = $o", {"o": organisation.pk}).fetchone() == (0,)
+    _databases.clear()
