@@ -612,6 +612,8 @@ def _referral_tables(params: Params, q: _Query) -> list[Table]:
                 depends=[[(r, base)] for r in range(len(agencies))],
                 total=delays.get(None, none).percentiles.get(fraction),
                 total_depends=[(None, base)],
+                bases=[delays.get(int(agency), none).timed for agency, _ in agencies],
+                total_base=delays.get(None, none).timed,
             )
         )
     referrals.order = [
@@ -671,6 +673,8 @@ def _takedown_table(params: Params, q: _Query) -> Table:
             depends=[[(r, 1)] for r in range(len(platforms))],
             total=items[None].percentiles.get(0.5) if None in items else None,
             total_depends=[(None, 1)],
+            bases=[items[pk].timed for pk, _ in platforms],
+            total_base=items[None].timed if None in items else 0,
         ),
     ]
     return table
@@ -701,6 +705,7 @@ def _step_table(params: Params, q: _Query) -> list[Table]:
             column=Column("done_median", gettext("Median days to done"), "days"),
             values=[steps_done.get(pk, empty).percentiles.get(0.5) for pk, _ in steps],
             depends=[[(r, 1)] for r in range(len(steps))],
+            bases=[steps_done.get(pk, empty).timed for pk, _ in steps],
         ),
     ]
     return [table]
@@ -742,6 +747,8 @@ def _workload_table(params: Params, q: _Query) -> list[Table]:
             depends=[[(r, 0)] for r in range(len(keys))],
             total=average(sum(row[1] for row in contacts.values()), sum(row[2] or 0 for row in contacts.values())),
             total_depends=[(None, 0)],
+            bases=[contacts[key][1] if key in contacts else 0 for key in keys],
+            total_base=sum(row[1] for row in contacts.values()),
         )
     )
     return [table]

@@ -36,13 +36,16 @@ class Derived:
     ``depends`` names, per row, the counts the value is computed from: for a percentage the
     numerator then the base, for a change the current count then the earlier one (both are computed
     again from the published counts); for days and minutes the count of the values it summarises
-    (published only when that true count is at least k)."""
+    (published only when that true count is at least k). ``bases`` and ``total_base``, when given, are that
+    true count instead, where it is not a count of the grid (the values with a time recorded)."""
 
     column: Column
     values: list[float | None]  # one per row
     depends: list[list[Ref]]
     total: float | None = None
     total_depends: list[Ref] = field(default_factory=list)
+    bases: list[int] | None = None
+    total_base: int | None = None
 
 
 @dataclass
@@ -181,7 +184,7 @@ def publish(table: Table, *, threshold: int, suppressed: bool, spread: int | Non
         value = shown(ref)
         return Cell(value, format_value(value, "count"))
 
-    def derived_cell(value: float | None, depends: list[Ref], kind: Kind) -> Cell:
+    def derived_cell(value: float | None, depends: list[Ref], kind: Kind, base: int | None = None) -> Cell:
         if suppressed and kind in ("percent", "change") and depends:
             top, bottom = (shown(ref) for ref in depends)
             if not bottom:
@@ -192,8 +195,10 @@ def publish(table: Table, *, threshold: int, suppressed: bool, spread: int | Non
                 value = 100 * (top - bottom) / bottom
         if value is None:
             return Cell(None, "")
-        if suppressed and kind not in ("percent", "change") and any(table.count_of(ref) < threshold for ref in depends):
-            return Cell(None, "x", "hidden")
+        if suppressed and kind not in ("percent", "change"):
+            counts = [base] if base is not None else [table.count_of(ref) for ref in depends]
+            if any(count < threshold for count in counts):
+                return Cell(None, "x", "hidden")
         return Cell(round(value, 1), format_value(value, kind))
 
     columns = list(table.columns)
@@ -208,7 +213,10 @@ def publish(table: Table, *, threshold: int, suppressed: bool, spread: int | Non
         cells = [count_cell((r, c)) for c in range(len(table.columns))]
         if table.row_totals:
             cells.append(count_cell((r, None)))
-        cells += [derived_cell(d.values[r], d.depends[r], d.column.kind) for d in table.derived]
+        cells += [
+            derived_cell(d.values[r], d.depends[r], d.column.kind, None if d.bases is None else d.bases[r])
+            for d in table.derived
+        ]
         rows.append((label, [cells[positions[key]] for key in order]))
 
     total = None
@@ -216,7 +224,7 @@ def publish(table: Table, *, threshold: int, suppressed: bool, spread: int | Non
         cells = [count_cell((None, c)) for c in range(len(table.columns))]
         if table.row_totals:
             cells.append(count_cell((None, None)))
-        cells += [derived_cell(d.total, d.total_depends, d.column.kind) for d in table.derived]
+        cells += [derived_cell(d.total, d.total_depends, d.column.kind, d.total_base) for d in table.derived]
         total = (gettext("Total"), [cells[positions[key]] for key in order])
 
     return PublishedTable(

@@ -193,6 +193,16 @@ def test_days_are_shown_only_when_their_true_count_reaches_k() -> None:
     assert true.rows[0][1][2].value == 3.2 or true.rows[0][1][2].value == 3.3
 
 
+def test_days_count_only_the_values_with_a_time_not_every_item_done() -> None:
+    """Nine steps done, of which one has a time: the median is that one step's delay, so it is hidden."""
+    table = grid_table([[9, 9]], [[10, 20]], column_totals=False)
+    days = Column("days", "Median days", "days")
+    table.derived.append(Derived(column=days, values=[3.25], depends=[[(0, 1)]], bases=[1]))
+    assert publish(table, threshold=5, suppressed=True, spread=2).rows[0][1][2].flag == "hidden"
+    table.derived[0].bases = [5]
+    assert publish(table, threshold=5, suppressed=True, spread=2).rows[0][1][2].value == 3.2
+
+
 def test_the_same_cases_have_the_same_published_value_in_any_table() -> None:
     """A year's 23 minors and 41 adults: cells of one table, column totals of another (by age band)."""
     minors_adults = grid_table([[23, 41, 2]], [[2900, 5000, 300]], row_totals=True)
