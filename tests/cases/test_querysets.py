@@ -27,6 +27,7 @@ def make_case(worker: User, status: str = Status.OPEN) -> Case:
 
 def step(case: Case, *, due_in: timedelta, status: str = StepStatus.TODO) -> ResponseStep:
     step_type = StepType.objects.exclude(pk__in=case.steps.values("step_type")).first()
+    assert step_type is not None
     return ResponseStep.objects.create(case=case, step_type=step_type, status=status, due_at=timezone.now() + due_in)
 
 
@@ -55,6 +56,7 @@ def test_cases_with_overdue_steps(personas: dict[str, User]) -> None:
 def test_a_follow_up_is_overdue_when_under_way_past_its_date(personas: dict[str, User], db: Any) -> None:
     case = make_case(personas["worker"])
     agency = Agency.objects.first()
+    assert agency is not None
     today = timezone.localdate()
 
     def referral(status: str, follow_up_in: int | None) -> Referral:
