@@ -113,7 +113,7 @@ def report(request: HttpRequest) -> HttpResponse:
         statement=disclosure_note(suppressed=suppressed, threshold=settings.DISCLOSURE_THRESHOLD),
         generated_at=built.generated_at,
         as_of=built.as_of,
-        refresh_minutes=settings.ROLLUP_REFRESH_MINUTES,
+        refresh_seconds=settings.STATISTICS_REFRESH_SECONDS,
     )
 
 
