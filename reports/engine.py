@@ -23,7 +23,7 @@ from cases.models import AgeUnknown, Gender, PlatformRole, Risk, StepType, Term,
 from cases.selectors import terms_offered_to
 from referrals.models import Agency, AgencyKind, Outcome
 from reports import rollups, store
-from reports.tables import TOTAL_KEY, Column, Derived, PublishedTable, Ref, Table, publish
+from reports.tables import TOTAL_KEY, Column, Derived, PublishedTable, Table, publish
 
 Granularity = Literal["month", "quarter", "year"]
 DAY_SECONDS = 86_400
@@ -342,11 +342,6 @@ def publish_report(report: Report, *, suppressed: bool) -> list[PublishedTable]:
     return [publish(table, threshold=threshold, suppressed=suppressed, spread=spread) for table in report.tables]
 
 
-def _period_links(rows: int, ref: Callable[[int | None], Ref]) -> dict[str, Ref]:
-    """The new cases of each period and of all periods, as this table shows them."""
-    return {**{f"cases:{r}": ref(r) for r in range(rows)}, "cases": ref(None)}
-
-
 # --- the cases themselves: new cases, victims, type, outcome facts, region --------------------------------------
 
 
@@ -390,7 +385,6 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
         counts=[[by_period.get(key, 0), before.get(key, (0, 0))[0]] for key in keys],
         keys=[[key_by_period.get(key, 0), before.get(key, (0, 0))[1]] for key in keys],
         chart="line",
-        links=_period_links(len(keys), lambda r: (r, 0)),
     )
     new_cases.derived.append(_change(new_cases, "change", gettext("Change, %"), 0, 1))
 
@@ -412,7 +406,6 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
             keys=_grid({(row[2], row[3]): row[6] for row in sets.get(0b1001, [])}, bands, genders),
             row_totals=True,
             chart="stacked",
-            links={"cases": (None, None)},
         ),
         Table(
             key="minors_adults",
@@ -425,7 +418,6 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
             keys=_grid({(row[1], row[4]): row[6] for row in sets.get(0b0110, [])}, key_rows, minors),
             row_totals=True,
             chart="stacked",
-            links=_period_links(len(keys), lambda r: (r, None)),
         ),
     ]
 
@@ -447,7 +439,6 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
             keys=_grid(type_keys, key_rows, types),
             row_totals=True,
             chart="stacked",
-            links=_period_links(len(keys), lambda r: (r, None)),
         )
     )
 
@@ -479,7 +470,6 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
         counts=[facts.get(key, empty)[: len(names)] for key in keys],
         keys=[facts.get(key, empty)[len(names) :] for key in keys],
         chart="line",
-        links=_period_links(len(keys), lambda r: (r, 0)),
     )
     for index, (key, label) in enumerate(fact_labels, start=1):
         outcomes.derived.append(_share(outcomes, f"{key}_share", f"% {label.lower()}", index, 0))
@@ -503,7 +493,6 @@ def _case_tables(params: Params, q: _Query) -> list[Table]:
             keys=_grid(region_keys, region_rows, minors),
             row_totals=True,
             chart="bar",
-            links={"cases": (None, None)},
         )
     )
     return tables
@@ -734,7 +723,6 @@ def _workload_table(params: Params, q: _Query) -> list[Table]:
         counts=[[contacts[key][0] if key in contacts else 0, new_cases.get(key, (0, 0))[0]] for key in keys],
         keys=[[contacts[key][3] if key in contacts else 0, new_cases.get(key, (0, 0))[1]] for key in keys],
         chart="line",
-        links=_period_links(len(keys), lambda r: (r, 1)),
     )
 
     def average(timed: int, minutes: int | None) -> float | None:

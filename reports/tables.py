@@ -66,9 +66,6 @@ class Table:
     order: list[str] = field(default_factory=list)  # column keys in display order; default counts then derived
     description: str = ""
     chart: Literal["line", "bar", "stacked", ""] = "bar"
-    # Figures that other tables of the report publish too (the new cases of each period, all cases),
-    # by a name shared across tables. The cell key gives them the same published value everywhere.
-    links: dict[str, Ref] = field(default_factory=dict)
 
     def row_total(self, row: int) -> int:
         return sum(self.counts[row])

@@ -1,66 +1,15 @@
 """Every count of the rollups comes with the sum of its cases' record keys (``k``, and ``k_<fact>`` for the
 outcome facts), from which the cell-key method perturbs published figures. The SQL is written out here."""
 
-from django.conf import settings
+import importlib
+
 from django.db import migrations
 
-OLD_VIEWS = [
-    (
-        'reports_rollup_victims',
-        "CREATE MATERIALIZED VIEW reports_rollup_victims AS SELECT c.organisation_id AS org, date_trunc('month', c.first_contact_at AT TIME ZONE %(tz)s)::date AS month, coalesce(c.victim_age, -1) AS age, c.victim_age_unknown AS age_unknown, c.victim_gender AS gender, count(*) AS n FROM cases_case c  WHERE TRUE AND TRUE GROUP BY 1, 2, 3, 4, 5",
-        'CREATE UNIQUE INDEX reports_rollup_victims_key ON reports_rollup_victims (org, month, age, age_unknown, gender)',
-    ),
-    (
-        'reports_rollup_types',
-        "CREATE MATERIALIZED VIEW reports_rollup_types AS SELECT c.organisation_id AS org, date_trunc('month', c.first_contact_at AT TIME ZONE %(tz)s)::date AS month, coalesce(c.sextortion_type_id, 0) AS type, count(*) AS n FROM cases_case c  WHERE TRUE AND TRUE GROUP BY 1, 2, 3",
-        'CREATE UNIQUE INDEX reports_rollup_types_key ON reports_rollup_types (org, month, type)',
-    ),
-    (
-        'reports_rollup_regions',
-        "CREATE MATERIALIZED VIEW reports_rollup_regions AS SELECT c.organisation_id AS org, date_trunc('month', c.first_contact_at AT TIME ZONE %(tz)s)::date AS month, c.victim_region AS region, CASE WHEN c.victim_age IS NOT NULL THEN (CASE WHEN c.victim_age < 18 THEN 'minor' ELSE 'adult' END) ELSE c.victim_age_unknown END AS minor, count(*) AS n FROM cases_case c  WHERE TRUE AND TRUE GROUP BY 1, 2, 3, 4",
-        'CREATE UNIQUE INDEX reports_rollup_regions_key ON reports_rollup_regions (org, month, region, minor)',
-    ),
-    (
-        'reports_rollup_facts',
-        "CREATE MATERIALIZED VIEW reports_rollup_facts AS SELECT c.organisation_id AS org, date_trunc('month', c.first_contact_at AT TIME ZONE %(tz)s)::date AS month, count(*) AS n, count(*) FILTER (WHERE c.victim_paid = 'yes') AS paid, count(*) FILTER (WHERE c.victim_complied = 'yes') AS complied, count(*) FILTER (WHERE c.content_distributed = 'yes') AS distributed, count(*) FILTER (WHERE c.extorted_again = 'yes') AS extorted_again, count(*) FILTER (WHERE c.self_harm) AS self_harm, count(*) FILTER (WHERE c.immediate_danger) AS immediate_danger, count(*) FILTER (WHERE c.victim_age < 13) AS under_13, count(*) FILTER (WHERE c.risk_level IN ('high', 'critical')) AS high_risk FROM cases_case c  WHERE TRUE AND TRUE GROUP BY 1, 2",
-        'CREATE UNIQUE INDEX reports_rollup_facts_key ON reports_rollup_facts (org, month)',
-    ),
-    (
-        'reports_rollup_terms',
-        "CREATE MATERIALIZED VIEW reports_rollup_terms AS SELECT c.organisation_id AS org, date_trunc('month', c.first_contact_at AT TIME ZONE %(tz)s)::date AS month, m.term_id AS term, count(*) AS n FROM cases_case c JOIN (SELECT case_id, term_id FROM cases_case_demands UNION ALL SELECT case_id, term_id FROM cases_case_approaches UNION ALL SELECT case_id, term_id FROM cases_case_content_types UNION ALL SELECT case_id, term_id FROM cases_case_threats) m ON m.case_id = c.id WHERE TRUE AND TRUE GROUP BY 1, 2, 3",
-        'CREATE UNIQUE INDEX reports_rollup_terms_key ON reports_rollup_terms (org, month, term)',
-    ),
-    (
-        'reports_rollup_platforms',
-        "CREATE MATERIALIZED VIEW reports_rollup_platforms AS SELECT c.organisation_id AS org, date_trunc('month', c.first_contact_at AT TIME ZONE %(tz)s)::date AS month, p.platform_id AS platform, p.role AS role, count(*) AS n FROM cases_case c JOIN cases_caseplatform p ON p.case_id = c.id WHERE TRUE AND TRUE GROUP BY 1, 2, 3, 4",
-        'CREATE UNIQUE INDEX reports_rollup_platforms_key ON reports_rollup_platforms (org, month, platform, role)',
-    ),
-    (
-        'reports_rollup_steps',
-        "CREATE MATERIALIZED VIEW reports_rollup_steps AS SELECT c.organisation_id AS org, date_trunc('month', c.first_contact_at AT TIME ZONE %(tz)s)::date AS month, s.step_type_id AS step, CASE WHEN s.status <> 'done' THEN -1 WHEN s.done_at IS NULL THEN -2 ELSE greatest(0, floor(extract(epoch FROM s.done_at - c.first_contact_at) / 8640)::int) END AS tenths, count(*) AS n FROM cases_case c JOIN cases_responsestep s ON s.case_id = c.id WHERE TRUE AND TRUE GROUP BY 1, 2, 3, 4",
-        'CREATE UNIQUE INDEX reports_rollup_steps_key ON reports_rollup_steps (org, month, step, tenths)',
-    ),
-    (
-        'reports_rollup_contacts',
-        "CREATE MATERIALIZED VIEW reports_rollup_contacts AS SELECT c.organisation_id AS org, date_trunc('month', k.at AT TIME ZONE %(tz)s)::date AS month, count(*) AS contacts, count(k.duration_minutes) AS timed, sum(k.duration_minutes) AS minutes FROM cases_case c JOIN cases_contact k ON k.case_id = c.id WHERE TRUE AND TRUE GROUP BY 1, 2",
-        'CREATE UNIQUE INDEX reports_rollup_contacts_key ON reports_rollup_contacts (org, month)',
-    ),
-    (
-        'reports_rollup_referrals',
-        "CREATE MATERIALIZED VIEW reports_rollup_referrals AS SELECT c.organisation_id AS org, date_trunc('month', c.first_contact_at AT TIME ZONE %(tz)s)::date AS month, r.agency_id AS agency, CASE WHEN r.acknowledged_at IS NULL THEN -1 ELSE greatest(0, floor(extract(epoch FROM r.acknowledged_at - r.sent_at) / 8640)::int) END AS tenths, count(*) AS n FROM cases_case c JOIN referrals_referral r ON r.case_id = c.id WHERE r.sent_at IS NOT NULL AND TRUE GROUP BY 1, 2, 3, 4",
-        'CREATE UNIQUE INDEX reports_rollup_referrals_key ON reports_rollup_referrals (org, month, agency, tenths)',
-    ),
-    (
-        'reports_rollup_outcomes',
-        "CREATE MATERIALIZED VIEW reports_rollup_outcomes AS SELECT c.organisation_id AS org, date_trunc('month', c.first_contact_at AT TIME ZONE %(tz)s)::date AS month, r.agency_id AS agency, r.outcome AS outcome, CASE WHEN r.closed_at IS NULL THEN -2 ELSE greatest(0, floor(extract(epoch FROM r.closed_at - r.sent_at) / 8640)::int) END AS tenths, count(*) AS n FROM cases_case c JOIN referrals_referral r ON r.case_id = c.id WHERE r.status = 'completed' AND r.sent_at IS NOT NULL AND TRUE GROUP BY 1, 2, 3, 4, 5",
-        'CREATE UNIQUE INDEX reports_rollup_outcomes_key ON reports_rollup_outcomes (org, month, agency, outcome, tenths)',
-    ),
-    (
-        'reports_rollup_items',
-        "CREATE MATERIALIZED VIEW reports_rollup_items AS SELECT c.organisation_id AS org, date_trunc('month', c.first_contact_at AT TIME ZONE %(tz)s)::date AS month, i.platform_id AS platform, CASE WHEN i.status <> 'removed' THEN -1 WHEN i.removed_at IS NULL THEN -2 ELSE greatest(0, floor(extract(epoch FROM i.removed_at - r.sent_at) / 8640)::int) END AS tenths, count(*) AS n FROM cases_case c JOIN referrals_referral r ON r.case_id = c.id JOIN referrals_takedownitem i ON i.referral_id = r.id WHERE r.sent_at IS NOT NULL AND TRUE GROUP BY 1, 2, 3, 4",
-        'CREATE UNIQUE INDEX reports_rollup_items_key ON reports_rollup_items (org, month, platform, tenths)',
-    ),
-]
+# The views as first made, and the same helpers: written once, in 0003.
+first = importlib.import_module("reports.migrations.0003_rollups")
+OLD_VIEWS = first.VIEWS
+_create, _drop = first._create, first._drop
+
 
 VIEWS = [
     (
@@ -119,24 +68,6 @@ VIEWS = [
         'CREATE UNIQUE INDEX reports_rollup_items_key ON reports_rollup_items (org, month, platform, tenths)',
     ),
 ]
-
-def _create(views):
-    def run(apps, schema_editor):
-        # The months are counted in the deployment's time zone.
-        zone = "'" + settings.TIME_ZONE.replace("'", "''") + "'"
-        for _view, create, index in views:
-            schema_editor.execute(create.replace("%(tz)s", zone))
-            schema_editor.execute(index)
-
-    return run
-
-
-def _drop(views):
-    def run(apps, schema_editor):
-        for view, _create, _index in views:
-            schema_editor.execute(f"DROP MATERIALIZED VIEW IF EXISTS {view}")
-
-    return run
 
 
 class Migration(migrations.Migration):
