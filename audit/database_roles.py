@@ -9,8 +9,8 @@ the runtime role does not get that far, since PostgreSQL checks privileges first
 Migrations, backup and restore connect as the owner (``DATABASE_OWNER_URL``). After every migrate the
 runtime role's privileges are set again from here, so tables added by new migrations are covered.
 Its only ways to change protected rows are the SECURITY DEFINER functions in schema public, owned by
-the owner, each doing one narrow thing (retention's erasure of text in history rows, the rollups'
-refresh); the runtime role may execute them, nobody else.
+the owner, each doing one narrow thing (today one: retention's erasure of text in history rows); the
+runtime role may execute them, nobody else.
 """
 
 import logging

@@ -3,8 +3,7 @@
 Each family is one SQL over the live tables (``Family.select``), with delays kept as tenths of a day
 so that medians and percentiles come out exactly as from the rows. The engine runs these on the live
 tables, and the statistics store (reports/store.py) keeps them per case, with the case's filter
-dimensions, for every report. The materialised views of the migrations (``view_sql``) are the older
-monthly rollups of the same families; reports no longer read them."""
+dimensions, for every report."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,10 +30,6 @@ class Family:
             f"SELECT c.organisation_id AS org, {month(self.time)} AS month{dims}, {measures} "
             f"FROM cases_case c {self.joins} WHERE {self.where} AND {filters} GROUP BY {group}"
         )
-
-    @property
-    def view(self) -> str:
-        return f"reports_rollup_{self.name}"
 
 
 def month(column: str) -> str:
@@ -174,23 +169,6 @@ FAMILIES = [
     ),
 ]
 BY_NAME = {family.name: family for family in FAMILIES}
-REFRESH_LOCK = 7_301_001  # advisory lock key: one refresh at a time
-
-
-def view_sql() -> list[tuple[str, str, str]]:
-    """Each view's name, its CREATE statement (months in the time zone ``%(tz)s``) and its unique index, which
-    REFRESH ... CONCURRENTLY needs. Migrations write these out; a test checks that the latest one matches."""
-    views = []
-    for family in FAMILIES:
-        keys = ", ".join(["org", "month", *dict(family.dims)])
-        views.append(
-            (
-                family.view,
-                f"CREATE MATERIALIZED VIEW {family.view} AS {family.select()}",
-                f"CREATE UNIQUE INDEX {family.view}_key ON {family.view} ({keys})",
-            )
-        )
-    return views
 
 
 def rollups_refresh() -> bool:
