@@ -6,6 +6,7 @@ Every secret may also be given as ``NAME_FILE``: the path of a file holding it
 allowed hosts.
 """
 
+import importlib.util
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -81,6 +82,10 @@ INSTALLED_APPS = [
     "retention",
     "imports",
 ]
+# Demo data, the case generator and the benchmarks: outside production, where present (the production
+# image leaves devtools/ out).
+if not PRODUCTION and importlib.util.find_spec("devtools") is not None:
+    INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

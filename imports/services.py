@@ -28,7 +28,7 @@ from psycopg.types.json import Jsonb
 
 from audit.models import AccessLog, Action
 from audit.services import access_log_record
-from cases.generator import column_types
+from cases.bulk import column_types
 from cases.models import Case, CaseActivity, CaseCounter, CasePlatform, EventKind, ResponseStep, Status, StepType
 from cases.services import MANY_FACTS, SCALAR_FACTS, TERM_FACTS, playbook_steps
 from imports.models import FILE_TAKEN, ImportFormat, ImportJob, ImportMode, ImportStatus, TextIdentifiers

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from accounts.models import Organisation, User
 from audit.models import AccessLog, Action
-from cases.generator import generate_cases
 from cases.models import Term, Vocabulary
+from devtools.generator import generate_cases
 from reports.engine import Params, add_months, build_report, publish_report
 from reports.rollups import rollups_refresh
 from reports.snapshots import snapshot_create

@@ -42,7 +42,6 @@ from hypothesis import strategies as st
 
 from accounts.models import Organisation, User
 from accounts.roles import Role
-from cases.generator import generate_cases
 from cases.models import (
     AgeUnknown,
     Answer,
@@ -58,6 +57,7 @@ from cases.models import (
     Term,
     Vocabulary,
 )
+from devtools.generator import generate_cases
 from referrals.models import (
     Agency,
     AgencyKind,

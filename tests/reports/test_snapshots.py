@@ -10,8 +10,8 @@ from django.db import ProgrammingError, transaction
 from django.utils import timezone
 
 from accounts.models import Organisation, User
-from cases.generator import generate_cases
 from cases.models import Case
+from devtools.generator import generate_cases
 from reports.engine import Params, add_months, build_report, publish_report
 from reports.models import AgeScheme, Snapshot
 from reports.rollups import rollups_refresh

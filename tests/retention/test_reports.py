@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
-from cases.generator import generate_cases
 from cases.models import Term
+from devtools.generator import generate_cases
 from reports.engine import Params, add_months, build_report
 from reports.rollups import rollups_refresh
 from retention import services

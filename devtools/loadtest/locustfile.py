@@ -1,6 +1,6 @@
 """A working day in miniature: workers browse and open cases, record new ones, tick steps, move referrals;
 a supervisor reads the report. Pages use a session past both factors, the API a token; both come from
-the JSON file that prepare.py writes (LOADTEST_DATA). Run by loadtest/run.sh, which prints the verdict.
+the JSON file that prepare.py writes (LOADTEST_DATA). Run by devtools/loadtest/run.sh, which prints the verdict.
 
 Requests go to plain HTTP on 127.0.0.1 but say ``X-Forwarded-Proto: https``, as the TLS proxy in front
 of a production deployment would, so production settings (secure cookies, HTTPS redirect) apply unchanged.
@@ -16,7 +16,7 @@ from typing import Any
 
 from locust import HttpUser, between, task
 
-DATA: dict[str, Any] = json.loads(Path(os.environ.get("LOADTEST_DATA", "loadtest/data.json")).read_text())
+DATA: dict[str, Any] = json.loads(Path(os.environ.get("LOADTEST_DATA", "devtools/loadtest/data.json")).read_text())
 # Which case to open or step to tick needs no secure randomness.
 choice, chance = random.choice, random.random
 ACCOUNTS = itertools.cycle(DATA["accounts"])

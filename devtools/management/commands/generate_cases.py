@@ -9,7 +9,7 @@ from django.utils.text import slugify
 from accounts.models import Organisation, User
 from accounts.roles import Role
 from accounts.services import user_create
-from cases.generator import BATCH_SIZE, generate_cases
+from devtools.generator import BATCH_SIZE, generate_cases
 
 MIN_WORKERS = 5
 

@@ -4,12 +4,12 @@
 # (no failure, median < 100 ms, p95 < 300 ms). A benchmark, not a test: it writes cases, steps,
 # referral moves, tokens and sessions, so point it at a throwaway copy of a generated database.
 #
-#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/helpline_load loadtest/run.sh
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/helpline_load devtools/loadtest/run.sh
 #
 # Settings: USERS (50), SPAWN_RATE (10), DURATION (60s), PORT (8765), WORKERS (4), THREADS (2).
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 : "${DATABASE_URL:?set DATABASE_URL to a throwaway copy of a database with generated cases}"
 USERS="${USERS:-50}" SPAWN_RATE="${SPAWN_RATE:-10}" DURATION="${DURATION:-60s}"
 PORT="${PORT:-8765}" WORKERS="${WORKERS:-4}" THREADS="${THREADS:-2}"
@@ -25,7 +25,7 @@ export LOG_LEVEL=WARNING
 export LOADTEST_DATA="$WORK/data.json"
 
 "$BIN/python" manage.py collectstatic --noinput -v 0
-"$BIN/python" loadtest/prepare.py "$LOADTEST_DATA"
+"$BIN/python" devtools/loadtest/prepare.py "$LOADTEST_DATA"
 
 "$BIN/gunicorn" helpline.wsgi:application --bind "127.0.0.1:$PORT" --workers "$WORKERS" --threads "$THREADS" \
     --forwarded-allow-ips 127.0.0.1 --worker-tmp-dir /dev/shm --log-level warning &
@@ -36,7 +36,7 @@ for _ in $(seq 50); do
     sleep 0.2
 done
 
-"$BIN/locust" -f loadtest/locustfile.py --headless -u "$USERS" -r "$SPAWN_RATE" -t "$DURATION" \
+"$BIN/locust" -f devtools/loadtest/locustfile.py --headless -u "$USERS" -r "$SPAWN_RATE" -t "$DURATION" \
     --host "http://127.0.0.1:$PORT" --csv "$WORK/load" --only-summary --loglevel WARNING >"$WORK/locust.log" 2>&1 ||
     true
 grep -E "Error|Traceback" "$WORK/locust.log" | head -20 || true

@@ -17,8 +17,6 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import Organisation, User
 from accounts.roles import Role
 from cases import pii, services
-from cases.generator import generate_cases
-from cases.management.commands import benchmark_cases
 from cases.models import (
     Case,
     CaseActivity,
@@ -33,6 +31,8 @@ from cases.models import (
     StepStatus,
     StepType,
 )
+from devtools.generator import generate_cases
+from devtools.management.commands import benchmark_cases
 from referrals.models import (
     Agency,
     Consent,

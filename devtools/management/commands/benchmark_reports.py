@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Organisation, User
-from cases.generator import generate_cases
+from devtools.generator import generate_cases
 from reports.engine import FILTERS, Params, add_months, build_report
 from reports.store import store_refresh
 

@@ -65,8 +65,8 @@ class Command(BaseCommand):
 
         from django.utils import timezone
 
-        from cases.generator import generate_cases
-        from referrals.demo import demo_referrals
+        from devtools.demo import demo_referrals
+        from devtools.generator import generate_cases
 
         today = timezone.localdate()
         for seed, (name, (count, usernames)) in enumerate(DEMO_CASES.items()):

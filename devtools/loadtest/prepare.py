@@ -4,7 +4,7 @@ Run with the same settings (above all the same DJANGO_SECRET_KEY) as the server 
 throwaway copy of the database: it issues API tokens, enrols a TOTP device for each account and
 stores a session that has passed both factors, as a login through the two-factor form would.
 
-    python loadtest/prepare.py OUTPUT.json
+    python devtools/loadtest/prepare.py OUTPUT.json
 """
 
 import io
@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpline.settings")
 
 import django

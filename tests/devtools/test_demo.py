@@ -5,8 +5,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
-from cases.generator import generate_cases
-from referrals.demo import demo_referrals
+from devtools.demo import demo_referrals
+from devtools.generator import generate_cases
 from referrals.models import Referral
 
 pytestmark = pytest.mark.django_db

@@ -23,8 +23,8 @@ from openpyxl import Workbook
 
 from accounts.models import Organisation, User
 from accounts.roles import Role
-from cases.generator import AGES_FEMALE, AGES_MALE, FIRST_PLATFORMS, GENDERS, INCIDENTS
 from cases.models import Term
+from devtools.generator.distributions import AGES_FEMALE, AGES_MALE, FIRST_PLATFORMS, GENDERS, INCIDENTS
 from imports import services
 from imports.columns import COLUMNS
 from imports.models import ImportJob, ImportMode, TextIdentifiers
