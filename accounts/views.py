@@ -33,13 +33,6 @@ def _next_url(request: HttpRequest) -> str:
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
-    from cases.selectors import my_open_cases
-
-    return render(request, "home.html", {"my_cases": my_open_cases(request.user)})
-
-
-@login_required
 @require_http_methods(["GET", "POST"])
 def two_factor_setup(request: HttpRequest) -> HttpResponse:
     user: Any = request.user

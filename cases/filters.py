@@ -26,9 +26,8 @@ from cases.models import (
     Term,
     Vocabulary,
 )
-from cases.selectors import terms_visible_to
+from cases.selectors import referral_model, terms_visible_to
 from cases.services import EARLIEST
-from referrals.models import Referral
 
 # The days a date filter accepts: from 2000, as every date of a case, to a year far enough ahead for any search
 # and far enough from the end of the calendar for the day after it.
@@ -221,7 +220,7 @@ class CaseFilter(django_filters.FilterSet):
     def filter_referral_followup_overdue(self, queryset: QuerySet[Case], name: str, value: bool) -> QuerySet[Case]:
         if not value:
             return queryset
-        referrals = Referral.objects.follow_up_overdue().filter(case=OuterRef("pk"))
+        referrals = referral_model().objects.follow_up_overdue().filter(case=OuterRef("pk"))
         owner = self.form.cleaned_data.get("referral_owner")
         if owner is not None:
             referrals = referrals.filter(owner=owner)
@@ -230,7 +229,7 @@ class CaseFilter(django_filters.FilterSet):
     def filter_referral_owner(self, queryset: QuerySet[Case], name: str, value: User | None) -> QuerySet[Case]:
         if value is None or self.form.cleaned_data.get("referral_followup_overdue"):
             return queryset
-        return queryset.filter(Exists(Referral.objects.filter(case=OuterRef("pk"), owner=value)))
+        return queryset.filter(Exists(referral_model().objects.filter(case=OuterRef("pk"), owner=value)))
 
     # By and since are one condition on the same contact, so each is applied once with the other.
     def filter_contacted_by(self, queryset: QuerySet[Case], name: str, value: User | None) -> QuerySet[Case]:

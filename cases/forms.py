@@ -233,12 +233,3 @@ class AssignForm(forms.Form):
         self.fields["assigned_to"].queryset = User.objects.filter(  # type: ignore[attr-defined]
             organisation_id=case.organisation_id, role__in=[Role.WORKER, Role.SUPERVISOR], is_active=True
         ).order_by("username")
-
-
-def add_service_error(form: forms.BaseForm, error: ValidationError) -> None:
-    """Show a service's validation error on the form: on its field when the form has one, else above it."""
-    if hasattr(error, "error_dict"):
-        for field, messages in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
-    else:
-        form.add_error(None, error)

@@ -1,8 +1,7 @@
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from itertools import chain
 from typing import Any
 
-from django.db import models
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import translation
@@ -26,7 +25,6 @@ from cases.models import (
     Term,
 )
 from helpline import gate
-from referrals.models import Outcome, Referral, ReferralKind, ReferralStatus
 
 
 def cases_visible_to(user: Any) -> CaseQuerySet:
@@ -99,13 +97,31 @@ def _closure_text(detail: dict[str, Any], closures: dict[int, ClosureRequest]) -
     return text
 
 
-def _relabel(choices: type[models.TextChoices], recorded: str) -> str:
+def referral_model() -> Any:
+    """The referrals app's model, reached through the relation it adds to cases (``case.referrals``).
+
+    Referrals build on cases, so cases do not import them: what a case page or the case list says of its
+    referrals is asked of that model, where it is written once.
+    """
+    return Case._meta.get_field("referrals").related_model
+
+
+def _relabel(choices: Sequence[tuple[str, Any]], recorded: str) -> str:
     """A choice kept in an activity's detail, in the reader's language: its code, or in older rows its English label."""
-    if recorded in choices.values:
-        return str(choices(recorded).label)
+    labels = dict(choices)
+    if recorded in labels:
+        return str(labels[recorded])
     with translation.override("en"):
-        codes = {str(label): code for code, label in choices.choices}
-    return str(choices(codes[recorded]).label) if recorded in codes else recorded
+        codes = {str(label): code for code, label in choices}
+    return str(labels[codes[recorded]]) if recorded in codes else recorded
+
+
+def _referral_text(detail: dict[str, Any]) -> str:
+    """A referral's step as "Police report · Polizia Postale: Completed (Removed)", from its field choices."""
+    choices = {name: referral_model()._meta.get_field(name).choices for name in ("kind", "status", "outcome")}
+    text = f"{_relabel(choices['kind'], detail.get('kind', ''))} · {detail.get('agency')}: "
+    text += _relabel(choices["status"], detail.get("status", ""))
+    return f"{text} ({_relabel(choices['outcome'], detail['outcome'])})" if detail.get("outcome") else text
 
 
 def _activity_text(activity: CaseActivity, closures: dict[int, ClosureRequest] | None = None) -> str:
@@ -121,9 +137,7 @@ def _activity_text(activity: CaseActivity, closures: dict[int, ClosureRequest] |
     if activity.kind == EventKind.STEP:
         return f"{detail.get('step')}: {StepStatus(detail['status']).label}"
     if activity.kind == EventKind.REFERRAL:
-        kind = _relabel(ReferralKind, detail.get("kind", ""))
-        text = f"{kind} · {detail.get('agency')}: {_relabel(ReferralStatus, detail.get('status', ''))}"
-        return f"{text} ({_relabel(Outcome, detail['outcome'])})" if detail.get("outcome") else text
+        return _referral_text(detail)
     if activity.kind == EventKind.FACTS:
         names = {f.name: f.verbose_name for f in Case._meta.get_fields() if hasattr(f, "verbose_name")}
         return ", ".join(str(names.get(field, field)).capitalize() for field in detail.get("fields", []))
@@ -210,7 +224,7 @@ def closure_requests_pending(user: Any) -> QuerySet[ClosureRequest]:
 
 def case_access_log(case: Case) -> QuerySet[AccessLog]:
     """Every access-log row about the case or one of its referrals (summaries and prints), newest first."""
-    referral_ids = [str(pk) for pk in Referral.objects.filter(case=case).values_list("pk", flat=True)]
+    referral_ids = [str(pk) for pk in case.referrals.values_list("pk", flat=True)]
     return (
         AccessLog.objects.filter(
             Q(object_type="cases.case", object_id=str(case.pk))

@@ -1,7 +1,6 @@
 from django.urls import path
 
 from cases import views
-from referrals import views as referral_views
 
 urlpatterns = [
     path("", views.case_list, name="case_list"),
@@ -19,5 +18,4 @@ urlpatterns = [
     path("<int:pk>/closure/decision/", views.closure_decide, name="case_closure_decide"),
     path("<int:pk>/access-log/", views.case_access_log_view, name="case_access_log"),
     path("<int:pk>/steps/<int:step_id>/", views.step_update, name="case_step_update"),
-    path("<int:case_pk>/referrals/new/", referral_views.referral_new, name="referral_new"),
 ]

@@ -27,7 +27,6 @@ from cases.forms import (
     NoteForm,
     StatusForm,
     StepForm,
-    add_service_error,
 )
 from cases.models import Case, CasePlatform, Status, StepStatus
 from cases.selectors import (
@@ -41,6 +40,7 @@ from cases.selectors import (
     mark_overdue,
 )
 from helpline import gate
+from helpline.web import add_service_error, form_post, identifiers_found
 
 PAGE_SIZE = 50
 ACCESS_LOG_PAGE_SIZE = 50
@@ -99,12 +99,6 @@ def case_list(request: HttpRequest) -> HttpResponse:
         },
         status=400 if filters.errors or cursor_error else 200,
     )
-
-
-def identifiers_found(form: Any, error: services.IdentifiersFound) -> None:
-    form.add_error(None, str(error))
-    form.identifiers_found = error.findings
-    form.identifiers_movable = any(finding.offender_candidate for finding in error.findings)
 
 
 @_casework
@@ -224,28 +218,6 @@ def _detail_with_errors(request: HttpRequest, case: Case, **forms: Any) -> HttpR
     refreshed = case_for_user(request, case.pk, detail=True)
     gate.read(request, refreshed)
     return render(request, "cases/case_detail.html", _detail_context(request, refreshed, **forms), status=400)
-
-
-def form_post(
-    request: HttpRequest,
-    form: Any,
-    save: Callable[[dict[str, Any]], Any],
-    success: str,
-    done_url: str,
-    redisplay: Callable[[], HttpResponse],
-) -> HttpResponse:
-    """Validate a form, save it through a service, and go on; or show the page again with every error."""
-    if form.is_valid():
-        try:
-            save(form.cleaned_data)
-        except services.IdentifiersFound as error:
-            identifiers_found(form, error)
-        except ValidationError as error:
-            add_service_error(form, error)
-        else:
-            messages.success(request, success)
-            return redirect(done_url)
-    return redisplay()
 
 
 def _post_case_form(

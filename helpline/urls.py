@@ -12,6 +12,8 @@ from accounts.api import MeView
 from cases.api import CaseViewSet, TaxonomiesView
 from health.views import healthz
 from helpline.admin import site as admin_site
+from helpline.views import home
+from referrals import urls as referral_urls
 from referrals.api import AgenciesView, ReferralViewSet
 from reports.api import ReportView, SnapshotViewSet
 from supervision.api import WorkloadView
@@ -42,9 +44,10 @@ api_v1_patterns = [
 ]
 
 urlpatterns = [
-    path("", account_views.home, name="home"),
+    path("", home, name="home"),
     path("account/", include(account_patterns)),
     path("cases/", include("cases.urls")),
+    path("cases/", include(referral_urls.case_urlpatterns)),
     path("notifications/", include("notifications.urls")),
     path("referrals/", include("referrals.urls")),
     path("reports/", include("reports.urls")),

@@ -11,3 +11,8 @@ urlpatterns = [
     path("<int:pk>/items/", views.item_add, name="referral_item_add"),
     path("<int:pk>/items/<int:item_id>/", views.item_update, name="referral_item_update"),
 ]
+
+# Under /cases/: a referral is drafted from its case's page.
+case_urlpatterns = [
+    path("<int:case_pk>/referrals/new/", views.referral_new, name="referral_new"),
+]

@@ -13,10 +13,9 @@ from django.views.decorators.http import require_POST
 
 from audit.models import Action
 from cases import services as case_services
-from cases.forms import add_service_error
 from cases.selectors import case_for_user
-from cases.views import form_post, identifiers_found
 from helpline import gate
+from helpline.web import add_service_error, form_post, identifiers_found
 from referrals import services
 from referrals.forms import ConsentForm, ItemForm, ItemStatusForm, ReferralForm, ReferralListForm, TransitionForm
 from referrals.models import Referral, ReferralStatus

@@ -12,7 +12,6 @@ from audit.services import access_log_record
 from cases.identifiers import case_region
 from cases.models import Case, ClosureRequest, Note
 from cases.services import text_findings
-from referrals.models import Referral, ReferralTransition
 
 PLACES = {
     "incident_description": "incident description",
@@ -36,11 +35,13 @@ def stored_texts(organisation: Organisation) -> Iterable[tuple[int, str, str]]:
         for text in (comment, decision_comment):
             if text:
                 yield case_id, "closure_comments", text
-    reasons = Referral.objects.filter(**mine).exclude(consent_reason="").values_list("case_id", "consent_reason")
+    # Referrals build on cases: their texts are reached through the relation they add (case.referrals).
+    referred = Case.objects.filter(organisation=organisation)
+    reasons = referred.filter(referrals__consent_reason__gt="").values_list("pk", "referrals__consent_reason")
     for case_id, text in reasons.iterator():
         yield case_id, "consent_reasons", text
-    transitions = ReferralTransition.objects.filter(referral__case__organisation=organisation).exclude(note="")
-    for case_id, text in transitions.values_list("referral__case_id", "note").iterator():
+    notes = referred.filter(referrals__transitions__note__gt="").values_list("pk", "referrals__transitions__note")
+    for case_id, text in notes.iterator():
         yield case_id, "referral_notes", text
 
 

@@ -1,0 +1,12 @@
+"""Pages that gather what several apps hold: the home page."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from cases.selectors import my_open_cases
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "home.html", {"my_cases": my_open_cases(request.user)})

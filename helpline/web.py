@@ -1,0 +1,50 @@
+"""What the staff pages of several apps share when a form is posted: a service's refusal shown on the form."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from cases.services import IdentifiersFound
+
+
+def add_service_error(form: forms.BaseForm, error: ValidationError) -> None:
+    """Show a service's validation error on the form: on its field when the form has one, else above it."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def identifiers_found(form: Any, error: IdentifiersFound) -> None:
+    """Ask the author what to do with what the free-text guard found (templates/cases/_identifiers_found.html)."""
+    form.add_error(None, str(error))
+    form.identifiers_found = error.findings
+    form.identifiers_movable = any(finding.offender_candidate for finding in error.findings)
+
+
+def form_post(
+    request: HttpRequest,
+    form: Any,
+    save: Callable[[dict[str, Any]], Any],
+    success: str,
+    done_url: str,
+    redisplay: Callable[[], HttpResponse],
+) -> HttpResponse:
+    """Validate a form, save it through a service, and go on; or show the page again with every error."""
+    if form.is_valid():
+        try:
+            save(form.cleaned_data)
+        except IdentifiersFound as error:
+            identifiers_found(form, error)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, success)
+            return redirect(done_url)
+    return redisplay()
