@@ -14,15 +14,17 @@ runtime role may execute them, nobody else.
 """
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import environ
+import pgtrigger
 import psycopg
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model
 from pghistory.models import Context, Event
 
 logger = logging.getLogger(__name__)
@@ -31,12 +33,18 @@ SCHEMA = "public"
 
 
 def append_only_tables() -> list[str]:
-    """The access log, every history table and the report snapshots: read and append, never rewrite."""
-    from audit.models import AccessLog
-    from reports.models import Snapshot
-
+    """Read and append, never rewrite: every history table, and every table whose own trigger refuses UPDATE and
+    DELETE (the access log, the report snapshots), since the triggers alone do not bind the owner."""
     history = [model for model in apps.get_models() if issubclass(model, Event) and model._meta.managed]
-    return sorted({AccessLog._meta.db_table, Snapshot._meta.db_table, *(model._meta.db_table for model in history)})
+    protected = [cast(type[Model], model) for model, trigger in pgtrigger.registered() if _refuses_rewrites(trigger)]
+    return sorted({model._meta.db_table for model in [*history, *protected]})
+
+
+def _refuses_rewrites(trigger: pgtrigger.Trigger) -> bool:
+    operation = trigger.operation
+    if not isinstance(trigger, pgtrigger.Protect) or operation is None:
+        return False
+    return pgtrigger.Update in operation and pgtrigger.Delete in operation
 
 
 def quote(name: str) -> str:
