@@ -6,16 +6,13 @@ a median of fewer than k values, and "<5" or "x" in snapshots stored under cell 
 """
 
 import csv
-import hashlib
 import io
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
 from datetime import datetime, time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Exists, OuterRef
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy, pgettext
@@ -26,11 +23,10 @@ from openpyxl.utils import get_column_letter
 
 from accounts.models import Organisation
 from cases.models import Case, CasePlatform
-from reports.engine import Params, Report, build_report, filter_summary, may_see_true_counts, publish_report
+from reports.engine import Params, filter_summary
 from reports.forms import CUSTOM, GRANULARITIES, from_month_index, month_index
 from reports.models import AgeScheme
 from reports.perturbation import CELL_KEY, SUPPRESSION, statement, suppression_statement
-from reports.rollups import rollups_as_of
 from reports.tables import Cell, Column, PublishedTable, format_value
 
 # (label, value): the labels are lazy, so that a JSON file keeps its English keys in every language.
@@ -50,33 +46,6 @@ ABOUT_LABELS = {
     "generated": gettext_lazy("Generated"),
     "disclosure_control": gettext_lazy("Disclosure control"),
 }
-
-
-def published_for(
-    user: Any, params: Params, *, progress: Callable[[int, int], None] | None = None
-) -> tuple[Report, list[PublishedTable], bool]:
-    """The report as this user may read it: true counts only where ``may_see_true_counts`` allows.
-
-    A report without a filter is read from the rollups, so until they are counted again the same
-    parameters give the same tables: those are kept in the cache, keyed by the moment they were counted.
-    """
-    suppressed = not may_see_true_counts(user, params)
-    as_of = rollups_as_of()
-    key = None
-    if progress is None and as_of is not None and not params.filtered:
-        parts = [params.as_json(), as_of.isoformat(), suppressed]
-        parts += [settings.DISCLOSURE_THRESHOLD, settings.DISCLOSURE_PERTURBATION]
-        parts.append(translation.get_language())
-        key = "report:" + hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-        cached = cache.get(key)
-        if cached is not None:
-            report, tables, suppressed = cached
-            return replace(report, generated_at=timezone.now()), tables, suppressed
-    report = build_report(params, progress=progress, as_of=as_of)
-    result = report, publish_report(report, suppressed=suppressed), suppressed
-    if key is not None and report.as_of == as_of:
-        cache.set(key, result, timeout=2 * 60 * settings.ROLLUP_REFRESH_MINUTES)
-    return result
 
 
 def disclosure_note(*, suppressed: bool, threshold: int, method: str = CELL_KEY, spread: int | None = None) -> str:

@@ -19,7 +19,6 @@ from reports.exports import (
     about_snapshot,
     disclosure_note,
     filename,
-    published_for,
     render_report,
     render_tables,
     scope_case_count,
@@ -28,6 +27,7 @@ from reports.exports import (
 from reports.forms import ReportForm
 from reports.models import Export, ExportStatus, Snapshot
 from reports.perturbation import CELL_KEY
+from reports.publishing import published_for
 from reports.selectors import snapshots_visible_to
 from reports.tables import TOTAL_KEY, PublishedTable
 
