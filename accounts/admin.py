@@ -36,7 +36,7 @@ class OrganisationAdmin(ScopedAdminMixin, admin.ModelAdmin[Organisation]):
     search_fields = ["name"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Organisation]:
-        return organisations_visible_to(request.user)
+        return organisations_visible_to(gate.signed_in_user(request))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser
@@ -163,11 +163,11 @@ class HelplineUserAdmin(ScopedAdminMixin, UserAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         # Also what the admin's autocomplete searches, whichever field asks: never another organisation's users.
-        return users_visible_to(request.user).order_by("username")
+        return users_visible_to(gate.signed_in_user(request)).order_by("username")
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)
-        actor: Any = request.user
+        actor = gate.signed_in_user(request)
         form.actor = actor  # type: ignore[attr-defined]
         if obj is None:
             form.organisation = actor.organisation  # type: ignore[attr-defined]
@@ -208,7 +208,7 @@ class HelplineUserAdmin(ScopedAdminMixin, UserAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
-        actor: Any = request.user
+        actor = gate.signed_in_user(request)
         if change:
             values = {name: form.cleaned_data[name] for name in form.changed_data}
             services.user_update(user=obj, values=values, actor=actor, request=request)
@@ -240,7 +240,7 @@ class HelplineUserAdmin(ScopedAdminMixin, UserAdmin):
             raise PermissionDenied
         address_problem = self._address_problem(request, user)
         if request.method == "POST" and request.POST.get("confirm") == "reset" and address_problem is None:
-            sent = services.user_password_reset(user=user, actor=request.user, request=request)
+            sent = services.user_password_reset(user=user, actor=gate.signed_in_user(request), request=request)
             return self._invitations_sent_page(request, [sent], title=_("Password reset"))
         context = {
             **self.admin_site.each_context(request),
@@ -258,14 +258,16 @@ class HelplineUserAdmin(ScopedAdminMixin, UserAdmin):
     def reset_password(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
         if not self._addresses_fit(request, queryset):
             return None
-        sent = [services.user_password_reset(user=user, actor=request.user, request=request) for user in queryset]
+        actor = gate.signed_in_user(request)
+        sent = [services.user_password_reset(user=user, actor=actor, request=request) for user in queryset]
         return self._invitations_sent_page(request, sent, title=_("Passwords reset"))
 
     @admin.action(description=_("Reset two-factor login (lost phone) and e-mail an invitation"), permissions=["change"])
     def reset_two_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
         if not self._addresses_fit(request, queryset):
             return None
-        sent = [services.two_factor_reset(user=user, actor=request.user, request=request) for user in queryset]
+        actor = gate.signed_in_user(request)
+        sent = [services.two_factor_reset(user=user, actor=actor, request=request) for user in queryset]
         return self._invitations_sent_page(request, sent, title=_("Two-factor login reset"))
 
     @admin.action(description=_("Unlock after failed logins"), permissions=["change"])
@@ -278,10 +280,11 @@ class HelplineUserAdmin(ScopedAdminMixin, UserAdmin):
     def _address_problem(self, request: HttpRequest, user: User) -> str | None:
         """Why no invitation can go to this account's address now (no supervisor to tell, or not a fitting
         address), or None if one can."""
+        actor = gate.signed_in_user(request)
         try:
-            services.supervision_require(organisation=user.organisation, actor=request.user)
+            services.supervision_require(organisation=user.organisation, actor=actor)
             services.invitation_address_validate(
-                address=user.email, organisation=user.organisation, actor=request.user, user=user
+                address=user.email, organisation=user.organisation, actor=actor, user=user
             )
         except ValidationError as error:
             return " ".join(error.messages)

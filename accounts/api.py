@@ -7,13 +7,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.roles import Role
+from helpline import gate
 
 
 class MeSerializer(serializers.Serializer[Any]):
     username = serializers.CharField()
     organisation = serializers.CharField(source="organisation.name")
     role = serializers.ChoiceField(choices=Role.choices)
-    permissions = serializers.ListField(child=serializers.CharField(), source="sorted_permissions")
+    permissions = serializers.ListField(child=serializers.CharField())
 
 
 class MeView(APIView):
@@ -29,6 +30,11 @@ class MeView(APIView):
         ],
     )
     def get(self, request: Request) -> Response:
-        user: Any = request.user
-        user.sorted_permissions = sorted(user.get_all_permissions())
-        return Response(MeSerializer(user).data)
+        user = gate.signed_in_user(request)
+        me = {
+            "username": user.username,
+            "organisation": user.organisation,
+            "role": user.role,
+            "permissions": sorted(user.get_all_permissions()),
+        }
+        return Response(MeSerializer(me).data)

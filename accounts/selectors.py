@@ -1,5 +1,4 @@
 import hashlib
-from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -12,18 +11,18 @@ from audit.models import AccessLog, Action
 INVITATION_OBJECT_TYPE = "accounts.invitation"
 
 
-def two_factor_exempt(user: Any) -> bool:
+def two_factor_exempt(user: User) -> bool:
     """Demo accounts may skip the second factor, and only in development."""
     return bool(settings.DEBUG and user.is_demo)
 
 
-def organisations_visible_to(user: Any) -> QuerySet[Organisation]:
+def organisations_visible_to(user: User) -> QuerySet[Organisation]:
     if user.is_superuser:
         return Organisation.objects.all()
     return Organisation.objects.filter(pk=user.organisation_id)
 
 
-def users_visible_to(user: Any) -> QuerySet[User]:
+def users_visible_to(user: User) -> QuerySet[User]:
     if user.is_superuser:
         return User.objects.all()
     if user.role in (Role.ADMINISTRATOR, Role.SUPERVISOR):
@@ -59,7 +58,7 @@ def invitation_usable(token: str, *, for_update: bool = False) -> Invitation | N
     ).first()
 
 
-def invitation_waiting(user: Any) -> Invitation | None:
+def invitation_waiting(user: User) -> Invitation | None:
     """The account's invitation not used yet (expired or not): there is at most one."""
     return Invitation.objects.filter(user=user, used_at__isnull=True).first()
 

@@ -25,6 +25,7 @@ from accounts.roles import Role
 from accounts.selectors import invitation_token_hash, invitation_usable, supervisors_active
 from audit.models import Action
 from audit.services import access_log_record
+from helpline import gate
 from notifications.services import AccountEvent, account_change_notify
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def user_create(
     username: str,
     role: Role,
     password: str | None,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
     is_demo: bool = False,
 ) -> User:
@@ -67,7 +68,7 @@ class InvitationSent:
 
 
 def invitation_address_validate(
-    *, address: str, organisation: Organisation, actor: Any, user: User | None = None
+    *, address: str, organisation: Organisation, actor: User | None, user: User | None = None
 ) -> None:
     """Where an account's invitations go: a mailbox of its owner's, used by no other account of the organisation.
 
@@ -80,7 +81,7 @@ def invitation_address_validate(
             code="email_required",
         )
     acting_for_another = actor is not None and (user is None or actor.pk != user.pk)
-    if acting_for_another and actor.email and actor.email.casefold() == address.casefold():
+    if acting_for_another and actor is not None and actor.email.casefold() == address.casefold():
         raise ValidationError(
             _("This is your own address. The invitation link must go to the person's own mailbox, never to yours."),
             code="email_of_actor",
@@ -95,14 +96,14 @@ def invitation_address_validate(
         )
 
 
-def supervision_require(*, organisation: Organisation, actor: Any) -> None:
+def supervision_require(*, organisation: Organisation, actor: User | None) -> None:
     """An account is added or reset only where an active supervisor is told of it.
 
     Otherwise an administrator who had demoted or deactivated the supervisors could give themselves, unseen, a new
     account or another's. Deployment operators (superusers) may act: they are the ones who add a supervisor.
     Raises ValidationError with a message for the form.
     """
-    if getattr(actor, "is_superuser", False) or supervisors_active(organisation):
+    if (actor is not None and actor.is_superuser) or supervisors_active(organisation):
         return
     raise ValidationError(
         _("Your organisation has no active supervisor to be told of this: a deployment operator must add one first."),
@@ -117,7 +118,7 @@ def user_invite(
     username: str,
     role: Role,
     email: str,
-    actor: Any,
+    actor: User | None,
     request: HttpRequest | None = None,
     first_name: str = "",
     last_name: str = "",
@@ -155,7 +156,7 @@ EDITABLE = ("first_name", "last_name", "email", "language", "role", "is_active")
 
 
 @transaction.atomic
-def user_update(*, user: User, values: dict[str, Any], actor: Any, request: HttpRequest | None = None) -> User:
+def user_update(*, user: User, values: dict[str, Any], actor: User, request: HttpRequest | None = None) -> User:
     """Change an account's details, role or activation.
 
     Changes of address, role and activation are told to the supervisors (those before the change and after it), the
@@ -211,12 +212,12 @@ def user_update(*, user: User, values: dict[str, Any], actor: Any, request: Http
     return current
 
 
-def user_set_role(*, user: User, role: Role, actor: Any, request: HttpRequest | None = None) -> User:
+def user_set_role(*, user: User, role: Role, actor: User, request: HttpRequest | None = None) -> User:
     return user_update(user=user, values={"role": role}, actor=actor, request=request)
 
 
 @transaction.atomic
-def user_password_reset(*, user: User, actor: Any, request: HttpRequest | None = None) -> InvitationSent:
+def user_password_reset(*, user: User, actor: User, request: HttpRequest | None = None) -> InvitationSent:
     """The password and the API tokens stop working at once (and every session with them); its owner sets a new
     password from the invitation e-mailed to the account's address, which must pass ``invitation_address_validate``.
     """
@@ -233,7 +234,7 @@ def user_password_reset(*, user: User, actor: Any, request: HttpRequest | None =
 
 
 @transaction.atomic
-def two_factor_reset(*, user: User, actor: Any, request: HttpRequest | None = None) -> InvitationSent:
+def two_factor_reset(*, user: User, actor: User, request: HttpRequest | None = None) -> InvitationSent:
     """A lost phone: authenticator, backup codes, password and API tokens go; the owner starts again from the
     invitation e-mailed to the account's address.
 
@@ -260,7 +261,7 @@ def two_factor_reset(*, user: User, actor: Any, request: HttpRequest | None = No
 
 
 @sensitive_variables("token", "link", "context", "body")
-def _invitation_send(*, user: User, reason: InvitationReason, actor: Any, request: HttpRequest | None) -> bool:
+def _invitation_send(*, user: User, reason: InvitationReason, actor: User | None, request: HttpRequest | None) -> bool:
     """A fresh single-use link for the account, replacing any invitation still waiting, e-mailed to its address.
 
     The token lives only in this call and in the message: the database keeps its hash, nothing returns or logs it.
@@ -357,7 +358,7 @@ def two_factor_device_for_enrolment(*, user: User) -> TOTPDevice:
 @transaction.atomic
 def two_factor_enrol(*, request: HttpRequest, device: TOTPDevice, token: str) -> list[str] | None:
     """Confirm the authenticator with a code from it; return fresh backup codes, or None if the code is wrong."""
-    user: Any = request.user
+    user = gate.signed_in_user(request)
     # Locked so that two submissions of the same code cannot confirm two devices.
     device = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=user)
     if device.confirmed or not device.verify_token(token):
@@ -377,7 +378,7 @@ def two_factor_enrol(*, request: HttpRequest, device: TOTPDevice, token: str) ->
 def two_factor_verify(*, request: HttpRequest, token: str) -> bool:
     from django_otp import match_token
 
-    user: Any = request.user
+    user = gate.signed_in_user(request)
     device = match_token(user, token.replace(" ", ""))
     if device is None:
         access_log_record(action=Action.TWO_FACTOR_FAILED, request=request)
@@ -392,12 +393,12 @@ def two_factor_verify(*, request: HttpRequest, token: str) -> bool:
 
 @transaction.atomic
 def backup_codes_regenerate(*, request: HttpRequest) -> list[str]:
-    codes = _backup_codes_replace(request.user)
+    codes = _backup_codes_replace(gate.signed_in_user(request))
     access_log_record(action=Action.CHANGE, request=request, object_type="two_factor.backup_codes")
     return codes
 
 
-def _backup_codes_replace(user: Any) -> list[str]:
+def _backup_codes_replace(user: User) -> list[str]:
     device, _ = StaticDevice.objects.get_or_create(user=user, name=BACKUP_DEVICE_NAME, defaults={"confirmed": True})
     device.token_set.all().delete()
     codes = [StaticToken.random_token() for _ in range(10)]
@@ -406,7 +407,7 @@ def _backup_codes_replace(user: Any) -> list[str]:
 
 
 @transaction.atomic
-def api_token_issue(*, user: User, lifetime: timedelta, actor: Any = None) -> str:
+def api_token_issue(*, user: User, lifetime: timedelta, actor: User | None = None) -> str:
     """A new API token for a service account; only its hash is stored."""
     instance, token = AuthToken.objects.create(user=user, expiry=lifetime)
     access_log_record(
@@ -419,7 +420,7 @@ def api_token_issue(*, user: User, lifetime: timedelta, actor: Any = None) -> st
 
 
 @transaction.atomic
-def api_tokens_revoke(*, user: User, actor: Any = None) -> int:
+def api_tokens_revoke(*, user: User, actor: User | None = None) -> int:
     count, _ = AuthToken.objects.filter(user=user).delete()
     access_log_record(action=Action.CHANGE, actor=actor, obj=user, detail={"api_tokens_revoked": count})
     return count

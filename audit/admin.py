@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from audit.models import AccessLog
+from helpline import gate
 from helpline.admin import ScopedAdminMixin, site
 
 
@@ -20,7 +21,7 @@ class AccessLogAdmin(ScopedAdminMixin, admin.ModelAdmin[AccessLog]):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AccessLog]:
         queryset = super().get_queryset(request)
-        user: Any = request.user
+        user = gate.signed_in_user(request)
         if user.is_superuser:
             return queryset
         return queryset.filter(organisation_id=user.organisation_id)

@@ -3,6 +3,7 @@ from typing import Any
 from django.db import models
 from django.http import HttpRequest
 
+from accounts.models import User
 from audit.models import AccessLog, Action
 from helpline.client_address import client_address
 
@@ -11,7 +12,7 @@ def access_log_record(
     *,
     action: Action,
     request: HttpRequest | None = None,
-    actor: Any = None,
+    actor: User | None = None,
     obj: models.Model | None = None,
     object_type: str = "",
     object_id: str | int = "",
@@ -24,7 +25,7 @@ def access_log_record(
     if obj is not None:
         object_type = obj._meta.label_lower
         object_id = obj.pk
-    organisation_id = getattr(actor, "organisation_id", None) if actor is not None else None
+    organisation_id = actor.organisation_id if actor is not None else None
     return AccessLog.objects.create(
         actor=actor,
         username=storable(username or (actor.get_username() if actor is not None else ""))[:150],

@@ -11,6 +11,7 @@ from audit.models import Action
 from audit.services import access_log_record
 from cases import services
 from cases.models import HiddenTerm, StepType, Term
+from helpline import gate
 from helpline.admin import ScopedAdminMixin, site
 
 
@@ -68,10 +69,10 @@ class OrganisationTaxonomyAdmin(TaxonomyAdmin):
     actions = ["hide", "offer_again"]
 
     def is_operator(self, request: HttpRequest) -> bool:
-        return bool(getattr(request.user, "is_superuser", False))
+        return request.user.is_superuser
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        user: Any = request.user
+        user = gate.signed_in_user(request)
         hidden = self.hidden_model.objects.filter(
             organisation_id=user.organisation_id, **{str(self.opts.model_name): OuterRef("pk")}
         )
@@ -81,7 +82,7 @@ class OrganisationTaxonomyAdmin(TaxonomyAdmin):
         return queryset.filter(Q(organisation__isnull=True) | Q(organisation_id=user.organisation_id))
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        user: Any = request.user
+        user = gate.signed_in_user(request)
         if obj is None or self.is_operator(request):
             return super().has_change_permission(request, obj)
         return obj.organisation_id == user.organisation_id and super().has_change_permission(request, obj)
@@ -104,12 +105,12 @@ class OrganisationTaxonomyAdmin(TaxonomyAdmin):
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change, **kwargs)
-        user: Any = request.user
+        user = gate.signed_in_user(request)
         return type(form.__name__, (form,), {"organisation_id": user.organisation_id})
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if not change and not self.is_operator(request):
-            obj.organisation_id = getattr(request.user, "organisation_id", None)
+            obj.organisation_id = gate.signed_in_user(request).organisation_id
         super().save_model(request, obj, form, change)
 
     @admin.display(description=_("owner"))
@@ -160,7 +161,7 @@ class TermAdmin(OrganisationTaxonomyAdmin):
     hidden_model = HiddenTerm
 
     def set_hidden(self, request: HttpRequest, entry: Any, hidden: bool) -> None:
-        services.term_set_hidden(actor=request.user, term=entry, hidden=hidden, request=request)
+        services.term_set_hidden(actor=gate.signed_in_user(request), term=entry, hidden=hidden, request=request)
 
 
 @admin.register(StepType, site=site)

@@ -492,7 +492,7 @@ class CaseViewSet(
         return Response(self.get_serializer(case).data)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        user: Any = request.user
+        user = gate.signed_in_user(request)
         key = request.headers.get("Idempotency-Key", "").strip()[:200]
         if "\x00" in key:
             raise ValidationError({"Idempotency-Key": [ProhibitNullCharactersValidator.message]})
@@ -506,7 +506,7 @@ class CaseViewSet(
         try:
             with transaction.atomic():
                 case = services.case_open(
-                    actor=request.user,
+                    actor=gate.signed_in_user(request),
                     facts=facts,
                     platforms=platforms or (),
                     text_decision=decision,
@@ -549,7 +549,7 @@ class CaseViewSet(
             with transaction.atomic():  # a refused move saves none of the facts sent with it
                 if facts or platforms is not None or new_status is None:
                     case = services.case_update(
-                        actor=request.user,
+                        actor=gate.signed_in_user(request),
                         case=case,
                         version=version,
                         facts=facts,
@@ -561,7 +561,7 @@ class CaseViewSet(
                     version = case.version
                 if new_status is not None:
                     case = services.case_set_status(
-                        actor=request.user,
+                        actor=gate.signed_in_user(request),
                         case=case,
                         status=new_status,
                         closure_reason=change.validated_data.get("closure_reason"),
@@ -596,7 +596,9 @@ class CaseViewSet(
         serializer = ContactSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         try:
-            contact = services.contact_add(actor=request.user, case=case, request=request, **serializer.validated_data)
+            contact = services.contact_add(
+                actor=gate.signed_in_user(request), case=case, request=request, **serializer.validated_data
+            )
         except DjangoValidationError as error:
             raise as_api_error(error) from error
         return Response(ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
@@ -625,7 +627,7 @@ class CaseViewSet(
         serializer.is_valid(raise_exception=True)
         try:
             step = services.step_update(
-                actor=request.user,
+                actor=gate.signed_in_user(request),
                 step=step,
                 status=serializer.validated_data.get("status", step.status),
                 due_at=serializer.validated_data.get("due_at"),
@@ -653,7 +655,7 @@ class CaseViewSet(
         serializer.is_valid(raise_exception=True)
         try:
             note = services.note_add(
-                actor=request.user,
+                actor=gate.signed_in_user(request),
                 case=case,
                 text=serializer.validated_data["text"],
                 text_decision=serializer.validated_data.get("text_decision"),
@@ -691,7 +693,7 @@ class CaseViewSet(
         serializer.is_valid(raise_exception=True)
         try:
             closure = services.closure_request_create(
-                actor=request.user,
+                actor=gate.signed_in_user(request),
                 case=case,
                 closure_reason=serializer.validated_data["closure_reason"],
                 comment=serializer.validated_data.get("comment", ""),
@@ -724,10 +726,10 @@ class CaseViewSet(
         decision = serializer.validated_data["decision"]
         try:
             if decision == "approve":
-                services.closure_request_approve(actor=request.user, case=case, request=request)
+                services.closure_request_approve(actor=gate.signed_in_user(request), case=case, request=request)
             elif decision == "send_back":
                 services.closure_request_send_back(
-                    actor=request.user,
+                    actor=gate.signed_in_user(request),
                     case=case,
                     comment=serializer.validated_data.get("comment", ""),
                     text_decision=serializer.validated_data.get("text_decision"),
@@ -735,7 +737,7 @@ class CaseViewSet(
                     request=request,
                 )
             else:
-                services.closure_request_withdraw(actor=request.user, case=case, request=request)
+                services.closure_request_withdraw(actor=gate.signed_in_user(request), case=case, request=request)
         except DjangoPermissionDenied as error:
             gate.note_refusal(request, object_type="cases.case", object_id=case.pk, closure=decision)
             raise PermissionDenied(str(error) or None) from error
@@ -768,9 +770,7 @@ class TaxonomiesView(APIView):
         examples=[OpenApiExample("Excerpt", value={"channel": [{"code": "chat", "label": "Chat", "active": True}]})],
     )
     def get(self, request: Request) -> Response:
-        if not request.user.is_authenticated:
-            raise PermissionDenied
-        organisation_id = request.user.organisation_id
+        organisation_id = gate.signed_in_user(request).organisation_id
         offered = set(terms_offered_to(organisation_id).values_list("pk", flat=True))
         body: dict[str, list[dict[str, Any]]] = {vocabulary: [] for vocabulary in Vocabulary.values}
         for term in terms_visible_to(organisation_id):

@@ -1,7 +1,6 @@
 from datetime import timedelta
-from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.utils import timezone
 
 from health.models import Heartbeat
@@ -10,7 +9,7 @@ KEEP = timedelta(days=1)
 
 
 @shared_task(bind=True)
-def heartbeat(self: Any) -> None:
+def heartbeat(self: Task) -> None:
     """Record that a heartbeat went from beat through the broker to a worker.
 
     Keyed by the message's task id, so a redelivered message records nothing new.

@@ -38,8 +38,13 @@ class HelplineAdminSite(admin.AdminSite):
     index_title = _("Users, organisation and settings")
 
     def has_permission(self, request: HttpRequest) -> bool:
-        user: Any = request.user
-        return bool(user.is_active and user.is_staff and (user.is_superuser or user.role == "administrator"))
+        user = request.user
+        return bool(
+            user.is_authenticated
+            and user.is_active
+            and user.is_staff
+            and (user.is_superuser or user.role == "administrator")
+        )
 
     def admin_view(self, view: Any, cacheable: bool = False) -> Any:
         inner = super().admin_view(view, cacheable)
@@ -77,10 +82,9 @@ class HelplineAdminSite(admin.AdminSite):
             model = ContentType.objects.get_for_id(content_type_id).model_class()
         except ContentType.DoesNotExist:
             raise Http404 from None
-        model_admin = self._registry.get(model) if model is not None else None
-        if model_admin is None or not hasattr(model, "get_absolute_url"):
+        if model is None or not self.is_registered(model) or not hasattr(model, "get_absolute_url"):
             raise Http404
-        found = model_admin.get_object(request, unquote(object_id))
+        found = self.get_model_admin(model).get_object(request, unquote(object_id))
         if found is None:
             raise Http404
         return redirect(found.get_absolute_url())

@@ -18,12 +18,15 @@ from functools import wraps
 from typing import Any, NoReturn, TypeVar
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ObjectDoesNotExist
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
 
+from accounts.models import User
 from audit.models import Action
 from audit.services import access_log_record
 
@@ -31,7 +34,7 @@ REFUSED_STATUSES = (403, 404)
 _REFUSAL = "_gate_refusal"
 
 M = TypeVar("M", bound=models.Model)
-Rule = str | Callable[[Any], bool]
+Rule = str | Callable[[User], bool]
 
 
 def _origin(request: Any) -> HttpRequest:
@@ -75,7 +78,18 @@ def read(
     )
 
 
-def allows(user: Any, rules: tuple[Rule, ...]) -> bool:
+def signed_in_user(request: HttpRequest | Request) -> User:
+    """The user of a request that only a signed-in user reaches: a staff page, an admin view, an API view.
+
+    Every one of them asks for a sign-in first, so an anonymous request here is refused, never served.
+    """
+    user = request.user
+    if not user.is_authenticated:
+        raise PermissionDenied
+    return user
+
+
+def allows(user: User | AnonymousUser, rules: tuple[Rule, ...]) -> bool:
     """Every rule holds: a permission the user's role grants, or a predicate on the user."""
     if not user.is_authenticated:
         return False

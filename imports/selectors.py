@@ -1,13 +1,15 @@
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from accounts.models import User
 from helpline import gate
 from imports.models import ImportJob
 
 
-def import_jobs_visible_to(user: Any) -> QuerySet[ImportJob]:
+def import_jobs_visible_to(user: User | AnonymousUser) -> QuerySet[ImportJob]:
     """The import log of the user's organisation, for those who may import; nothing for anyone else."""
     if not user.is_authenticated or not user.has_perm("imports.view_importjob"):
         return ImportJob.objects.none()

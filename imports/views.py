@@ -36,7 +36,7 @@ def import_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             job = import_request(
-                user=request.user,
+                user=gate.signed_in_user(request),
                 file_name=form.cleaned_data["file"].name,
                 content=form.content(),
                 mode=form.cleaned_data["mode"],
@@ -49,14 +49,14 @@ def import_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("The file was uploaded; its rows are being checked."))
             return redirect("imports:detail", pk=job.pk)
     status = 400 if request.method == "POST" else 200
-    user: Any = request.user
+    user = gate.signed_in_user(request)
     documentation = columns.documentation(user.organisation_id)
     return render(request, "imports/import_new.html", {"form": form, "columns": documentation}, status=status)
 
 
 @_importing
 def import_template(request: HttpRequest, format: str) -> HttpResponse:
-    user: Any = request.user
+    user = gate.signed_in_user(request)
     if format == "csv":
         content = columns.template_csv()
     elif format == "xlsx":

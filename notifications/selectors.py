@@ -4,6 +4,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from cases.models import HIGH_RISK, Case, ClosureRequest, ClosureStatus
 from notifications.models import Notification
 from referrals.models import Referral
@@ -12,12 +13,12 @@ from referrals.models import Referral
 EMAIL_RETRY_WINDOW = timedelta(days=1)
 
 
-def notifications_for(user: Any) -> QuerySet[Notification]:
+def notifications_for(user: User) -> QuerySet[Notification]:
     """A user's own notifications; nobody sees anyone else's, whatever their role."""
     return Notification.objects.filter(recipient=user)
 
 
-def unread_count(user: Any) -> int:
+def unread_count(user: User) -> int:
     return notifications_for(user).filter(read_at__isnull=True).count()
 
 

@@ -264,7 +264,7 @@ def account_change_notify(
     *,
     events: list[AccountEvent],
     user: User,
-    actor: Any,
+    actor: User | None,
     entry: AccessLog,
     role: str = "",
     previous: str = "",
@@ -286,7 +286,7 @@ def account_change_notify(
     told = (
         Q(role=Role.SUPERVISOR, is_active=True)
         | Q(pk__in=supervisors_before)
-        | Q(role=Role.ADMINISTRATOR, is_active=True) & ~Q(pk=getattr(actor, "pk", None))
+        | Q(role=Role.ADMINISTRATOR, is_active=True) & ~Q(pk=actor.pk if actor is not None else None)
     )
     if SUBJECT_TOLD.intersection(events):
         told |= Q(pk=user.pk)
@@ -369,7 +369,7 @@ def _email_text(notification: Notification) -> tuple[str, str]:
     return " ".join(render_to_string(templates[0], context).split()), render_to_string(templates[1], context)
 
 
-def notification_mark_read(*, user: Any, notification_id: int) -> bool:
+def notification_mark_read(*, user: User, notification_id: int) -> bool:
     """Mark one of the user's own notifications read; False if it is not theirs or does not exist."""
     found = Notification.objects.filter(pk=notification_id, recipient=user)
     if not found.exists():
@@ -378,5 +378,5 @@ def notification_mark_read(*, user: Any, notification_id: int) -> bool:
     return True
 
 
-def notifications_mark_all_read(*, user: Any) -> int:
+def notifications_mark_all_read(*, user: User) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from cases.admin import OrganisationTaxonomyAdmin
+from helpline import gate
 from helpline.admin import site
 from referrals import services
 from referrals.models import Agency, HiddenAgency
@@ -18,4 +19,4 @@ class AgencyAdmin(OrganisationTaxonomyAdmin):
     hidden_model = HiddenAgency
 
     def set_hidden(self, request: HttpRequest, entry: Any, hidden: bool) -> None:
-        services.agency_set_hidden(actor=request.user, agency=entry, hidden=hidden, request=request)
+        services.agency_set_hidden(actor=gate.signed_in_user(request), agency=entry, hidden=hidden, request=request)

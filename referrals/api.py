@@ -182,7 +182,7 @@ class ReferralViewSet(
         serializer.is_valid(raise_exception=True)
         data = {**serializer.validated_data, "move": spans(serializer.validated_data)}
         try:
-            referral = services.referral_create(actor=request.user, request=request, **data)
+            referral = services.referral_create(actor=gate.signed_in_user(request), request=request, **data)
         except (DjangoValidationError, IdentifiersFound) as error:
             raise as_api_error(error) from error
         return Response(self.get_serializer(referral).data, status=status.HTTP_201_CREATED)
@@ -203,7 +203,9 @@ class ReferralViewSet(
         serializer.is_valid(raise_exception=True)
         try:
             data = {**serializer.validated_data, "move": spans(serializer.validated_data)}
-            referral = services.referral_transition(actor=request.user, referral=referral, request=request, **data)
+            referral = services.referral_transition(
+                actor=gate.signed_in_user(request), referral=referral, request=request, **data
+            )
         except (DjangoValidationError, IdentifiersFound) as error:
             raise as_api_error(error) from error
         return Response(ReferralSerializer(referral, context=self.get_serializer_context()).data)
@@ -237,7 +239,7 @@ class ReferralViewSet(
             if data.get("status", "requested") != "requested":
                 raise DjangoValidationError({"status": ["New content starts as requested."]})
             item = services.takedown_item_add(
-                actor=request.user,
+                actor=gate.signed_in_user(request),
                 referral=referral,
                 platform=data["platform"],
                 link=data["link"],
@@ -256,7 +258,7 @@ class AgenciesView(APIView):
         responses=AgencySerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        user: Any = request.user
+        user = gate.signed_in_user(request)
         offered = ExpressionWrapper(agency_offered(user.organisation_id), output_field=BooleanField())
         agencies = agencies_visible_to(user.organisation_id).annotate(offered=offered)
         return Response(AgencySerializer(agencies, many=True).data)

@@ -1,13 +1,15 @@
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 
+from accounts.models import User
 from helpline import gate
 from referrals.models import Agency, HiddenAgency, Referral, ReferralQuerySet
 
 
-def referrals_visible_to(user: Any) -> ReferralQuerySet:
+def referrals_visible_to(user: User | AnonymousUser) -> ReferralQuerySet:
     """Referrals of the cases the user may open: the same people, the same organisation."""
     if not user.is_authenticated or not user.has_perm("cases.view_case"):
         return Referral.objects.none()

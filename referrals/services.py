@@ -1,5 +1,5 @@
 from collections.abc import Collection
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from accounts.models import User
 from audit.models import Action
 from audit.services import access_log_record
 from cases import services as case_services
@@ -87,15 +88,15 @@ def _check_consent(consent: str, reason: str) -> None:
 @transaction.atomic
 def referral_create(
     *,
-    actor: Any,
+    actor: User,
     case: Case,
     kind: str,
     agency: Agency,
-    owner: Any = None,
+    owner: User | None = None,
     consent: str = "",
     consent_reason: str = "",
     external_reference: str = "",
-    follow_up_on: Any = None,
+    follow_up_on: date | None = None,
     text_decision: str | None = None,
     move: Collection[case_services.Span] = (),
     request: HttpRequest | None = None,
@@ -134,7 +135,7 @@ def referral_create(
 @transaction.atomic
 def referral_record_consent(
     *,
-    actor: Any,
+    actor: User,
     referral: Referral,
     consent: str,
     reason: str = "",
@@ -165,7 +166,7 @@ def _checked_text(
 
 
 def _log_text_check(
-    actor: Any, referral: Referral, kept: list[str], moved: list[Finding], request: HttpRequest | None
+    actor: User, referral: Referral, kept: list[str], moved: list[Finding], request: HttpRequest | None
 ) -> None:
     """Kinds and counts of what the text held, never the text."""
     detail: dict[str, Any] = {"identifiers_kept": kept} if kept else {}
@@ -180,7 +181,7 @@ def _log_text_check(
 @transaction.atomic
 def referral_transition(
     *,
-    actor: Any,
+    actor: User,
     referral: Referral,
     to: str,
     outcome: str = "",
@@ -237,7 +238,7 @@ def referral_transition(
     return referral
 
 
-def _record(actor: Any, referral: Referral, current: str, to: str, note: str, request: HttpRequest | None) -> None:
+def _record(actor: User, referral: Referral, current: str, to: str, note: str, request: HttpRequest | None) -> None:
     ReferralTransition.objects.create(referral=referral, from_status=current, to_status=to, actor=actor, note=note)
     detail = {
         "referral": referral.pk,
@@ -257,7 +258,7 @@ def _record(actor: Any, referral: Referral, current: str, to: str, note: str, re
     )
 
 
-def _case_follows(actor: Any, case: Case, request: HttpRequest | None) -> None:
+def _case_follows(actor: User, case: Case, request: HttpRequest | None) -> None:
     """A case with referrals under way waits on them; when none is left it is open again."""
     case.refresh_from_db()
     waiting = case.referrals.filter(status__in=ACTIVE).exists()
@@ -270,7 +271,7 @@ def _case_follows(actor: Any, case: Case, request: HttpRequest | None) -> None:
 @transaction.atomic
 def takedown_item_add(
     *,
-    actor: Any,
+    actor: User,
     referral: Referral,
     platform: Term,
     link: str,
@@ -296,7 +297,7 @@ def takedown_item_add(
 
 @transaction.atomic
 def takedown_item_update(
-    *, actor: Any, item: TakedownItem, status: str, request: HttpRequest | None = None
+    *, actor: User, item: TakedownItem, status: str, request: HttpRequest | None = None
 ) -> TakedownItem:
     """Record what happened to one item; when every item is settled the referral completes with their outcome."""
     if status not in ItemStatus.values:
@@ -330,7 +331,7 @@ def items_outcome(statuses: list[str]) -> str:
 
 
 @transaction.atomic
-def agency_set_hidden(*, actor: Any, agency: Agency, hidden: bool, request: HttpRequest | None = None) -> None:
+def agency_set_hidden(*, actor: User, agency: Agency, hidden: bool, request: HttpRequest | None = None) -> None:
     """Hide a shared agency from the actor's organisation, or offer it again; its referrals keep it either way."""
     if agency.organisation_id is not None:
         raise ValidationError(

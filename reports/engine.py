@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext, gettext_lazy
 
+from accounts.models import User
 from accounts.roles import Role
 from cases.models import AgeUnknown, Gender, PlatformRole, Risk, StepType, Term, Vocabulary
 from cases.selectors import terms_offered_to
@@ -327,11 +328,11 @@ TABLE_ORDER = [
 ]
 
 
-def may_see_true_counts(user: Any, params: Params) -> bool:
+def may_see_true_counts(user: User, params: Params) -> bool:
     return may_see_true_counts_of(user, params.organisations)
 
 
-def may_see_true_counts_of(user: Any, organisations: Iterable[int]) -> bool:
+def may_see_true_counts_of(user: User, organisations: Iterable[int]) -> bool:
     """Supervisors and administrators see true counts of their own organisation; analysts never do."""
     return user.role in (Role.SUPERVISOR, Role.ADMINISTRATOR) and set(organisations) == {user.organisation_id}
 

@@ -13,7 +13,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Organisation
+from accounts.models import Organisation, User
 from cases.models import AgeUnknown, Gender, Risk, Term, Vocabulary
 from cases.selectors import terms_visible_to
 from referrals.models import Agency
@@ -176,7 +176,7 @@ class ReportForm(forms.Form):
         help_text=_("Only cases with a referral sent to this agency."),
     )
 
-    def __init__(self, data: Mapping[str, Any] | None = None, *, user: Any) -> None:
+    def __init__(self, data: Mapping[str, Any] | None = None, *, user: User) -> None:
         self.user = user
         self.schemes = {scheme.code: scheme for scheme in AgeScheme.objects.all()}
         organisations = organisations_for_reports(user).order_by("name")

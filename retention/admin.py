@@ -7,7 +7,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.models import User
 from cases.models import Case
+from helpline import gate
 from helpline.admin import ScopedAdminMixin, site
 from retention import services
 from retention.models import DEFAULT_MONTHS, LegalHold, RetentionPolicy
@@ -30,15 +32,15 @@ class RetentionPolicyAdmin(ScopedAdminMixin, admin.ModelAdmin[RetentionPolicy]):
     readonly_fields = ["updated_at", "updated_by"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RetentionPolicy]:
-        return retention_policies_visible_to(request.user)
+        return retention_policies_visible_to(gate.signed_in_user(request))
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        user: Any = request.user
+        user = gate.signed_in_user(request)
         scope = ["organisation"] if user.is_superuser and obj is None else []
         return [*scope, *POLICY_FIELDS, *([] if obj is None else self.readonly_fields)]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        user: Any = request.user
+        user = gate.signed_in_user(request)
         if not super().has_add_permission(request):
             return False
         return user.is_superuser or not RetentionPolicy.objects.filter(organisation_id=user.organisation_id).exists()
@@ -47,7 +49,7 @@ class RetentionPolicyAdmin(ScopedAdminMixin, admin.ModelAdmin[RetentionPolicy]):
         return False
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
-        user: Any = request.user
+        user = gate.signed_in_user(request)
         if not user.is_superuser and not self.get_queryset(request).exists():
             extra_context = {
                 **(extra_context or {}),
@@ -60,7 +62,7 @@ class RetentionPolicyAdmin(ScopedAdminMixin, admin.ModelAdmin[RetentionPolicy]):
         return super().changelist_view(request, extra_context)
 
     def save_model(self, request: HttpRequest, obj: RetentionPolicy, form: Any, change: bool) -> None:
-        user: Any = request.user
+        user = gate.signed_in_user(request)
         if not change and not user.is_superuser:
             obj.organisation_id = user.organisation_id
         services.retention_policy_save(actor=user, policy=obj, changed=form.changed_data, request=request)
@@ -69,7 +71,7 @@ class RetentionPolicyAdmin(ScopedAdminMixin, admin.ModelAdmin[RetentionPolicy]):
 class LegalHoldForm(forms.ModelForm[LegalHold]):
     """A new hold names its case by reference, looked up in the administrator's organisation only."""
 
-    user: Any = None  # set per request by LegalHoldAdmin.get_form
+    user: User  # set per request by LegalHoldAdmin.get_form
     case_reference = forms.CharField(
         label=gettext_lazy("case reference"), max_length=20, help_text=gettext_lazy("For example SX-2026-00042.")
     )
@@ -103,7 +105,7 @@ class LegalHoldAdmin(ScopedAdminMixin, admin.ModelAdmin[LegalHold]):
     date_hierarchy = "set_at"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[LegalHold]:
-        return legal_holds_visible_to(request.user)
+        return legal_holds_visible_to(gate.signed_in_user(request))
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return ["case_reference", "reason"] if obj is None else ["case", "reason", "set_by", "set_at"]
@@ -113,19 +115,22 @@ class LegalHoldAdmin(ScopedAdminMixin, admin.ModelAdmin[LegalHold]):
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         if obj is None:
-            kwargs["form"] = type("ScopedLegalHoldForm", (LegalHoldForm,), {"user": request.user})
+            kwargs["form"] = type("ScopedLegalHoldForm", (LegalHoldForm,), {"user": gate.signed_in_user(request)})
             kwargs["fields"] = ["case_reference", "reason"]
         return super().get_form(request, obj, change, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: LegalHold, form: Any, change: bool) -> None:
         case = obj.case if change else form.cleaned_data["case_reference"]
-        hold = services.legal_hold_set(actor=request.user, case=case, reason=obj.reason, request=request)
+        hold = services.legal_hold_set(
+            actor=gate.signed_in_user(request), case=case, reason=obj.reason, request=request
+        )
         # The admin goes on with ``obj`` (its messages and redirect): make it the saved hold.
         obj.pk, obj.case, obj.set_by, obj.set_at = hold.pk, hold.case, hold.set_by, hold.set_at
 
     def delete_model(self, request: HttpRequest, obj: LegalHold) -> None:
-        services.legal_hold_release(actor=request.user, hold=obj, request=request)
+        services.legal_hold_release(actor=gate.signed_in_user(request), hold=obj, request=request)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[LegalHold]) -> None:
+        actor = gate.signed_in_user(request)
         for hold in queryset.select_related("set_by"):
-            services.legal_hold_release(actor=request.user, hold=hold, request=request)
+            services.legal_hold_release(actor=actor, hold=hold, request=request)

@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Case as CaseWhen
 from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet, Value, When
 
-from accounts.models import Organisation
+from accounts.models import Organisation, User
 from cases.models import Case, Status
 from retention.models import Content, LegalHold, RetentionPolicy
 
@@ -98,12 +98,12 @@ def retention_policy_for(organisation: Organisation) -> RetentionPolicy:
     return policy or RetentionPolicy(organisation=organisation)
 
 
-def retention_policies_visible_to(user: Any) -> QuerySet[RetentionPolicy]:
+def retention_policies_visible_to(user: User) -> QuerySet[RetentionPolicy]:
     policies = RetentionPolicy.objects.select_related("organisation", "updated_by")
     return policies if user.is_superuser else policies.filter(organisation_id=user.organisation_id)
 
 
-def legal_holds_visible_to(user: Any) -> QuerySet[LegalHold]:
+def legal_holds_visible_to(user: User) -> QuerySet[LegalHold]:
     holds = LegalHold.objects.select_related("case", "set_by")
     return holds if user.is_superuser else holds.filter(case__organisation_id=user.organisation_id)
 

@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Organisation
+from accounts.models import Organisation, User
 from audit.models import AccessLog, Action
 from audit.services import access_log_record
 from cases.models import Case
@@ -43,7 +43,7 @@ class Outcome:
 
 
 def retention_policy_save(
-    *, actor: Any, policy: RetentionPolicy, changed: list[str], request: HttpRequest | None = None
+    *, actor: User, policy: RetentionPolicy, changed: list[str], request: HttpRequest | None = None
 ) -> RetentionPolicy:
     """Save an administrator's edit of their organisation's policy, logged."""
     created = policy.pk is None
@@ -70,7 +70,7 @@ def _clean_reason(reason: str) -> str:
 
 
 @transaction.atomic
-def legal_hold_set(*, actor: Any, case: Case, reason: str, request: HttpRequest | None = None) -> LegalHold:
+def legal_hold_set(*, actor: User, case: Case, reason: str, request: HttpRequest | None = None) -> LegalHold:
     """Keep a case's content whatever the retention policy says; a second call changes the reason."""
     reason = _clean_reason(reason)
     # Locked so that a nightly run erasing this case either finishes first or skips it.
@@ -89,7 +89,7 @@ def legal_hold_set(*, actor: Any, case: Case, reason: str, request: HttpRequest 
 
 
 @transaction.atomic
-def legal_hold_release(*, actor: Any, hold: LegalHold, request: HttpRequest | None = None) -> None:
+def legal_hold_release(*, actor: User, hold: LegalHold, request: HttpRequest | None = None) -> None:
     """Lift a legal hold: from the next nightly run on, the case follows its organisation's policy again."""
     case = Case.objects.select_for_update().get(pk=hold.case_id)
     detail = {"legal_hold": "released", "hold": hold.pk, "set_by": hold.set_by.get_username()}

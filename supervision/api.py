@@ -74,7 +74,7 @@ class WorkloadView(APIView):
         responses={200: WorkloadSerializer, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:
-        user: Any = request.user
+        user = gate.signed_in_user(request)
         asked = request.query_params.get("organisation")
         if asked is not None and asked != str(user.organisation_id):
             gate.note_refusal(request, object_type="workload", object_id=asked[:64])

@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Aggregate, Count, FloatField, Func, Q, QuerySet
 from django.utils import timezone
 
@@ -23,12 +24,12 @@ def stale_days_default() -> int:
     return int(getattr(settings, "SUPERVISION_STALE_DAYS", 7))
 
 
-def may_supervise(user: Any) -> bool:
+def may_supervise(user: User | AnonymousUser) -> bool:
     """The board and (re)assignment: supervisors, who assign cases."""
     return bool(user.is_authenticated and user.has_perm("cases.assign_case"))
 
 
-def may_read_workload(user: Any) -> bool:
+def may_read_workload(user: User | AnonymousUser) -> bool:
     """The figures without the cases: supervisors, and administrators (who manage the people)."""
     return bool(user.is_authenticated and (may_supervise(user) or user.has_perm("accounts.view_user")))
 
@@ -56,9 +57,9 @@ class Figures:
     median_age_days: float | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class WorkerFigures(Figures):
-    user: Any = None
+    user: User
 
 
 @dataclass
@@ -174,7 +175,7 @@ def workload(organisation: Organisation, *, stale_days: int, now: datetime | Non
     return board
 
 
-def unassigned_queue(user: Any, limit: int = QUEUE_LENGTH) -> list[Case]:
+def unassigned_queue(user: User, limit: int = QUEUE_LENGTH) -> list[Case]:
     """Open cases nobody holds, oldest first, each marked if a step is overdue."""
     cases = list(
         cases_visible_to(user)
@@ -188,7 +189,7 @@ def unassigned_queue(user: Any, limit: int = QUEUE_LENGTH) -> list[Case]:
     return cases
 
 
-def open_cases_held_by(user: Any, holder: User) -> QuerySet[Case]:
+def open_cases_held_by(user: User, holder: User) -> QuerySet[Case]:
     """The open cases one person holds, oldest first, among those ``user`` may see."""
     return (
         cases_visible_to(user)
@@ -199,7 +200,7 @@ def open_cases_held_by(user: Any, holder: User) -> QuerySet[Case]:
     )
 
 
-def people_of(user: Any) -> QuerySet[User]:
+def people_of(user: User) -> QuerySet[User]:
     """The people of the user's organisation whose cases a supervisor may look through."""
     return User.objects.filter(organisation_id=user.organisation_id)
 

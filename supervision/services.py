@@ -1,5 +1,4 @@
 from collections.abc import Iterable
-from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -7,6 +6,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts.models import User
 from audit.models import Action
 from audit.services import access_log_record
 from cases.models import Case
@@ -18,7 +18,7 @@ MOST_AT_ONCE = 500
 
 
 def cases_reassign(
-    *, actor: Any, case_ids: Iterable[int], assignee: Any, request: HttpRequest | None = None
+    *, actor: User, case_ids: Iterable[int], assignee: User | None, request: HttpRequest | None = None
 ) -> list[Case]:
     """Give the selected cases to one worker or supervisor, all or none.
 

@@ -47,7 +47,12 @@ HOT = {"high_risk", "overdue_steps", "followups_overdue", "no_contact"}
 
 
 def figure_links(
-    board: Workload, holder: Any = None, *, unassigned: bool = False, case_list: str = "", referral_list: str = ""
+    board: Workload,
+    holder: User | None = None,
+    *,
+    unassigned: bool = False,
+    case_list: str = "",
+    referral_list: str = "",
 ) -> dict[str, str]:
     """The list behind each figure of a row: one person's (holder), the unassigned, or everyone's."""
     case_list = case_list or reverse("case_list")
@@ -99,7 +104,7 @@ _supervising = gate.page(may_supervise, object_type="workload")
 
 @_supervising
 def board(request: HttpRequest) -> HttpResponse:
-    user: Any = request.user
+    user = gate.signed_in_user(request)
     form = BoardForm(request.GET or None)
     days = stale_days_default()
     status = 200
@@ -151,7 +156,7 @@ def board(request: HttpRequest) -> HttpResponse:
 @_supervising
 def worker_cases(request: HttpRequest, pk: int) -> HttpResponse:
     """The open cases one person holds, with boxes to give some of them to someone else."""
-    user: Any = request.user
+    user = gate.signed_in_user(request)
     holder = people_of(user).filter(pk=pk).first()
     if holder is None:
         gate.refuse(request, object_type="accounts.user", object_id=pk)
@@ -184,7 +189,7 @@ def _back(request: HttpRequest) -> str:
 @_supervising
 @require_POST
 def reassign(request: HttpRequest) -> HttpResponse:
-    user: Any = request.user
+    user = gate.signed_in_user(request)
     form = ReassignForm(request.POST, organisation_id=user.organisation_id)
     back = _back(request)
     if not form.is_valid():
