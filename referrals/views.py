@@ -63,7 +63,7 @@ def referral_new(request: HttpRequest, case_pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             data = {**form.cleaned_data, "text_decision": form.cleaned_data["text_decision"] or None}
-            referral = services.referral_create(actor=request.user, case=case, request=request, **data)
+            referral = services.referral_create(actor=gate.signed_in_user(request), case=case, request=request, **data)
         except case_services.IdentifiersFound as error:
             identifiers_found(form, error)
         except ValidationError as error:
@@ -138,7 +138,7 @@ def referral_transition(request: HttpRequest, pk: int) -> HttpResponse:
 
     def save(data: dict[str, Any]) -> None:
         services.referral_transition(
-            actor=request.user,
+            actor=gate.signed_in_user(request),
             referral=referral,
             to=data["to"],
             outcome=data["outcome"],
@@ -160,7 +160,7 @@ def referral_consent(request: HttpRequest, pk: int) -> HttpResponse:
 
     def save(data: dict[str, Any]) -> None:
         services.referral_record_consent(
-            actor=request.user,
+            actor=gate.signed_in_user(request),
             referral=referral,
             consent=data["consent"],
             reason=data["reason"],
@@ -178,7 +178,7 @@ def item_add(request: HttpRequest, pk: int) -> HttpResponse:
     referral = referral_for_user(request, pk)
 
     def save(data: dict[str, Any]) -> None:
-        services.takedown_item_add(actor=request.user, referral=referral, request=request, **data)
+        services.takedown_item_add(actor=gate.signed_in_user(request), referral=referral, request=request, **data)
 
     form = ItemForm(request.POST, organisation_id=referral.case.organisation_id)
     return _post(request, referral, form, "item_form", _("Content added."), save)
@@ -194,6 +194,6 @@ def item_update(request: HttpRequest, pk: int, item_id: int) -> HttpResponse:
         messages.error(request, _("That item could not be updated."))
     else:
         services.takedown_item_update(
-            actor=request.user, item=item, status=form.cleaned_data["status"], request=request
+            actor=gate.signed_in_user(request), item=item, status=form.cleaned_data["status"], request=request
         )
     return redirect("referral_detail", pk=referral.pk)

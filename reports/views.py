@@ -97,7 +97,7 @@ def _report_page(request: HttpRequest, form: ReportForm, status: int = 200, **co
 
 @_reporting
 def report(request: HttpRequest) -> HttpResponse:
-    form = ReportForm(request.GET, user=request.user)
+    form = ReportForm(request.GET, user=gate.signed_in_user(request))
     if not valid_report_form(request, form):
         return _report_page(request, form, status=400)
     params = form.params()
@@ -120,7 +120,7 @@ def report(request: HttpRequest) -> HttpResponse:
 @_reporting
 def export(request: HttpRequest) -> HttpResponse:
     """The report as a file: made at once for a small scope, else in the background."""
-    form = ReportForm(request.GET, user=request.user)
+    form = ReportForm(request.GET, user=gate.signed_in_user(request))
     format = request.GET.get("format", "")
     if format not in FORMATS:
         form.add_error(None, gettext("Choose an export format: CSV, XLSX or JSON."))
@@ -129,7 +129,7 @@ def export(request: HttpRequest) -> HttpResponse:
     params = form.params()
     limit = settings.REPORT_EXPORT_INLINE_CASES
     if scope_case_count(params, limit=limit) > limit:
-        made = services.export_request(user=request.user, params=params, format=format, request=request)
+        made = services.export_request(user=gate.signed_in_user(request), params=params, format=format, request=request)
         return redirect("reports:export_detail", pk=made.pk)
     built, tables, suppressed = published_for(request.user, params)
     content = render_report(format, tables, params, generated_at=built.generated_at, suppressed=suppressed)
