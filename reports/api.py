@@ -12,10 +12,11 @@ from rest_framework.views import APIView
 
 from helpline import gate
 from reports.engine import may_see_true_counts_of
-from reports.exports import disclosure_note, published_for
+from reports.exports import disclosure_note
 from reports.forms import ReportForm
 from reports.models import DisclosureMethod, Snapshot
 from reports.perturbation import CELL_KEY
+from reports.publishing import published_for
 from reports.selectors import snapshots_visible_to
 from reports.views import valid_report_form
 

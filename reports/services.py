@@ -14,8 +14,9 @@ from django.utils.translation import gettext as _
 from audit.models import Action
 from audit.services import access_log_record
 from reports.engine import Params
-from reports.exports import FORMATS, published_for, render_report
+from reports.exports import FORMATS, render_report
 from reports.models import Export, ExportStatus
+from reports.publishing import published_for
 from reports.selectors import organisations_for_reports
 
 logger = logging.getLogger(__name__)
