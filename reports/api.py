@@ -104,11 +104,12 @@ class ReportView(APIView):
 
     @extend_schema(parameters=REPORT_PARAMETERS, responses={200: ReportSerializer, 400: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
-        form = ReportForm(request.query_params, user=request.user)
+        user = gate.signed_in_user(request)
+        form = ReportForm(request.query_params, user=user)
         if not valid_report_form(request, form):
             return Response({"errors": form.errors.get_json_data()}, status=400)
         params = form.params()
-        report, tables, suppressed = published_for(request.user, params)
+        report, tables, suppressed = published_for(user, params)
         gate.read(request, object_type="report", parameters=params.as_json(), api=True)
         return Response(
             {

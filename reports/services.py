@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from audit.models import Action
 from audit.services import access_log_record
 from reports.engine import Params
@@ -30,7 +31,7 @@ class ExportRefused(Exception):
 
 
 @transaction.atomic
-def export_request(*, user: Any, params: Params, format: str, request: HttpRequest | None = None) -> Export:
+def export_request(*, user: User, params: Params, format: str, request: HttpRequest | None = None) -> Export:
     """Queue an export of the report for the user; the task starts once this transaction commits."""
     from reports.tasks import report_export
 
