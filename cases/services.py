@@ -15,11 +15,11 @@ from accounts.roles import Role
 from audit.models import Action
 from audit.services import access_log_record
 from cases import pii
+from cases.bulk import references_take
 from cases.identifiers import IDENTIFIER_KINDS, case_region, identifier_hash
 from cases.models import (
     Case,
     CaseActivity,
-    CaseCounter,
     CasePlatform,
     ClosureRequest,
     ClosureStatus,
@@ -31,13 +31,13 @@ from cases.models import (
     OffenderIdentifier,
     PlatformRole,
     ResponseStep,
-    Risk,
     Status,
     StepStatus,
     StepType,
     Term,
     Vocabulary,
 )
+from cases.playbook import playbook_steps
 
 # Fields a worker fills in, by kind; every other column is the system's.
 SCALAR_FACTS = [
@@ -270,15 +270,6 @@ def terms_of(case: Case) -> set[int]:
     return ids
 
 
-def _next_reference(organisation_id: int, year: int) -> str:
-    counter, _ = CaseCounter.objects.get_or_create(organisation_id=organisation_id, year=year)
-    # Locked so that two cases opened at the same moment get different numbers.
-    counter = CaseCounter.objects.select_for_update().get(pk=counter.pk)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return f"SX-{year}-{counter.last:05d}"
-
-
 def _same_minute(a: datetime | None, b: datetime | None) -> bool:
     return a is not None and b is not None and a.replace(second=0, microsecond=0) == b.replace(second=0, microsecond=0)
 
@@ -359,7 +350,9 @@ def case_open(
         created_by=actor,
         assigned_to=actor if is_worker else None,
         status=Status.OPEN if is_worker else Status.NEW,
-        reference=_next_reference(actor.organisation_id, timezone.localtime(facts["first_contact_at"]).year),
+        reference=references_take(
+            organisation_id=actor.organisation_id, years=[timezone.localtime(facts["first_contact_at"]).year]
+        )[0],
     )
     _apply_facts(case, facts)
     case.save()
@@ -805,36 +798,6 @@ def offender_identifier_add(
         action=Action.CHANGE, request=request, actor=actor, obj=case, detail={"identifier": identifier.pk}
     )
     return identifier
-
-
-# The playbook: which steps a case needs, from its facts. (code, reason, due after)
-BASE_STEPS = [
-    "not_their_fault",
-    "advise_no_pay",
-    "stop_contact",
-    "preserve_evidence",
-    "block_offender",
-    "report_platform",
-    "review_privacy",
-    "report_police",
-    "wellbeing_support",
-]
-
-
-def playbook_steps(case: Case) -> list[tuple[str, str, timedelta | None]]:
-    steps: list[tuple[str, str, timedelta | None]] = [(code, "", None) for code in BASE_STEPS]
-    if case.victim_age is not None and case.victim_age <= 12:
-        steps.append(("trusted_adult", _("Victim is 12 or under"), None))
-    if case.risk_level in (Risk.HIGH, Risk.CRITICAL):
-        steps.append(("follow_up", _("High or critical risk: follow up within 24 hours"), timedelta(hours=24)))
-    if case.content_distributed == "yes":
-        steps.append(("removal_request", _("Content already distributed"), None))
-        steps.append(("hash_submission", _("Content already distributed"), None))
-    if case.victim_paid == "yes":
-        steps.append(("no_further_payment", _("Payment already made"), timedelta(hours=1)))
-    if case.self_harm or case.immediate_danger:
-        steps.append(("safety_plan", _("Self-harm or immediate danger"), timedelta(hours=1)))
-    return steps
 
 
 def playbook_apply(*, case: Case) -> list[ResponseStep]:

@@ -45,8 +45,6 @@ REFERENCE_LENGTH = 20
 REFERENCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_.-]*$")
 EXAMPLE_REFERENCE = BY_NAME["reference"].example
 
-# A kept reference in our own format moves the counter past it, so new cases never collide with it.
-OWN_REFERENCE_RE = re.compile(r"^SX-(\d{4})-(\d{5,9})$")
 TRUE = {"yes", "y", "true", "1", "x"}
 FALSE = {"no", "n", "false", "0", ""}
 FACT_COLUMNS = {  # every column but those handled on their own
@@ -533,9 +531,3 @@ def _whole_number(value: str) -> int | None:
     except ValueError:
         return None
     return int(number) if number.is_integer() else None
-
-
-def own_reference(reference: str) -> tuple[int, int] | None:
-    """(year, number) of a reference in the SX-YYYY-NNNNN format, else None."""
-    match = OWN_REFERENCE_RE.match(reference)
-    return (int(match.group(1)), int(match.group(2))) if match else None

@@ -8,18 +8,16 @@ transaction, so a task that is killed and delivered again goes on after the last
 
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 import pghistory
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
-from django.db.models.functions import Greatest
 from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.dateformat import format as date_format
@@ -28,11 +26,20 @@ from psycopg.types.json import Jsonb
 
 from audit.models import AccessLog, Action
 from audit.services import access_log_record
-from cases.bulk import column_types
-from cases.models import Case, CaseActivity, CaseCounter, CasePlatform, EventKind, ResponseStep, Status, StepType
-from cases.services import MANY_FACTS, SCALAR_FACTS, TERM_FACTS, playbook_steps
+from cases.bulk import (
+    ACTIVITY_COLUMNS,
+    STEP_COLUMNS,
+    CopyWriter,
+    Playbook,
+    counters_move_past,
+    ids_take,
+    own_reference,
+    references_take,
+)
+from cases.models import Case, CaseActivity, CasePlatform, EventKind, ResponseStep, Status, StepStatus
+from cases.services import MANY_FACTS, SCALAR_FACTS, TERM_FACTS
 from imports.models import FILE_TAKEN, ImportFormat, ImportJob, ImportMode, ImportStatus, TextIdentifiers
-from imports.rows import CaseRow, FileProblem, RowChecker, csv_of, own_reference, read_sheet
+from imports.rows import CaseRow, FileProblem, RowChecker, csv_of, read_sheet
 
 logger = logging.getLogger(__name__)
 
@@ -325,11 +332,7 @@ def _validated(job: ImportJob, claim: datetime) -> bytes | None:
             return None
         if not mine.update(**counts, status=ImportStatus.IMPORTING, progress=CHECKED_SHARE):
             raise _Lost
-        for year, number in result.highest.items():
-            CaseCounter.objects.get_or_create(organisation_id=job.organisation_id, year=year)
-            CaseCounter.objects.filter(organisation_id=job.organisation_id, year=year).update(
-                last=Greatest(F("last"), number)
-            )
+        counters_move_past(organisation_id=job.organisation_id, highest=result.highest)
     job.refresh_from_db(
         fields=["status", "total_rows", "valid_rows", "error_count", "errors", "invalid_rows", "notices"]
     )
@@ -392,10 +395,10 @@ class _Writer:
 
     def __init__(self, job: ImportJob, claim: datetime) -> None:
         self.job, self.claim = job, claim
-        self.step_types = {step.code: step for step in StepType.objects.filter(active=True)}
+        self.playbook = Playbook()
         self.many_tables = {name: Case._meta.get_field(name).remote_field.through for name in MANY_FACTS}  # type: ignore[union-attr]
         tables = [Case, CaseActivity, CasePlatform, ResponseStep, AccessLog, *self.many_tables.values()]
-        self.types = column_types([model._meta.db_table for model in tables])
+        self.copier = CopyWriter(tables)
         self.imported = job.imported_rows
         self.errors = list(job.errors)
         self.error_count = job.error_count
@@ -447,18 +450,16 @@ class _Writer:
 
     def _copy(self, rows: Sequence[CaseRow]) -> None:
         job, now = self.job, timezone.now()
-        references = _new_references(job.organisation_id, [row for row in rows if not row.reference])
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [Case._meta.db_table, len(rows)],
-            )
-            ids = [row[0] for row in cursor.fetchall()]
+        # The next number of the year of first contact, for each row without a reference.
+        unnumbered = [row for row in rows if not row.reference]
+        years = [timezone.localtime(row.facts["first_contact_at"]).year for row in unnumbered]
+        references = iter(references_take(organisation_id=job.organisation_id, years=years))
+        ids = ids_take(Case, len(rows))
         cases: list[dict[str, Any]] = []
-        activities: list[dict[str, Any]] = []
+        activities: list[tuple[Any, ...]] = []
         logs: list[dict[str, Any]] = []
         platforms: list[dict[str, Any]] = []
-        steps: list[dict[str, Any]] = []
+        steps: list[tuple[Any, ...]] = []
         many: dict[str, list[tuple[int, int]]] = {name: [] for name in MANY_FACTS}
         username = job.user.get_username()
         for case_id, row in zip(ids, rows, strict=True):
@@ -466,7 +467,7 @@ class _Writer:
             case: dict[str, Any] = {
                 "id": case_id,
                 "organisation_id": job.organisation_id,
-                "reference": row.reference or references[row.row],
+                "reference": row.reference or next(references),
                 "status": row.status,
                 "closure_reason_id": row.closure_reason.pk if row.closure_reason else None,
                 "closed_at": row.closed_at,
@@ -485,30 +486,14 @@ class _Writer:
             platforms.extend({"case_id": case_id, "platform_id": term.pk, "role": role} for term, role in row.platforms)
             if row.status != Status.CLOSED:
                 # Open work gets the playbook's checklist, as a case opened today would.
-                playbook_case = cast(Case, SimpleNamespace(**{**_PLAYBOOK_DEFAULTS, **facts}))
                 steps.extend(
-                    {
-                        "case_id": case_id,
-                        "step_type_id": self.step_types[code].pk,
-                        "reason": reason,
-                        "due_at": now + due if due else None,
-                    }
-                    for code, reason, due in playbook_steps(playbook_case)
-                    if code in self.step_types
+                    (case_id, step_type, StepStatus.TODO, now + due if due else None, None, None, reason)
+                    for step_type, reason, due in self.playbook.steps(facts)
                 )
             detail: dict[str, Any] = {"import_job": job.pk, "row": row.row}
-            activities.append(
-                {
-                    "case_id": case_id,
-                    "actor_id": job.user_id,
-                    "kind": EventKind.OPENED,
-                    "detail": {
-                        **detail,
-                        "status": row.status,
-                        "reason": _("imported: import %(job)s, row %(row)s") % {"job": job.pk, "row": row.row},
-                    },
-                }
-            )
+            reason = _("imported: import %(job)s, row %(row)s") % {"job": job.pk, "row": row.row}
+            opened = {**detail, "status": row.status, "reason": reason}
+            activities.append((case_id, now, job.user_id, EventKind.OPENED, Jsonb(opened)))
             if row.redacted:
                 detail["identifiers_removed"] = row.redacted
             logs.append(
@@ -522,93 +507,12 @@ class _Writer:
                     "detail": detail,
                 }
             )
+        copier = self.copier
         with connection.cursor() as cursor:
-            _copy(cursor, Case, cases, self.types, now)
+            copier.records(cursor, Case, cases, now)
             for name, pairs in many.items():
-                through = self.many_tables[name]
-                _copy_rows(cursor, through._meta.db_table, ["case_id", "term_id"], pairs, self.types)
-            _copy(cursor, CasePlatform, platforms, self.types, now)
-            _copy(cursor, ResponseStep, steps, self.types, now)
-            _copy(cursor, CaseActivity, activities, self.types, now)
-            _copy(cursor, AccessLog, logs, self.types, now)
-
-
-# What playbook_steps reads of a case, as a new case has it.
-_PLAYBOOK_DEFAULTS = {
-    "victim_age": None,
-    "risk_level": Case._meta.get_field("risk_level").get_default(),
-    "content_distributed": Case._meta.get_field("content_distributed").get_default(),
-    "victim_paid": Case._meta.get_field("victim_paid").get_default(),
-    "self_harm": False,
-    "immediate_danger": False,
-}
-
-
-def _new_references(organisation_id: int, rows: Sequence[CaseRow]) -> dict[int, str]:
-    """Row number -> the next reference of the year of its first contact, from the locked counters."""
-    years = {row.row: timezone.localtime(row.facts["first_contact_at"]).year for row in rows}
-    wanted: dict[int, int] = {}
-    for year in years.values():
-        wanted[year] = wanted.get(year, 0) + 1
-    for year in wanted:
-        CaseCounter.objects.get_or_create(organisation_id=organisation_id, year=year)
-    # Locked like cases.services._next_reference, so a case opened meanwhile gets a number after these.
-    counters = {
-        counter.year: counter
-        for counter in CaseCounter.objects.select_for_update().filter(organisation_id=organisation_id, year__in=wanted)
-    }
-    last = {year: counters[year].last for year in wanted}
-    references = {}
-    for number, year in years.items():
-        last[year] += 1
-        references[number] = f"SX-{year}-{last[year]:05d}"
-    for year, value in last.items():
-        CaseCounter.objects.filter(pk=counters[year].pk).update(last=value)
-    return references
-
-
-def _copy(
-    cursor: Any,
-    model: type[models.Model],
-    rows: Sequence[dict[str, Any]],
-    types: dict[str, dict[str, int]],
-    now: datetime,
-) -> None:
-    """COPY rows given as {attname: value}: every other column gets its default, as a save would give it.
-
-    Built from the model's fields rather than a fixed list, so a column added later with a default needs nothing
-    here; the values are those the fields store (ids for foreign keys, JSON for JSON fields).
-    """
-    if not rows:
-        return
-    # The primary key, and columns the database fills (a record key), only when the rows give them.
-    given = rows[0]
-    fields = [
-        f
-        for f in model._meta.concrete_fields
-        if f.attname in given or not (f.primary_key or f.db_default is not models.NOT_PROVIDED)
-    ]
-    defaults: dict[str, Any] = {}
-    for f in fields:
-        auto = getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-        defaults[f.attname] = now if auto else (None if f.primary_key else f.get_default())
-    json_fields = [index for index, f in enumerate(fields) if isinstance(f, models.JSONField)]
-    names = [f.attname for f in fields]
-
-    def values(row: dict[str, Any]) -> list[Any]:
-        line = [row[name] if name in row else defaults[name] for name in names]
-        for index in json_fields:
-            line[index] = Jsonb(line[index])
-        return line
-
-    _copy_rows(cursor, model._meta.db_table, [str(f.column) for f in fields], map(values, rows), types)
-
-
-def _copy_rows(
-    cursor: Any, table: str, columns: list[str], rows: Iterable[Sequence[Any]], types: dict[str, dict[str, int]]
-) -> None:
-    names = ", ".join(connection.ops.quote_name(column) for column in columns)
-    with cursor.copy(f"COPY {connection.ops.quote_name(table)} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types([types[table][column] for column in columns])
-        for row in rows:
-            copy.write_row(row)
+                copier.rows(cursor, self.many_tables[name], ["case_id", "term_id"], pairs, now)
+            copier.records(cursor, CasePlatform, platforms, now)
+            copier.rows(cursor, ResponseStep, STEP_COLUMNS, steps, now)
+            copier.rows(cursor, CaseActivity, ACTIVITY_COLUMNS, activities, now)
+            copier.records(cursor, AccessLog, logs, now)

@@ -11,17 +11,16 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pgtrigger
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
 from accounts.models import Organisation, User
-from cases.bulk import column_types
+from cases.bulk import ACTIVITY_COLUMNS, STEP_COLUMNS, CopyWriter, ids_take, references_take
 from cases.models import (
     AgeUnknown,
     Answer,
     Case,
     CaseActivity,
-    CaseCounter,
     CasePlatform,
     Contact,
     EventKind,
@@ -97,17 +96,17 @@ CASE_COLUMNS = [
     "created_at",
     "updated_at",
 ]
-CHILD_COLUMNS: dict[str, list[str]] = {
-    CasePlatform._meta.db_table: ["case_id", "platform_id", "role"],
-    Contact._meta.db_table: ["case_id", "at", "channel_id", "duration_minutes", "worker_id"],
-    ResponseStep._meta.db_table: ["case_id", "step_type_id", "status", "due_at", "done_by_id", "done_at", "reason"],
-    OffenderIdentifier._meta.db_table: ["case_id", "kind", "platform_id", "value", "value_hash", "created_at"],
-    Note._meta.db_table: ["case_id", "author_id", "text", "created_at", "identifiers_kept"],
-    CaseActivity._meta.db_table: ["case_id", "at", "actor_id", "kind", "detail"],
+CHILD_COLUMNS: dict[type[models.Model], list[str]] = {
+    CasePlatform: ["case_id", "platform_id", "role"],
+    Contact: ["case_id", "at", "channel_id", "duration_minutes", "worker_id"],
+    ResponseStep: STEP_COLUMNS,
+    OffenderIdentifier: ["case_id", "kind", "platform_id", "value", "value_hash", "created_at"],
+    Note: ["case_id", "author_id", "text", "created_at", "identifiers_kept"],
+    CaseActivity: ACTIVITY_COLUMNS,
 }
 # The tables of the many-to-many facts (case_id, term_id).
-MANY_TABLES = {
-    name: getattr(Case, name).field.m2m_db_table() for name in ("approaches", "content_types", "demands", "threats")
+MANY_THROUGH: dict[str, type[models.Model]] = {
+    name: getattr(Case, name).through for name in ("approaches", "content_types", "demands", "threats")
 }
 
 
@@ -169,14 +168,13 @@ def generate_cases(
     if end_ts <= start_ts:
         raise ValueError("The date range is empty or entirely in the future.")
     generator = DrawTables(organisation, workers, seed, count)
-    tables = [Case._meta.db_table, *MANY_TABLES.values(), *CHILD_COLUMNS, Referral._meta.db_table]
-    types = column_types([*tables, *REFERRAL_CHILD_COLUMNS])
+    copier = CopyWriter([Case, *MANY_THROUGH.values(), *CHILD_COLUMNS, Referral, *REFERRAL_CHILD_COLUMNS])
     stamps = _stamps(generator.random.random, generator.hours, count, start_ts, end_ts)
     # Local-time year boundaries, so that references follow the year a worker would see.
     first_year, last_year = timezone.localtime(stamp_time(start_ts)).year, timezone.localtime(stamp_time(end_ts)).year
     years = list(range(first_year, last_year + 2))
     boundaries = [int(datetime(year, 1, 1, tzinfo=zone).timestamp()) for year in years]
-    done = 0
+    now_ts, done = int(now.timestamp()), 0
     skip_all = skip_triggers and _may_skip_triggers()
     with pgtrigger.ignore(*HISTORY_TRIGGERS):
         for offset in range(0, count, batch_size):
@@ -184,8 +182,7 @@ def generate_cases(
             case_years = [years[bisect.bisect_right(boundaries, stamp) - 1] for stamp in chunk]
             with transaction.atomic():
                 previous = _replication_role("replica") if skip_all else None
-                now_ts = int(now.timestamp())
-                _batch(generator, types, chunk, case_years, first_year, now_ts, with_notes, with_referrals)
+                _batch(generator, copier, chunk, case_years, first_year, now_ts, with_notes, with_referrals)
                 if previous is not None:
                     # Back to normal for the rest of an enclosing transaction (seed_demo, tests).
                     _replication_role(previous)
@@ -227,28 +224,9 @@ def _replication_role(role: str) -> str:
         return str(cursor.fetchone()[0])
 
 
-def _references(organisation: Organisation, case_years: list[int]) -> list[str]:
-    """The next references of each year, in order, taken from the locked counters."""
-    wanted: dict[int, int] = {}
-    for year in case_years:
-        wanted[year] = wanted.get(year, 0) + 1
-    for year in wanted:
-        CaseCounter.objects.get_or_create(organisation=organisation, year=year)
-    # Locked like _next_reference, so a case opened meanwhile gets a number after these.
-    counters = {c.year: c for c in CaseCounter.objects.select_for_update().filter(organisation=organisation)}
-    last = {year: counters[year].last for year in wanted}
-    references = []
-    for year in case_years:
-        last[year] += 1
-        references.append(f"SX-{year}-{last[year]:05d}")
-    for year, number in last.items():
-        CaseCounter.objects.filter(pk=counters[year].pk).update(last=number)
-    return references
-
-
 def _batch(
     g: DrawTables,
-    types: dict[str, dict[str, int]],
+    copier: CopyWriter,
     stamps: list[int],
     case_years: list[int],
     first_year: int,
@@ -258,13 +236,9 @@ def _batch(
 ) -> None:
     """One batch of cases, their children and referrals, written with COPY in the current transaction."""
     n = len(stamps)
-    with connection.cursor() as cursor:
-        # Run through Django, so pgtrigger.ignore sets its variable for the COPYs that follow in this transaction.
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [Case._meta.db_table, n]
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-    references = _references(g.organisation, case_years)
+    # Through Django first, so that pgtrigger.ignore sets its variable for the COPYs that follow in this transaction.
+    ids = ids_take(Case, n)
+    references = references_take(organisation_id=g.organisation.pk, years=case_years)
 
     rnd = g.random.random
     at = stamp_time
@@ -283,16 +257,16 @@ def _batch(
     statuses, status_ages = g.statuses, STATUS_AGES
 
     cases: list[tuple[Any, ...]] = []
-    children: dict[str, list[tuple[Any, ...]]] = {table: [] for table in CHILD_COLUMNS}
-    platforms_rows = children[CasePlatform._meta.db_table]
-    contacts_rows = children[Contact._meta.db_table]
-    steps_rows = children[ResponseStep._meta.db_table]
-    identifier_rows = children[OffenderIdentifier._meta.db_table]
-    note_rows = children[Note._meta.db_table]
-    activity_rows = children[CaseActivity._meta.db_table]
-    many: dict[str, list[tuple[int, int]]] = {table: [] for table in MANY_TABLES.values()}
-    approach_rows, content_rows = many[MANY_TABLES["approaches"]], many[MANY_TABLES["content_types"]]
-    demand_rows, threat_rows = many[MANY_TABLES["demands"]], many[MANY_TABLES["threats"]]
+    children: dict[type[models.Model], list[tuple[Any, ...]]] = {model: [] for model in CHILD_COLUMNS}
+    platforms_rows = children[CasePlatform]
+    contacts_rows = children[Contact]
+    steps_rows = children[ResponseStep]
+    identifier_rows = children[OffenderIdentifier]
+    note_rows = children[Note]
+    activity_rows = children[CaseActivity]
+    many: dict[type[models.Model], list[tuple[int, int]]] = {through: [] for through in MANY_THROUGH.values()}
+    approach_rows, content_rows = many[MANY_THROUGH["approaches"]], many[MANY_THROUGH["content_types"]]
+    demand_rows, threat_rows = many[MANY_THROUGH["demands"]], many[MANY_THROUGH["threats"]]
     referrals = ReferralDraws(g, now_ts)
     refer = referrals.case if with_referrals else None
     content_none, threat_publish = g.content_none, g.threat_publish
@@ -505,11 +479,11 @@ def _batch(
             done_share = 0.7
         else:
             done_share = 0.25 + 0.5 * min(1.0, age_days / 30)
-        for step_type, reason, due in g.playbook(age, risk, distributed, paid, self_harm, danger):
+        for step_type, reason, due in g.playbook.steps_of(age, risk, distributed, paid, self_harm, danger):
             if done_by_referral and step_type in done_by_referral:
                 sent, by = done_by_referral.pop(step_type)
                 steps_rows.append(
-                    (case_id, step_type, StepStatus.DONE, at(stamp + due) if due else None, by, at(sent), reason)
+                    (case_id, step_type, StepStatus.DONE, first_contact + due if due else None, by, at(sent), reason)
                 )
                 continue
             u = rnd()
@@ -519,7 +493,7 @@ def _batch(
                         case_id,
                         step_type,
                         StepStatus.DONE,
-                        at(stamp + due) if due else None,
+                        first_contact + due if due else None,
                         holder,
                         at(min(now_ts, opened_at + int(rnd() * (case_end - opened_at + 1)))),
                         reason,
@@ -532,7 +506,7 @@ def _batch(
                 elif u < done_share + 0.04:
                     step_status = StepStatus.DECLINED
                 steps_rows.append(
-                    (case_id, step_type, step_status, at(stamp + due) if due else None, None, None, reason)
+                    (case_id, step_type, step_status, first_contact + due if due else None, None, None, reason)
                 )
         # Steps the playbook did not call for, added when the referral was sent (as step_mark_done does).
         if done_by_referral:
@@ -563,51 +537,22 @@ def _batch(
         elif status == Status.WAITING:
             activity_rows.append((case_id, at(last_ts), holder, EventKind.STATUS, g.waiting_detail))
 
+    now = stamp_time(now_ts)
     with connection.cursor() as cursor:
-        _copy(cursor, Case._meta.db_table, CASE_COLUMNS, cases, types)
-        for table, rows in many.items():
-            _copy(cursor, table, ["case_id", "term_id"], rows, types)
-        for table, columns in CHILD_COLUMNS.items():
-            _copy(cursor, table, columns, children[table], types)
+        copier.rows(cursor, Case, CASE_COLUMNS, cases, now)
+        for through, rows in many.items():
+            copier.rows(cursor, through, ["case_id", "term_id"], rows, now)
+        for model, columns in CHILD_COLUMNS.items():
+            copier.rows(cursor, model, columns, children[model], now)
         if referrals.referrals:
             # Ids from the sequence, like the cases; the rows carry their number in the batch until now.
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [Referral._meta.db_table, len(referrals.referrals)],
-            )
-            referral_ids = [row[0] for row in cursor.fetchall()]
-            _copy(cursor, Referral._meta.db_table, REFERRAL_COLUMNS, referrals.referrals, types, referral_ids)
-            for table, rows in (
-                (ReferralTransition._meta.db_table, referrals.transitions),
-                (TakedownItem._meta.db_table, referrals.items),
+            referral_ids = ids_take(Referral, len(referrals.referrals))
+            for model, columns, rows in (
+                (Referral, REFERRAL_COLUMNS, referrals.referrals),
+                (ReferralTransition, REFERRAL_CHILD_COLUMNS[ReferralTransition], referrals.transitions),
+                (TakedownItem, REFERRAL_CHILD_COLUMNS[TakedownItem], referrals.items),
             ):
-                _copy(cursor, table, REFERRAL_CHILD_COLUMNS[table], rows, types, referral_ids)
+                copier.rows(cursor, model, columns, [(referral_ids[row[0]], *row[1:]) for row in rows], now)
 
 
 NOTHING_KEPT = jsonb_once([])
-
-
-def _copy(
-    cursor: Any,
-    table: str,
-    columns: list[str],
-    rows: list[tuple[Any, ...]],
-    types: dict[str, dict[str, int]],
-    ids: list[int] | None = None,
-) -> None:
-    """COPY the rows; with ``ids``, each row's first value is an index into them (a batch-local number).
-
-    In binary, with the columns' types: the client encodes a row several times faster than in text.
-    """
-    if not rows:
-        return
-    names = ", ".join(connection.ops.quote_name(column) for column in columns)
-    with cursor.copy(f"COPY {connection.ops.quote_name(table)} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types([types[table][column] for column in columns])
-        write = copy.write_row
-        if ids is None:
-            for row in rows:
-                write(row)
-        else:
-            for row in rows:
-                write((ids[row[0]], *row[1:]))

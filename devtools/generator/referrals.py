@@ -13,6 +13,8 @@ import math
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from django.db import models
+
 from devtools.generator.distributions import DAY, N, stamp_time
 from referrals.models import (
     Consent,
@@ -392,9 +394,9 @@ REFERRAL_COLUMNS = [
     "acknowledged_at",
     "closed_at",
 ]
-REFERRAL_CHILD_COLUMNS: dict[str, list[str]] = {
-    ReferralTransition._meta.db_table: ["referral_id", "from_status", "to_status", "at", "actor_id", "note"],
-    TakedownItem._meta.db_table: [
+REFERRAL_CHILD_COLUMNS: dict[type[models.Model], list[str]] = {
+    ReferralTransition: ["referral_id", "from_status", "to_status", "at", "actor_id", "note"],
+    TakedownItem: [
         "referral_id",
         "platform_id",
         "link",

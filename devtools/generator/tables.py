@@ -10,10 +10,10 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from accounts.models import Organisation, User
+from cases.bulk import Playbook
 from cases.identifiers import identifier_hash
-from cases.models import Case, Gender, IdentifierKind, Status, StepType, Vocabulary
+from cases.models import Gender, IdentifierKind, Status, Vocabulary
 from cases.selectors import terms_offered_to
-from cases.services import playbook_steps
 from devtools.generator.distributions import (
     ADJECTIVES,
     AGES_FEMALE,
@@ -76,7 +76,8 @@ class DrawTables:
         for term in active:
             self.terms.setdefault(term.vocabulary, {})[term.code] = term.pk
             self.labels[term.pk] = term.label
-        self.step_types = dict(StepType.objects.filter(active=True).values_list("code", "pk"))
+        self.playbook = Playbook()
+        self.step_types = self.playbook.step_types
         self.country = (organisation.country or "").upper()
         subdivisions = pycountry.subdivisions.get(country_code=self.country) if self.country else None
         self.regions = sorted(s.code for s in subdivisions or [] if len(s.code) <= 6)
@@ -123,7 +124,6 @@ class DrawTables:
         self.identifier_kinds = draw_table(IDENTIFIER_KINDS)
         self.statuses = [draw_table(weights) for weights in STATUSES]
         self.pool = self._offender_pool(max(30, count // 3))
-        self.steps: dict[tuple[Any, ...], list[tuple[int, str, int | None]]] = {}
         self.opened = {status: jsonb_once({"status": status}) for status in (Status.NEW, Status.OPEN)}
         self.closed_detail = {
             pk: jsonb_once({"from": Status.OPEN.value, "to": Status.CLOSED.value, "reason": self.labels[pk]})
@@ -205,29 +205,3 @@ class DrawTables:
                 values = [f"{handle}@example.invalid", f"{handle.upper()}@example.invalid"]
             pool.append((kind, platform, [(value, identifier_hash(kind, value)) for value in values]))
         return pool
-
-    def playbook(
-        self, age: int | None, risk: str, distributed: str, paid: str, self_harm: bool, danger: bool
-    ) -> list[tuple[int, str, int | None]]:
-        """The steps playbook_steps gives a case with these facts (the ones it reads), as (type id, reason, due s).
-
-        Remembered per combination, since only a few thousand combinations exist.
-        """
-        key = (age, risk, distributed, paid, self_harm, danger)
-        steps = self.steps.get(key)
-        if steps is None:
-            case = Case(
-                victim_age=age,
-                risk_level=risk,
-                content_distributed=distributed,
-                victim_paid=paid,
-                self_harm=self_harm,
-                immediate_danger=danger,
-            )
-            steps = [
-                (self.step_types[code], str(reason), int(due.total_seconds()) if due else None)
-                for code, reason, due in playbook_steps(case)
-                if code in self.step_types
-            ]
-            self.steps[key] = steps
-        return steps

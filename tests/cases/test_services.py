@@ -11,6 +11,7 @@ from accounts.models import User
 from audit.models import AccessLog, Action
 from cases import services
 from cases.models import Case, CaseActivity, Note, Status, StepStatus, Term
+from cases.playbook import BASE_STEPS
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +51,7 @@ def test_a_worker_opens_an_open_case_assigned_to_them(personas: dict[str, User])
     assert CaseActivity.objects.filter(case=case, kind="opened").exists()
 
 
-BASE = set(services.BASE_STEPS)
+BASE = set(BASE_STEPS)
 
 
 @pytest.mark.parametrize(

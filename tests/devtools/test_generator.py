@@ -31,6 +31,7 @@ from cases.models import (
     StepStatus,
     StepType,
 )
+from cases.playbook import BASE_STEPS, playbook_steps
 from devtools.generator import generate_cases
 from devtools.management.commands import benchmark_cases
 from referrals.models import (
@@ -149,7 +150,7 @@ def test_generated_cases_are_valid_and_consistent(organisation: Organisation, wo
         assert not pii.find_identifiers(case.incident_description)
 
         # Exactly the playbook's steps, with its reasons, and those that sending a referral added and did.
-        wanted = {code: str(reason) for code, reason, _ in services.playbook_steps(case)}
+        wanted = {code: str(reason) for code, reason, _ in playbook_steps(case)}
         done_by_sending = {
             STEP_DONE_BY_SENDING[ReferralKind(r.kind)]: r.sent_at
             for r in case.referrals.all()
@@ -383,7 +384,7 @@ def test_with_foreign_key_checks_and_without_notes(organisation: Organisation, w
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     assert generate(organisation, workers, count=30, skip_triggers=False, with_notes=False) == 30
     assert Case.objects.count() == 30 and not Note.objects.exists()
-    assert ResponseStep.objects.count() >= 30 * len(services.BASE_STEPS)
+    assert ResponseStep.objects.count() >= 30 * len(BASE_STEPS)
     assert not apps.get_model("cases", "ResponseStepEvent").objects.exists()
 
 
