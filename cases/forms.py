@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from cases import services
 from cases.models import Case, PlatformRole, StepStatus, Term, Vocabulary
 from cases.selectors import terms_offered_to
@@ -165,7 +166,7 @@ class StatusForm(forms.Form):
         label=_("Reason (when closing)"), queryset=Term.objects.none(), required=False
     )
 
-    def __init__(self, *args: Any, case: Case, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, case: Case, user: User, **kwargs: Any) -> None:
         from cases.models import Status
 
         super().__init__(*args, **kwargs)

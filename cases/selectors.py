@@ -2,12 +2,14 @@ from collections.abc import Collection, Sequence
 from itertools import chain
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.models import User
 from audit.models import AccessLog
 from cases.models import (
     Case,
@@ -27,7 +29,7 @@ from cases.models import (
 from helpline import gate
 
 
-def cases_visible_to(user: Any) -> CaseQuerySet:
+def cases_visible_to(user: User | AnonymousUser) -> CaseQuerySet:
     """Workers and supervisors see the cases of their organisation; nobody else sees any.
 
     Workers see every case of the organisation, not only their own, because the
@@ -56,7 +58,7 @@ def case_for_user(request: HttpRequest, pk: Any, *, detail: bool = False) -> Cas
     return gate.get_or_refuse(request, queryset, pk)
 
 
-def linked_cases(user: Any, case: Case) -> dict[int, list[Case]]:
+def linked_cases(user: User | AnonymousUser, case: Case) -> dict[int, list[Case]]:
     """For each offender identifier of the case, the other cases of the organisation with the same one."""
     identifiers = list(case.offender_identifiers.all())
     hashes = {identifier.value_hash for identifier in identifiers}
@@ -176,7 +178,7 @@ def case_timeline(case: Case) -> list[dict[str, Any]]:
     return sorted(chain(activity, contacts, notes), key=lambda item: item["at"])
 
 
-def my_open_cases(user: Any, limit: int = 20) -> list[Case]:
+def my_open_cases(user: User, limit: int = 20) -> list[Case]:
     """The cases a worker holds that are not closed, newest first, each marked if a step is overdue."""
     if not user.has_perm("cases.view_case"):
         return []
@@ -213,7 +215,7 @@ def closure_of(case: Case) -> ClosureRequest | None:
     return latest
 
 
-def closure_requests_pending(user: Any) -> QuerySet[ClosureRequest]:
+def closure_requests_pending(user: User | AnonymousUser) -> QuerySet[ClosureRequest]:
     """Requests waiting for a supervisor, of the cases the user may open, oldest first."""
     return (
         ClosureRequest.objects.filter(status=ClosureStatus.PENDING, case__in=cases_visible_to(user))

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from accounts.roles import Role
 from audit.models import Action
 from audit.services import access_log_record
@@ -166,7 +167,7 @@ def region_of(case: Case) -> str | None:
 
 
 def identifiers_from_text(
-    *, actor: Any, case: Case, moved: Sequence[pii.Finding], request: HttpRequest | None
+    *, actor: User, case: Case, moved: Sequence[pii.Finding], request: HttpRequest | None
 ) -> dict[str, int]:
     """Add what the author moved out of a text to the case's offender identifiers; counts by kind, for the log."""
     region = region_of(case)
@@ -326,7 +327,7 @@ def _apply_platforms(case: Case, platforms: Iterable[tuple[Term, str]] | None) -
 @transaction.atomic
 def case_open(
     *,
-    actor: Any,
+    actor: User,
     facts: dict[str, Any],
     platforms: Sequence[tuple[Term, str]] = (),
     text_decision: str | None = None,
@@ -372,7 +373,7 @@ def case_open(
 @transaction.atomic
 def case_update(
     *,
-    actor: Any,
+    actor: User,
     case: Case,
     version: int,
     facts: dict[str, Any],
@@ -428,7 +429,7 @@ def _bump(case: Case) -> None:
     case.version += 1
 
 
-def can_approve_closure(actor: Any, case: Case) -> bool:
+def can_approve_closure(actor: User, case: Case) -> bool:
     """Supervisors of the case's organisation approve closures, and so may close any case themselves."""
     return bool(actor.has_perm("cases.approve_closure") and actor.organisation_id == case.organisation_id)
 
@@ -451,7 +452,7 @@ def _pending_closure(case: Case) -> ClosureRequest | None:
 
 
 def _closure_event(
-    *, actor: Any, case: Case, closure: ClosureRequest, event: str, request: HttpRequest | None, **extra: Any
+    *, actor: User, case: Case, closure: ClosureRequest, event: str, request: HttpRequest | None, **extra: Any
 ) -> None:
     CaseActivity.objects.create(
         case=case, actor=actor, kind=EventKind.CLOSURE, detail={"event": event, "request": closure.pk}
@@ -468,7 +469,7 @@ def _closure_event(
 @transaction.atomic
 def case_set_status(
     *,
-    actor: Any,
+    actor: User,
     case: Case,
     status: str,
     closure_reason: Term | None = None,
@@ -554,7 +555,7 @@ def _checked_comment(
 @transaction.atomic
 def closure_request_create(
     *,
-    actor: Any,
+    actor: User,
     case: Case,
     closure_reason: Term | None,
     comment: str = "",
@@ -603,7 +604,7 @@ def closure_request_create(
     return closure
 
 
-def _decidable(actor: Any, case: Case) -> tuple[Case, ClosureRequest]:
+def _decidable(actor: User, case: Case) -> tuple[Case, ClosureRequest]:
     if not can_approve_closure(actor, case):
         raise PermissionDenied(_("Only a supervisor of the organisation can approve or send back a closure request."))
     case = Case.objects.select_for_update().get(pk=case.pk)
@@ -614,7 +615,7 @@ def _decidable(actor: Any, case: Case) -> tuple[Case, ClosureRequest]:
 
 
 @transaction.atomic
-def closure_request_approve(*, actor: Any, case: Case, request: HttpRequest | None = None) -> Case:
+def closure_request_approve(*, actor: User, case: Case, request: HttpRequest | None = None) -> Case:
     """A supervisor approves the waiting request: the case is closed with the requested reason."""
     case, pending = _decidable(actor, case)
     return case_set_status(
@@ -625,7 +626,7 @@ def closure_request_approve(*, actor: Any, case: Case, request: HttpRequest | No
 @transaction.atomic
 def closure_request_send_back(
     *,
-    actor: Any,
+    actor: User,
     case: Case,
     comment: str,
     text_decision: str | None = None,
@@ -648,7 +649,7 @@ def closure_request_send_back(
 
 
 @transaction.atomic
-def closure_request_withdraw(*, actor: Any, case: Case, request: HttpRequest | None = None) -> ClosureRequest:
+def closure_request_withdraw(*, actor: User, case: Case, request: HttpRequest | None = None) -> ClosureRequest:
     """Whoever works on the case takes the waiting request back, for instance after a new contact."""
     if actor.organisation_id != case.organisation_id or not actor.has_perm("cases.change_case"):
         raise PermissionDenied
@@ -664,7 +665,7 @@ def closure_request_withdraw(*, actor: Any, case: Case, request: HttpRequest | N
 
 
 @transaction.atomic
-def case_assign(*, actor: Any, case: Case, assignee: Any, request: HttpRequest | None = None) -> Case:
+def case_assign(*, actor: User, case: Case, assignee: User | None, request: HttpRequest | None = None) -> Case:
     if assignee is not None and (
         assignee.organisation_id != case.organisation_id or assignee.role not in (Role.WORKER, Role.SUPERVISOR)
     ):
@@ -685,7 +686,7 @@ def case_assign(*, actor: Any, case: Case, assignee: Any, request: HttpRequest |
 @transaction.atomic
 def contact_add(
     *,
-    actor: Any,
+    actor: User,
     case: Case,
     at: datetime,
     channel: Term,
@@ -708,7 +709,7 @@ def contact_add(
 
 @transaction.atomic
 def step_update(
-    *, actor: Any, step: ResponseStep, status: str, due_at: datetime | None = None, request: HttpRequest | None = None
+    *, actor: User, step: ResponseStep, status: str, due_at: datetime | None = None, request: HttpRequest | None = None
 ) -> ResponseStep:
     if status not in StepStatus.values:
         raise ValidationError({"status": _("Choose to do, done, declined or not applicable.")})
@@ -732,7 +733,7 @@ def step_update(
 
 
 @transaction.atomic
-def step_mark_done(*, actor: Any, case: Case, code: str, reason: str, request: HttpRequest | None = None) -> None:
+def step_mark_done(*, actor: User, case: Case, code: str, reason: str, request: HttpRequest | None = None) -> None:
     """Mark a catalogue step done on a case, adding it first if the playbook had not."""
     step_type = StepType.objects.filter(code=code).first()
     if step_type is None:
@@ -745,7 +746,7 @@ def step_mark_done(*, actor: Any, case: Case, code: str, reason: str, request: H
 @transaction.atomic
 def note_add(
     *,
-    actor: Any,
+    actor: User,
     case: Case,
     text: str,
     text_decision: str | None = None,
@@ -772,7 +773,7 @@ def note_add(
 @transaction.atomic
 def offender_identifier_add(
     *,
-    actor: Any,
+    actor: User,
     case: Case,
     kind: str,
     value: str,
@@ -815,7 +816,7 @@ def playbook_apply(*, case: Case) -> list[ResponseStep]:
 
 
 @transaction.atomic
-def term_set_hidden(*, actor: Any, term: Term, hidden: bool, request: HttpRequest | None = None) -> None:
+def term_set_hidden(*, actor: User, term: Term, hidden: bool, request: HttpRequest | None = None) -> None:
     """Hide a shared term from the actor's organisation, or offer it again; its cases keep it either way."""
     if term.organisation_id is not None:
         raise ValidationError(_("Only shared terms are hidden; deactivate your organisation's own terms instead."))

@@ -103,7 +103,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
 
 @_casework
 def case_new(request: HttpRequest) -> HttpResponse:
-    user: Any = request.user
+    user = gate.signed_in_user(request)
     form = CaseForm(
         request.POST or None,
         organisation_id=user.organisation_id,
@@ -112,7 +112,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             case = services.case_open(
-                actor=request.user,
+                actor=gate.signed_in_user(request),
                 facts=form.facts(),
                 platforms=form.platforms(),
                 text_decision=form.cleaned_data["text_decision"] or None,
@@ -142,7 +142,7 @@ def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str,
     linked = linked_cases(request.user, case)
     for identifier in case.offender_identifiers.all():
         identifier.others = linked[identifier.pk]  # type: ignore[attr-defined]
-    can_approve = services.can_approve_closure(request.user, case)
+    can_approve = services.can_approve_closure(gate.signed_in_user(request), case)
     return {
         "case": case,
         "steps": steps,
@@ -160,7 +160,7 @@ def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str,
             initial={"at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "channel": case.channel_id},
         ),
         "identifier_form": forms.get("identifier_form") or IdentifierForm(organisation_id=case.organisation_id),
-        "status_form": forms.get("status_form") or StatusForm(case=case, user=request.user),
+        "status_form": forms.get("status_form") or StatusForm(case=case, user=gate.signed_in_user(request)),
         "assign_form": AssignForm(case=case, initial={"assigned_to": case.assigned_to_id}),
         "step_statuses": StepStatus.choices,
         "referrals": case.referrals.select_related("agency"),
@@ -179,7 +179,7 @@ def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str,
 @_casework
 def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
     case = case_for_user(request, pk, detail=True)
-    if case.status == Status.CLOSED and not services.can_approve_closure(request.user, case):
+    if case.status == Status.CLOSED and not services.can_approve_closure(gate.signed_in_user(request), case):
         if request.method == "GET":
             gate.read(request, case)
         # No form that could only fail: the page says why, and where to reopen the case.
@@ -192,7 +192,7 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.case_update(
-                actor=request.user,
+                actor=gate.signed_in_user(request),
                 case=case,
                 version=form.cleaned_data["version"] or 0,
                 facts=form.facts(),
@@ -240,7 +240,7 @@ def note_add(request: HttpRequest, pk: int) -> HttpResponse:
 
     def save(data: dict[str, Any]) -> None:
         services.note_add(
-            actor=request.user,
+            actor=gate.signed_in_user(request),
             case=case,
             text=data["text"],
             text_decision=data["text_decision"] or None,
@@ -257,7 +257,7 @@ def contact_add(request: HttpRequest, pk: int) -> HttpResponse:
     case = case_for_user(request, pk)
 
     def save(data: dict[str, Any]) -> None:
-        services.contact_add(actor=request.user, case=case, request=request, **data)
+        services.contact_add(actor=gate.signed_in_user(request), case=case, request=request, **data)
 
     form = ContactForm(request.POST, organisation_id=case.organisation_id)
     return _post_case_form(request, case, form, "contact_form", _("Contact recorded."), save)
@@ -272,7 +272,9 @@ def step_update(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
     if step is None or not form.is_valid():
         messages.error(request, _("That step could not be updated."))
         return redirect("case_detail", pk=case.pk)
-    services.step_update(actor=request.user, step=step, status=form.cleaned_data["status"], request=request)
+    services.step_update(
+        actor=gate.signed_in_user(request), step=step, status=form.cleaned_data["status"], request=request
+    )
     return redirect("case_detail", pk=case.pk)
 
 
@@ -282,7 +284,7 @@ def identifier_add(request: HttpRequest, pk: int) -> HttpResponse:
     case = case_for_user(request, pk)
 
     def save(data: dict[str, Any]) -> None:
-        services.offender_identifier_add(actor=request.user, case=case, request=request, **data)
+        services.offender_identifier_add(actor=gate.signed_in_user(request), case=case, request=request, **data)
 
     form = IdentifierForm(request.POST, organisation_id=case.organisation_id)
     return _post_case_form(request, case, form, "identifier_form", _("Offender identifier added."), save)
@@ -295,14 +297,14 @@ def status_change(request: HttpRequest, pk: int) -> HttpResponse:
 
     def save(data: dict[str, Any]) -> None:
         services.case_set_status(
-            actor=request.user,
+            actor=gate.signed_in_user(request),
             case=case,
             status=data["status"],
             closure_reason=data.get("closure_reason"),
             request=request,
         )
 
-    form = StatusForm(request.POST, case=case, user=request.user)
+    form = StatusForm(request.POST, case=case, user=gate.signed_in_user(request))
     return _post_case_form(request, case, form, "status_form", _("Status changed."), save)
 
 
@@ -313,7 +315,9 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
     gate.require(request, "cases.assign_case", obj=case, assign=True)
     form = AssignForm(request.POST, case=case)
     if form.is_valid():
-        services.case_assign(actor=request.user, case=case, assignee=form.cleaned_data["assigned_to"], request=request)
+        services.case_assign(
+            actor=gate.signed_in_user(request), case=case, assignee=form.cleaned_data["assigned_to"], request=request
+        )
         messages.success(request, _("Assignment changed."))
     else:
         messages.error(request, _("Choose a worker or supervisor of this organisation."))
@@ -373,7 +377,7 @@ def closure_request(request: HttpRequest, pk: int) -> HttpResponse:
 
     def save(data: dict[str, Any]) -> None:
         services.closure_request_create(
-            actor=request.user,
+            actor=gate.signed_in_user(request),
             case=case,
             closure_reason=data["closure_reason"],
             comment=data["comment"],
@@ -400,15 +404,15 @@ def closure_decide(request: HttpRequest, pk: int) -> HttpResponse:
     """Approve or send back the waiting request (supervisors), or withdraw it (anyone on the case)."""
     case = case_for_user(request, pk)
     decision = request.POST.get("decision", "")
-    if decision in ("approve", "send_back") and not services.can_approve_closure(request.user, case):
+    if decision in ("approve", "send_back") and not services.can_approve_closure(gate.signed_in_user(request), case):
         gate.refuse(request, object_type="cases.case", object_id=case.pk, closure=decision)
 
     def save(data: dict[str, Any]) -> None:
         if data["decision"] == "approve":
-            services.closure_request_approve(actor=request.user, case=case, request=request)
+            services.closure_request_approve(actor=gate.signed_in_user(request), case=case, request=request)
         elif data["decision"] == "send_back":
             services.closure_request_send_back(
-                actor=request.user,
+                actor=gate.signed_in_user(request),
                 case=case,
                 comment=data["comment"],
                 text_decision=data["text_decision"] or None,
@@ -416,7 +420,7 @@ def closure_decide(request: HttpRequest, pk: int) -> HttpResponse:
                 request=request,
             )
         else:
-            services.closure_request_withdraw(actor=request.user, case=case, request=request)
+            services.closure_request_withdraw(actor=gate.signed_in_user(request), case=case, request=request)
 
     success = str(CLOSURE_DECISIONS.get(decision, ""))
     return _post_case_form(request, case, ClosureDecisionForm(request.POST), "decision_form", success, save)

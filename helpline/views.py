@@ -5,8 +5,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from cases.selectors import my_open_cases
+from helpline import gate
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {"my_cases": my_open_cases(request.user)})
+    return render(request, "home.html", {"my_cases": my_open_cases(gate.signed_in_user(request))})

@@ -24,6 +24,7 @@ from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
 from psycopg.types.json import Jsonb
 
+from accounts.models import User
 from audit.models import AccessLog, Action
 from audit.services import access_log_record
 from cases.bulk import (
@@ -75,7 +76,7 @@ def file_format(name: str) -> str | None:
 @transaction.atomic
 def import_request(
     *,
-    user: Any,
+    user: User,
     file_name: str,
     content: bytes,
     mode: str = ImportMode.ALL_OR_NOTHING,

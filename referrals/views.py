@@ -26,14 +26,14 @@ _casework = gate.page("cases.view_case", object_type="cases")
 
 @_casework
 def referral_list(request: HttpRequest) -> HttpResponse:
-    user: Any = request.user
-    referrals = referrals_visible_to(request.user).select_related("case", "agency", "owner")
+    user = gate.signed_in_user(request)
+    referrals = referrals_visible_to(user).select_related("case", "agency", "owner")
     filters = ReferralListForm(request.GET)
     valid = filters.is_valid()  # a wrong value is shown as an error; the other filters still apply
     wanted = filters.cleaned_data
     scope = wanted.get("scope") or "mine"
     if scope == "mine":
-        referrals = referrals.filter(owner_id=request.user.pk)
+        referrals = referrals.filter(owner_id=user.pk)
     if wanted.get("overdue"):
         referrals = referrals.follow_up_overdue()
     if wanted.get("status"):

@@ -7,19 +7,19 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone, translation
 
+from accounts.models import User
 from reports.engine import Params, Report, build_report, may_see_true_counts, publish_report
 from reports.rollups import rollups_as_of
 from reports.tables import PublishedTable
 
 
 def published_for(
-    user: Any, params: Params, *, progress: Callable[[int, int], None] | None = None
+    user: User, params: Params, *, progress: Callable[[int, int], None] | None = None
 ) -> tuple[Report, list[PublishedTable], bool]:
     """The report as this user may read it: true counts only where ``may_see_true_counts`` allows.
 

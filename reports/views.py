@@ -101,7 +101,7 @@ def report(request: HttpRequest) -> HttpResponse:
     if not valid_report_form(request, form):
         return _report_page(request, form, status=400)
     params = form.params()
-    built, tables, suppressed = published_for(request.user, params)
+    built, tables, suppressed = published_for(gate.signed_in_user(request), params)
     gate.read(request, object_type="report", parameters=params.as_json(), suppressed=suppressed)
     return _report_page(
         request,
@@ -131,7 +131,7 @@ def export(request: HttpRequest) -> HttpResponse:
     if scope_case_count(params, limit=limit) > limit:
         made = services.export_request(user=gate.signed_in_user(request), params=params, format=format, request=request)
         return redirect("reports:export_detail", pk=made.pk)
-    built, tables, suppressed = published_for(request.user, params)
+    built, tables, suppressed = published_for(gate.signed_in_user(request), params)
     content = render_report(format, tables, params, generated_at=built.generated_at, suppressed=suppressed)
     gate.read(
         request,
@@ -153,7 +153,7 @@ def _attachment(content: bytes, format: str, name: str) -> HttpResponse:
 
 def _export_for_user(request: HttpRequest, pk: int) -> Export:
     """Only the person who asked for an export can see it; anyone else finds nothing."""
-    user: Any = request.user
+    user = gate.signed_in_user(request)
     return gate.get_or_refuse(request, Export.objects.filter(user=user).defer("content"), pk)
 
 
