@@ -1,11 +1,15 @@
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.http import HttpRequest
 
-from accounts.models import User
 from audit.models import AccessLog, Action
 from helpline.client_address import client_address
+
+if TYPE_CHECKING:  # audit sits below accounts: it records what the other apps do
+    from accounts.models import User
 
 
 def access_log_record(
