@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
@@ -7,7 +6,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.exceptions import NotFound
 from rest_framework.routers import SimpleRouter
 
-from accounts import views as account_views
 from accounts.api import MeView
 from cases.api import CaseViewSet, TaxonomiesView
 from health.views import healthz
@@ -17,17 +15,6 @@ from referrals import urls as referral_urls
 from referrals.api import AgenciesView, ReferralViewSet
 from reports.api import ReportView, SnapshotViewSet
 from supervision.api import WorkloadView
-
-account_patterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", account_views.account, name="account"),
-    path("password/", account_views.PasswordChangeView.as_view(), name="password_change"),
-    path("two-factor/setup/", account_views.two_factor_setup, name="two_factor_setup"),
-    path("two-factor/verify/", account_views.two_factor_verify, name="two_factor_verify"),
-    path("two-factor/backup-codes/", account_views.backup_codes_regenerate, name="backup_codes_regenerate"),
-    path("invitation/<str:token>/", account_views.invitation_accept, name="invitation_accept"),
-]
 
 router = SimpleRouter()
 router.register("cases", CaseViewSet, basename="api-case")
@@ -45,7 +32,7 @@ api_v1_patterns = [
 
 urlpatterns = [
     path("", home, name="home"),
-    path("account/", include(account_patterns)),
+    path("account/", include("accounts.urls")),
     path("cases/", include("cases.urls")),
     path("cases/", include(referral_urls.case_urlpatterns)),
     path("notifications/", include("notifications.urls")),
