@@ -39,6 +39,15 @@ class SpansField(forms.Field):
         return spans
 
 
+# Keys that reach the fields filled in first on a call (static/js/live-call.js; the page lists them).
+CASE_FORM_SHORTCUTS = {
+    "channel": "Alt+Shift+C",
+    "risk_level": "Alt+Shift+R",
+    "victim_age": "Alt+Shift+A",
+    "incident_description": "Alt+Shift+W",
+}
+
+
 class CaseForm(forms.ModelForm[Case]):
     """The case form, most urgent fields first; everything else can be filled in later."""
 
@@ -106,6 +115,8 @@ class CaseForm(forms.ModelForm[Case]):
                 widget=forms.CheckboxSelectMultiple,
                 initial=[p.platform_id for p in current if p.role == role] if current else None,
             )
+        for field, keys in CASE_FORM_SHORTCUTS.items():
+            self.fields[field].widget.attrs["aria-keyshortcuts"] = keys
         if self.instance.pk:
             self.fields["version"].initial = self.instance.version
             self.fields["first_contact_at"].required = True
@@ -123,7 +134,10 @@ class CaseForm(forms.ModelForm[Case]):
 
 class ContactForm(forms.Form):
     at = forms.DateTimeField(
-        label=_("When"), widget=forms.DateTimeInput(format="%Y-%m-%dT%H:%M", attrs={"type": "datetime-local"})
+        label=_("When"),
+        widget=forms.DateTimeInput(
+            format="%Y-%m-%dT%H:%M", attrs={"type": "datetime-local", "aria-keyshortcuts": "Alt+Shift+C"}
+        ),
     )
     channel = forms.ModelChoiceField(label=_("Channel"), queryset=Term.objects.none())
     duration_minutes = forms.IntegerField(label=_("Minutes"), min_value=0, max_value=1440, required=False)
@@ -135,7 +149,9 @@ class ContactForm(forms.Form):
 
 class NoteForm(forms.Form):
     text = forms.CharField(
-        label=_("New note"), max_length=services.NOTE_LIMIT, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("New note"),
+        max_length=services.NOTE_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 3, "aria-keyshortcuts": "Alt+Shift+N"}),
     )
     text_decision = forms.ChoiceField(
         choices=[("redact", _("Remove them")), ("keep", _("Keep as written"))], required=False
@@ -148,7 +164,9 @@ class StepForm(forms.Form):
 
 
 class IdentifierForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Kind"), choices=[])
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=[], widget=forms.Select(attrs={"aria-keyshortcuts": "Alt+Shift+I"})
+    )
     platform = forms.ModelChoiceField(label=_("Platform"), queryset=Term.objects.none(), required=False)
     value = forms.CharField(label=_("Handle, link or number"), max_length=300)
 
@@ -161,10 +179,14 @@ class IdentifierForm(forms.Form):
 
 
 class StatusForm(forms.Form):
-    status = forms.ChoiceField(label=_("New status"), choices=[])
+    status = forms.ChoiceField(
+        label=_("New status"), choices=[], widget=forms.Select(attrs={"aria-keyshortcuts": "Alt+Shift+S"})
+    )
     closure_reason = forms.ModelChoiceField(
         label=_("Reason (when closing)"), queryset=Term.objects.none(), required=False
     )
+    # The version of the case the choice was made on (templates/cases/_version.html); without it, no check.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args: Any, case: Case, user: User, **kwargs: Any) -> None:
         from cases.models import Status
@@ -225,6 +247,7 @@ class AssignForm(forms.Form):
     assigned_to: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Assign to"), queryset=None, required=False, empty_label=_("Nobody")
     )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
         from accounts.models import User

@@ -665,12 +665,25 @@ def closure_request_withdraw(*, actor: User, case: Case, request: HttpRequest | 
 
 
 @transaction.atomic
-def case_assign(*, actor: User, case: Case, assignee: User | None, request: HttpRequest | None = None) -> Case:
+def case_assign(
+    *,
+    actor: User,
+    case: Case,
+    assignee: User | None,
+    version: int | None = None,
+    request: HttpRequest | None = None,
+) -> Case:
+    """Give the case to a worker or supervisor of its organisation, or to nobody.
+
+    With ``version``, an assignment chosen on an older version of the case is refused.
+    """
     if assignee is not None and (
         assignee.organisation_id != case.organisation_id or assignee.role not in (Role.WORKER, Role.SUPERVISOR)
     ):
         raise ValidationError({"assigned_to": _("Assign the case to a worker or supervisor of its organisation.")})
     case = Case.objects.select_for_update().get(pk=case.pk)
+    if version is not None and case.version != version:
+        raise StaleVersion(case)
     previous = case.assigned_to
     case.assigned_to = assignee
     if assignee is not None and case.status == Status.NEW and Status.OPEN in TRANSITIONS[Status.NEW]:

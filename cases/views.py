@@ -8,8 +8,8 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
@@ -40,7 +40,7 @@ from cases.selectors import (
     mark_overdue,
 )
 from helpline import gate
-from helpline.web import add_service_error, form_post, identifiers_found
+from helpline.web import add_service_error, identifiers_found, is_htmx
 
 PAGE_SIZE = 50
 ACCESS_LOG_PAGE_SIZE = 50
@@ -146,6 +146,10 @@ def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str,
     return {
         "case": case,
         "steps": steps,
+        "next_step": next((s for s in steps if s.status == StepStatus.TODO), None)
+        if case.status != Status.CLOSED
+        else None,
+        "step_errors": forms.get("step_errors", []),
         "overdue": [
             s
             for s in steps
@@ -161,7 +165,9 @@ def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str,
         ),
         "identifier_form": forms.get("identifier_form") or IdentifierForm(organisation_id=case.organisation_id),
         "status_form": forms.get("status_form") or StatusForm(case=case, user=gate.signed_in_user(request)),
-        "assign_form": AssignForm(case=case, initial={"assigned_to": case.assigned_to_id}),
+        "status_stale": forms.get("status_stale", ""),
+        "assign_form": forms.get("assign_form") or AssignForm(case=case, initial={"assigned_to": case.assigned_to_id}),
+        "assign_stale": forms.get("assign_stale", ""),
         "step_statuses": StepStatus.choices,
         "referrals": case.referrals.select_related("agency"),
         "can_assign": request.user.has_perm("cases.assign_case"),
@@ -214,29 +220,111 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "cases/case_form.html", {"form": form, "case": case, "stale": stale})
 
 
-def _detail_with_errors(request: HttpRequest, case: Case, **forms: Any) -> HttpResponse:
+def _detail_with_errors(request: HttpRequest, case: Case, status: int = 400, **forms: Any) -> HttpResponse:
     refreshed = case_for_user(request, case.pk, detail=True)
     gate.read(request, refreshed)
-    return render(request, "cases/case_detail.html", _detail_context(request, refreshed, **forms), status=400)
+    return render(request, "cases/case_detail.html", _detail_context(request, refreshed, **forms), status=status)
+
+
+# The parts of the case page (templates/cases/case_detail.html) that a form of the page changes, each with the id
+# of its outermost element.
+PARTS = {
+    "heading": "cases/_heading.html",
+    "overdue": "cases/_overdue.html",
+    "facts": "cases/_facts.html",
+    "identifiers": "cases/_identifiers.html",
+    "steps": "cases/_steps.html",
+    "status": "cases/_status.html",
+    "closure": "cases/_closure.html",
+    "assign": "cases/_assign.html",
+    "note": "cases/_note_form.html",
+    "contact": "cases/_contact_form.html",
+    "timeline": "cases/_timeline.html",
+}
+# After a conflict: the case as it is now, without touching what is typed in the other forms.
+FRESH_STATE = ("heading", "overdue", "facts", "steps", "timeline")
+VERSIONED = ("status", "assign")
+
+
+def _parts(
+    request: HttpRequest,
+    case: Case,
+    part: str,
+    *,
+    also: tuple[str, ...] | list[str] = (),
+    status: int = 200,
+    announce: str = "",
+    focus: bool = True,
+    **forms: Any,
+) -> HttpResponse:
+    """Answer htmx with one part of the case page and, swapped out of band, the other parts the change shows in.
+
+    The forms that carry the case's version get the new one, so that a change made here is no conflict there.
+    """
+    refreshed = case_for_user(request, case.pk, detail=True)
+    gate.read(request, refreshed)
+    context = _detail_context(request, refreshed, **forms)
+    shown = {part, *also}
+    context.update(
+        main=PARTS[part],
+        oob_parts=[PARTS[name] for name in also],
+        versions=[name for name in VERSIONED if name not in shown and (name != "assign" or context["can_assign"])],
+        announce=announce,
+        focus=part if focus else "",
+    )
+    response = render(request, "cases/_parts.html", context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def _post_case_form(
-    request: HttpRequest, case: Case, form: Any, form_name: str, success: str, save: Callable[[dict[str, Any]], Any]
+    request: HttpRequest,
+    case: Case,
+    form: Any,
+    form_name: str,
+    success: str,
+    save: Callable[[dict[str, Any]], Any],
+    *,
+    part: str = "",
+    also: tuple[str, ...] | list[str] = (),
 ) -> HttpResponse:
-    return form_post(
-        request,
-        form,
-        save,
-        success,
-        reverse("case_detail", args=[case.pk]),
-        lambda: _detail_with_errors(request, case, **{form_name: form}),
-    )
+    """Validate a form of the case page and save it through a service.
+
+    htmx gets the form's part of the page and the others that change (``also``); without JavaScript the page is
+    shown again, as it is after the change or with the errors. A change made on an older version of the case is
+    a conflict (409): the form keeps what was typed and the page shows the case as it is now.
+    """
+    htmx = bool(part) and is_htmx(request)
+    stale = ""
+    if form.is_valid():
+        try:
+            save(form.cleaned_data)
+        except services.IdentifiersFound as error:
+            identifiers_found(form, error)
+        except services.StaleVersion as error:
+            stale = str(error)
+        except ValidationError as error:
+            add_service_error(form, error)
+        else:
+            if htmx:
+                return _parts(request, case, part, also=also, announce=success)
+            messages.success(request, success)
+            return redirect("case_detail", pk=case.pk)
+    forms: dict[str, Any] = {form_name: form}
+    if stale:
+        forms[f"{part}_stale"] = stale
+    status = 409 if stale else 400
+    if htmx:
+        return _parts(request, case, part, also=FRESH_STATE if stale else (), status=status, **forms)
+    return _detail_with_errors(request, case, status=status, **forms)
 
 
 @_casework
 @require_POST
 def note_add(request: HttpRequest, pk: int) -> HttpResponse:
     case = case_for_user(request, pk)
+
+    also = ["timeline"]
 
     def save(data: dict[str, Any]) -> None:
         services.note_add(
@@ -247,8 +335,11 @@ def note_add(request: HttpRequest, pk: int) -> HttpResponse:
             move=data["move"],
             request=request,
         )
+        if data["move"]:
+            also.append("identifiers")  # what was moved out of the text joins the offender identifiers
 
-    return _post_case_form(request, case, NoteForm(request.POST), "note_form", _("Note added."), save)
+    form = NoteForm(request.POST)
+    return _post_case_form(request, case, form, "note_form", _("Note added."), save, part="note", also=also)
 
 
 @_casework
@@ -260,21 +351,32 @@ def contact_add(request: HttpRequest, pk: int) -> HttpResponse:
         services.contact_add(actor=gate.signed_in_user(request), case=case, request=request, **data)
 
     form = ContactForm(request.POST, organisation_id=case.organisation_id)
-    return _post_case_form(request, case, form, "contact_form", _("Contact recorded."), save)
+    success = _("Contact recorded.")
+    return _post_case_form(request, case, form, "contact_form", success, save, part="contact", also=["timeline"])
 
 
 @_casework
 @require_POST
 def step_update(request: HttpRequest, pk: int, step_id: int) -> HttpResponse:
     case = case_for_user(request, pk)
-    step = case.steps.filter(pk=step_id).first()
+    step = case.steps.select_related("step_type").filter(pk=step_id).first()
     form = StepForm(request.POST)
     if step is None or not form.is_valid():
+        if is_htmx(request):
+            return _parts(request, case, "steps", status=400, step_errors=[_("That step could not be updated.")])
         messages.error(request, _("That step could not be updated."))
         return redirect("case_detail", pk=case.pk)
     services.step_update(
         actor=gate.signed_in_user(request), step=step, status=form.cleaned_data["status"], request=request
     )
+    if is_htmx(request):
+        done = _("%(step)s: %(status)s.") % {
+            "step": step.step_type.label,
+            "status": StepStatus(form.cleaned_data["status"]).label,
+        }
+        # Focus stays where it was: on the step's button, or in the note being written when a shortcut did it.
+        also = ("overdue", "timeline")
+        return _parts(request, case, "steps", also=also, announce=done, focus=False)
     return redirect("case_detail", pk=case.pk)
 
 
@@ -287,7 +389,8 @@ def identifier_add(request: HttpRequest, pk: int) -> HttpResponse:
         services.offender_identifier_add(actor=gate.signed_in_user(request), case=case, request=request, **data)
 
     form = IdentifierForm(request.POST, organisation_id=case.organisation_id)
-    return _post_case_form(request, case, form, "identifier_form", _("Offender identifier added."), save)
+    success = _("Offender identifier added.")
+    return _post_case_form(request, case, form, "identifier_form", success, save, part="identifiers")
 
 
 @_casework
@@ -301,11 +404,13 @@ def status_change(request: HttpRequest, pk: int) -> HttpResponse:
             case=case,
             status=data["status"],
             closure_reason=data.get("closure_reason"),
+            version=data["version"],
             request=request,
         )
 
     form = StatusForm(request.POST, case=case, user=gate.signed_in_user(request))
-    return _post_case_form(request, case, form, "status_form", _("Status changed."), save)
+    also = ("heading", "overdue", "steps", "closure", "timeline")
+    return _post_case_form(request, case, form, "status_form", _("Status changed."), save, part="status", also=also)
 
 
 @_casework
@@ -314,14 +419,25 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
     case = case_for_user(request, pk)
     gate.require(request, "cases.assign_case", obj=case, assign=True)
     form = AssignForm(request.POST, case=case)
-    if form.is_valid():
-        services.case_assign(
-            actor=gate.signed_in_user(request), case=case, assignee=form.cleaned_data["assigned_to"], request=request
-        )
-        messages.success(request, _("Assignment changed."))
-    else:
+    if not is_htmx(request) and not form.is_valid():
         messages.error(request, _("Choose a worker or supervisor of this organisation."))
-    return redirect("case_detail", pk=case.pk)
+        return redirect("case_detail", pk=case.pk)
+    also = ["heading", "facts", "timeline"]
+
+    def save(data: dict[str, Any]) -> None:
+        status = case.status
+        changed = services.case_assign(
+            actor=gate.signed_in_user(request),
+            case=case,
+            assignee=data["assigned_to"],
+            version=data["version"],
+            request=request,
+        )
+        if changed.status != status:
+            also.append("status")  # being given to someone opens a new case: other statuses to choose from
+
+    success = _("Assignment changed.")
+    return _post_case_form(request, case, form, "assign_form", success, save, part="assign", also=also)
 
 
 HISTORY_EVENTS = {

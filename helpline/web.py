@@ -12,6 +12,11 @@ from django.shortcuts import redirect
 from cases.services import IdentifiersFound
 
 
+def is_htmx(request: HttpRequest) -> bool:
+    """A request that htmx made from a page (its HX-Request header): it is answered with the parts that change."""
+    return request.headers.get("HX-Request") == "true"
+
+
 def add_service_error(form: forms.BaseForm, error: ValidationError) -> None:
     """Show a service's validation error on the form: on its field when the form has one, else above it."""
     if hasattr(error, "error_dict"):
