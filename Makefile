@@ -20,9 +20,9 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/python -m helpline.run
 
-## Run the whole test suite (on DATABASE_URL if set, else the embedded PostgreSQL).
+## Run the whole test suite (on DATABASE_URL if set, else the embedded PostgreSQL), one process per core.
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 ## Back up the database (pg_dump -Fc plus a .sha256 checksum) into var/backups, or BACKUP_DIR.
 backup: install

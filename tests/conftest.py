@@ -1,16 +1,42 @@
-"""Named personas, one per role and organisation, and a client logged in as each."""
+"""Named personas, one per role and organisation, and a client logged in as each.
 
+Under pytest-xdist each worker process has a test database of its own (pytest-django adds the worker's
+name to it) and, from ``pytest_configure`` here, a Celery queue of its own. The statistics cache needs
+nothing: its files are named by process.
+"""
+
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pgtrigger
 import pytest
-from django.test import Client
+from django.conf import settings
+from django.db import transaction
+from django.test import Client, override_settings
 from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from pytest_django import DjangoDbBlocker
 
 from accounts.models import Organisation, User
 from accounts.roles import Role
 from tests.factories import OrganisationFactory, TOTPDeviceFactory, UserFactory
+from tests.workers import TaskWorker, worker_thread
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each xdist worker process takes the tasks of its own queue: a worker thread on a shared queue would run
+    another process's tasks against the wrong database."""
+    name = os.environ.get("PYTEST_XDIST_WORKER")
+    if not name:
+        return
+    from helpline.celery import app
+
+    queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-{name}"
+    settings.CELERY_TASK_DEFAULT_QUEUE = os.environ["CELERY_TASK_DEFAULT_QUEUE"] = queue
+    if app.configured:
+        app.conf.task_default_queue = queue
+
 
 PERSONAS = {
     "worker": ("alice", Role.WORKER, "home"),
@@ -20,6 +46,41 @@ PERSONAS = {
     "other_worker": ("oscar", Role.WORKER, "other"),
     "other_administrator": ("olga", Role.ADMINISTRATOR, "other"),
 }
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """pytest-xdist's "load" distribution (``-n``), but with the browser journeys together in one worker, which
+    starts the app and Chromium for them once.
+
+    Each worker runs its tests in pytest-django's order, the transactional ones (which empty the tables) after
+    the others; handing out whole files (``--dist loadfile``) would not keep that order.
+    """
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class JourneysTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "tests/e2e/" if nodeid.startswith("tests/e2e/") else nodeid
+
+    return JourneysTogether(config, log)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Browser journeys skipped for want of Chromium (tests/e2e/conftest.py), said loudly; here, in the process
+    that writes the summary, because pytest-xdist's workers collect and run them."""
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if report.nodeid.startswith("tests/e2e/") and "Chromium is not installed" in str(report.longrepr)
+    ]
+    if skipped:
+        terminalreporter.write_sep("!", "BROWSER JOURNEYS SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(
+            f"{len(skipped)} browser journeys did not run: Chromium is not installed. "
+            "Install Debian's package (apt-get install chromium) to run them.",
+            red=True,
+        )
 
 
 @pytest.fixture
@@ -41,9 +102,9 @@ def personas(home_org: Organisation, other_org: Organisation) -> dict[str, User]
     }
 
 
-def login_verified(client: Client, user: User) -> Client:
-    """Log in past both factors, as a user with an enrolled authenticator."""
-    device = TOTPDeviceFactory.create(user=user)
+def login_verified(client: Client, user: User, device: TOTPDevice | None = None) -> Client:
+    """Log in past both factors, as a user with an enrolled authenticator (this one, or a new one)."""
+    device = device or TOTPDeviceFactory.create(user=user)
     client.force_login(user)
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
@@ -62,10 +123,38 @@ def client_for(personas: dict[str, User]) -> Callable[[str], Client]:
     return make
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hashing() -> Iterator[None]:
     """Password hashing is slow on purpose; the tests do not need it to be."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+@pytest.fixture(scope="module")
+def module_transaction(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[None]:
+    """One transaction around a whole module, rolled back after its last test, as Django's TestCase has around
+    a class for setUpTestData.
+
+    Module-scoped fixtures that depend on this one write the records the module's tests share, once (within
+    ``django_db_blocker.unblock()``); each test (``db``) runs in a savepoint of it, so that what one test writes
+    the next one does not see.
+    """
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+    try:
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+@pytest.fixture
+def task_worker() -> Iterator[TaskWorker]:
+    """A Celery worker thread on this process's test queue."""
+    with worker_thread() as worker:
+        yield worker
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -45,29 +45,23 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-_skipped: list[str] = []
+SKIP_REASON = "Chromium is not installed (apt-get install chromium): the browser journeys did not run"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    if CHROMIUM:
+    """Without Chromium the journeys are skipped (tests/conftest.py says so at the end), or fail on CI."""
+    if CHROMIUM or os.environ.get("E2E_REQUIRED"):
         return
-    reason = "Chromium is not installed (apt-get install chromium): the browser journeys did not run"
-    if os.environ.get("E2E_REQUIRED"):
-        raise pytest.UsageError(f"E2E_REQUIRED is set but {reason}.")
     for item in items:
         if "tests/e2e/" in str(item.path):
-            item.add_marker(pytest.mark.skip(reason=reason))
-            _skipped.append(item.nodeid)
+            item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if _skipped:
-        terminalreporter.write_sep("!", "BROWSER JOURNEYS SKIPPED", red=True, bold=True)
-        terminalreporter.write_line(
-            f"{len(_skipped)} browser journeys did not run: Chromium is not installed. "
-            "Install Debian's package (apt-get install chromium) to run them.",
-            red=True,
-        )
+@pytest.fixture(autouse=True, scope="session")
+def chromium_or_fail() -> None:
+    """With E2E_REQUIRED (CI), the journeys fail instead of being skipped, before the app is started for them."""
+    if not CHROMIUM:
+        pytest.fail(f"E2E_REQUIRED is set but {SKIP_REASON}.", pytrace=False)
 
 
 def _free_port() -> int:

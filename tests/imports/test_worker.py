@@ -1,52 +1,33 @@
 """A real Celery worker runs the import once the upload is committed."""
 
-import time
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
 from accounts.models import User
 from cases.models import Case
-from helpline.celery import app
 from imports.models import ImportJob, ImportStatus
 from imports.tasks import import_process
 from tests.imports.helpers import as_csv, row, upload
+from tests.workers import TaskWorker, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
-@pytest.fixture
-def worker() -> Iterator[None]:
-    app.control.purge()
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-        yield
-
-
-def wait_for(condition: Any, seconds: float = 60) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
-
-
-def test_the_worker_imports_the_uploaded_file_once(worker: None, personas: dict[str, User]) -> None:
+def test_the_worker_imports_the_uploaded_file_once(task_worker: TaskWorker, personas: dict[str, User]) -> None:
     job = upload(personas["supervisor"], as_csv([row(reference="OLD-1"), row(reference="OLD-2")]))
-    assert wait_for(lambda: ImportJob.objects.get(pk=job.pk).status == ImportStatus.DONE)
-    import_process.delay(job.pk)  # a second delivery of the same job
-    time.sleep(2)
+    assert wait_for(lambda: ImportJob.objects.get(pk=job.pk).status == ImportStatus.DONE, seconds=60)
+    again = import_process.delay(job.pk)  # a second delivery of the same job
+    task_worker.wait_until_finished(again.id)
     job.refresh_from_db()
     assert (job.imported_rows, job.progress) == (2, 100)
     assert Case.objects.filter(organisation=personas["supervisor"].organisation).count() == 2
 
 
 def test_a_job_left_by_a_worker_that_died_is_taken_up_again_when_its_claim_expires(
-    worker: None, personas: dict[str, User], settings: Any
+    task_worker: TaskWorker, personas: dict[str, User], settings: Any
 ) -> None:
     """Killed in the middle of a job, a worker's task is handed out again at once, while its claim still looks
     alive: the task leaves the job, and looks again once the claim has expired."""

@@ -1,6 +1,5 @@
 """The supervisors' daily digest: new high-risk cases, overdue work, pending closures; once per supervisor a day."""
 
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,8 @@ from notifications.tasks import send_supervisor_digests
 from referrals.models import Referral, ReferralStatus
 from tests.factories import UserFactory
 from tests.notifications.conftest import open_case, overdue_referral, overdue_step, step_done
-from tests.notifications.test_worker import Workers, wait_for, waiting_on_a_lock
+from tests.notifications.test_worker import Workers, waiting_on_a_lock
+from tests.workers import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -270,7 +270,7 @@ def test_a_killed_worker_and_two_runs_still_give_one_digest_and_one_mail_each(
                 and len(workers.mails()) >= 2
             )
         ), workers.mails()
-        time.sleep(2)  # time for a duplicate to show up, if one were coming
+        workers.wait_until_idle()
         assert sorted(
             Notification.objects.filter(kind=Kind.SUPERVISOR_DIGEST).values_list("recipient__username", flat=True)
         ) == ["sam", "sofia"]

@@ -13,11 +13,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -28,6 +26,7 @@ from notifications import services
 from notifications.models import Notification
 from notifications.tasks import send_reminders
 from tests.notifications.conftest import open_case, overdue_step
+from tests.workers import log_shows_all_done, queued, wait_for, wait_until_settled
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -44,15 +43,6 @@ def database_url_for_workers() -> str:
     return f"postgres://{credentials}@{host}{':' + str(s['PORT']) if s['PORT'] else ''}/{s['NAME']}"
 
 
-def wait_for(condition: Callable[[], Any], seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 class Workers:
     def __init__(self, tmp: Path) -> None:
         self.queue = f"notif-test-{uuid.uuid4().hex[:12]}"
@@ -60,6 +50,7 @@ class Workers:
         self.mail_dir.mkdir()
         self.tmp = tmp
         self.running: list[subprocess.Popen[bytes]] = []
+        self.logs: list[Path] = []
 
     def start(self) -> subprocess.Popen[bytes]:
         env = {
@@ -90,6 +81,7 @@ class Workers:
             start_new_session=True,
         )
         self.running.append(process)
+        self.logs.append(log)
         assert wait_for(lambda: "ready." in log.read_text()), log.read_text()
         return process
 
@@ -106,6 +98,14 @@ class Workers:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+
+    def idle(self) -> bool:
+        """Nothing left in the queue, and the newest worker has finished every task it took."""
+        return not queued(self.queue) and log_shows_all_done(self.logs[-1].read_text())
+
+    def wait_until_idle(self) -> None:
+        """Until any duplicate that was coming has come."""
+        assert wait_until_settled(self.idle), self.logs[-1].read_text()
 
     def mails(self) -> list[str]:
         """The subject of every message any worker wrote."""
@@ -147,7 +147,7 @@ def assert_exactly_one_each(workers: Workers, steps: list[int]) -> None:
     assert wait_for(
         lambda: not Notification.objects.filter(emailed_at__isnull=True).exists() and len(workers.mails()) >= ITEMS
     ), workers.mails()
-    time.sleep(2)  # time for a duplicate to show up, if one were coming
+    workers.wait_until_idle()
     assert sorted(Notification.objects.values_list("step_id", flat=True)) == sorted(steps)
     mails = workers.mails()
     assert len(mails) == ITEMS, mails

@@ -3,13 +3,11 @@
 import csv
 import io
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.test import Client
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -17,7 +15,6 @@ from openpyxl import load_workbook
 from accounts.models import Organisation, User
 from audit.models import AccessLog, Action
 from cases.services import case_open
-from helpline.celery import app
 from reports import services
 from reports.engine import Params
 from reports.exports import render_csv, render_json, render_xlsx, tables_from_json
@@ -25,6 +22,7 @@ from reports.models import Export, ExportStatus
 from reports.perturbation import CELL_KEY, SUPPRESSION
 from reports.tables import Cell, Column, PublishedTable
 from tests.reports.test_views import SMALL, open_cases, published_count, this_month, this_year
+from tests.workers import TaskWorker, wait_for
 
 
 def month_query(**extra: Any) -> dict[str, Any]:
@@ -308,26 +306,9 @@ def test_someone_elses_export_is_not_found(
     assert AccessLog.objects.filter(action=Action.EXPORT, object_type="reports.export").count() == 1
 
 
-@pytest.fixture
-def worker() -> Iterator[None]:
-    """A Celery worker thread on the test queue, as in tests/test_celery.py."""
-    app.control.purge()
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-        yield
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 60) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the migrations' data (age schemes, roles) back
 def test_a_large_export_is_made_in_the_background_and_downloaded(
-    worker: None, client_for: Callable[[str], Client], personas: dict[str, User], settings: Any
+    task_worker: TaskWorker, client_for: Callable[[str], Client], personas: dict[str, User], settings: Any
 ) -> None:
     settings.REPORT_EXPORT_INLINE_CASES = 0  # any case at all is too many to make at once
     # No rollup refresh here: a materialised view outlives the emptying of the tables after this test.
@@ -341,7 +322,7 @@ def test_a_large_export_is_made_in_the_background_and_downloaded(
     assert export.parameters["start"] == f"{this_year()}-01"
     assert AccessLog.objects.filter(action=Action.EXPORT, object_type="reports.export").count() == 1
 
-    assert wait_for(lambda: Export.objects.get().status in (ExportStatus.DONE, ExportStatus.FAILED))
+    assert wait_for(lambda: Export.objects.get().status in (ExportStatus.DONE, ExportStatus.FAILED), seconds=60)
     export.refresh_from_db()
     assert export.status == ExportStatus.DONE, export.error
     assert export.progress == 100

@@ -2,22 +2,19 @@
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.db import connection, transaction
 
 from accounts.models import User
 from audit.models import AccessLog, Action
 from cases.models import Case
-from helpline.celery import app
 from retention import services, tasks
 from retention.tasks import apply_retention, apply_retention_for
 from tests.retention.conftest import make_case
+from tests.workers import TaskWorker, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -28,28 +25,12 @@ def erased_case_ids() -> list[str]:
     return list(AccessLog.objects.filter(action=Action.ERASE).values_list("object_id", flat=True))
 
 
-@pytest.fixture
-def worker() -> Iterator[None]:
-    app.control.purge()
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-        yield
-
-
-def wait_for(condition: Any, seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_the_nightly_task_is_scheduled() -> None:
     assert settings.CELERY_BEAT_SCHEDULE["retention"]["task"] == "retention.tasks.apply_retention"
 
 
 def test_the_nightly_task_erases_every_organisation_through_a_worker(
-    personas: dict[str, User], now: datetime, worker: None
+    personas: dict[str, User], now: datetime, task_worker: TaskWorker
 ) -> None:
     home = make_case(personas["worker"], "alpha", closed_months_ago=30, now=now)
     other = make_case(personas["other_worker"], "bravo", closed_months_ago=30, now=now)
@@ -59,13 +40,13 @@ def test_the_nightly_task_erases_every_organisation_through_a_worker(
 
     expected = sorted([str(home.case.pk), str(other.case.pk)])
     assert wait_for(lambda: sorted(erased_case_ids()) == expected)
-    time.sleep(1)
+    task_worker.wait_until_idle()
     assert sorted(erased_case_ids()) == expected
     assert Case.objects.get(pk=kept.case.pk).incident_description == kept.texts["incident_description"]
 
 
 def test_a_task_near_its_time_limit_goes_on_in_a_new_one(
-    personas: dict[str, User], now: datetime, worker: None, monkeypatch: pytest.MonkeyPatch
+    personas: dict[str, User], now: datetime, task_worker: TaskWorker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(tasks, "TIME_BUDGET_SECONDS", -1)  # out of time after every batch
     monkeypatch.setattr(tasks, "BATCH_SIZE", 1)
@@ -75,7 +56,7 @@ def test_a_task_near_its_time_limit_goes_on_in_a_new_one(
 
     expected = sorted(str(m.case.pk) for m in made)
     assert wait_for(lambda: sorted(erased_case_ids()) == expected)
-    time.sleep(1)
+    task_worker.wait_until_idle()
     assert sorted(erased_case_ids()) == expected
 
 
