@@ -12,8 +12,10 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from pytest_django import DjangoDbBlocker
 
-from accounts.models import User
+from accounts.models import Organisation, User
 from accounts.roles import Role
 from accounts.services import user_invite
 from audit.models import AccessLog, Action
@@ -25,6 +27,9 @@ from referrals.services import referral_create, takedown_item_add
 from reports.engine import Params
 from reports.models import Export, ExportStatus, Snapshot
 from retention.models import LegalHold, RetentionPolicy
+from tests.conftest import PERSONAS as PERSONAS_BY_ROLE
+from tests.conftest import login_verified
+from tests.factories import OrganisationFactory, TOTPDeviceFactory, UserFactory
 from tests.helpers import invitation_token
 
 STAFF = ["worker", "supervisor", "analyst", "administrator", "other_worker", "other_administrator"]
@@ -394,8 +399,36 @@ def cases() -> list[Any]:
     return params
 
 
-@pytest.fixture
-def records(personas: dict[str, User], home_org: Any, other_org: Any) -> dict[str, dict[str, Any]]:
+@dataclass
+class World:
+    """The personas, an authenticator for each, and the records of each organisation ("own" and "foreign")."""
+
+    personas: dict[str, User]
+    devices: dict[str, TOTPDevice]
+    records: dict[str, dict[str, Any]]
+
+    def client(self, persona: str) -> Client:
+        if persona == "anonymous":
+            return Client()
+        return login_verified(Client(), self.personas[persona], self.devices[persona])
+
+
+@pytest.fixture(scope="module")
+def world(module_transaction: None, django_db_blocker: DjangoDbBlocker) -> World:
+    """Made once for the module: each row reads them in a transaction of its own, rolled back after it."""
+    with django_db_blocker.unblock():
+        home_org = OrganisationFactory.create(name="Home Helpline")
+        other_org = OrganisationFactory.create(name="Other Helpline", country="AU")
+        orgs = {"home": home_org, "other": other_org}
+        personas = {
+            key: UserFactory.create(username=username, role=role, organisation=orgs[org])
+            for key, (username, role, org) in PERSONAS_BY_ROLE.items()
+        }
+        devices = {key: TOTPDeviceFactory.create(user=user) for key, user in personas.items()}
+        return World(personas, devices, records(personas, home_org, other_org))
+
+
+def records(personas: dict[str, User], home_org: Organisation, other_org: Organisation) -> dict[str, dict[str, Any]]:
     from django.contrib.contenttypes.models import ContentType
 
     from audit.services import access_log_record
@@ -498,12 +531,12 @@ def test_permission_table(
     whose: str,
     persona: str,
     expected: int | str,
-    client_for: Callable[[str], Client],
-    records: dict[str, dict[str, Any]],
+    world: World,
+    db: None,
 ) -> None:
     row = TABLE.get(key) or UNNAMED[key]
-    url = row.url(records["own" if whose == "-" else whose]) if row.url else reverse(key)
-    client = client_for(persona)
+    url = row.url(world.records["own" if whose == "-" else whose]) if row.url else reverse(key)
+    client = world.client(persona)
     last = AccessLog.objects.order_by("-id").values_list("id", flat=True).first() or 0
     response = client.get(url)
     logged = list(AccessLog.objects.filter(id__gt=last).values_list("action", flat=True))
@@ -529,12 +562,13 @@ OPEN_TO_HALF_SIGNED_IN = {"login", "logout", "two_factor_setup", "two_factor_ver
 
 
 @pytest.mark.parametrize("key", [k for k in {**TABLE, **UNNAMED} if k not in OPEN_TO_HALF_SIGNED_IN])
-def test_a_password_alone_opens_nothing(key: str, personas: dict[str, User], records: dict[str, Any]) -> None:
+def test_a_password_alone_opens_nothing(key: str, world: World, db: None) -> None:
     """Past the password but not the second factor: pages send to enrolment, the API answers 401."""
     row = TABLE.get(key) or UNNAMED[key]
-    url = row.url(records["own"]) if row.url else reverse(key)
+    url = row.url(world.records["own"]) if row.url else reverse(key)
+    TOTPDevice.objects.filter(user=world.personas["administrator"]).delete()
     client = Client()
-    client.force_login(personas["administrator"])  # the widest role, with no authenticator yet
+    client.force_login(world.personas["administrator"])  # the widest role, with no authenticator yet
     if url.startswith("/api/"):
         response = client.get(url)
         assert response.status_code == 401, f"{url}: {response.status_code}"
