@@ -22,8 +22,8 @@ from devtools.generator import generate_cases
 from reports.engine import Params, add_months, build_report, publish_report
 from reports.rollups import rollups_refresh
 from reports.snapshots import snapshot_create
-from tests.factories import OrganisationFactory
-from tests.reports.test_engine import local, make_case
+from tests.factories import CaseFactory, OrganisationFactory
+from tests.reports.helpers import local
 
 pytestmark = pytest.mark.django_db
 
@@ -308,7 +308,7 @@ def hand_made(organisation: Organisation, worker: User, months: list[list[dict[s
     firsts = [date(this_month().year - 1, index + 1, 1) for index in range(len(months))]
     for month, cases in zip(firsts, months, strict=True):
         for facts in cases:
-            make_case(organisation, worker, local(month, 10), **facts)
+            CaseFactory.create(organisation=organisation, created_by=worker, first_contact_at=local(month, 10), **facts)
     return firsts
 
 

@@ -30,7 +30,8 @@ from cases.models import Case, Term, Vocabulary
 from reports.engine import Params, add_months, build_report, publish_report
 from reports.models import AgeScheme
 from reports.tables import PublishedTable, Table
-from tests.reports.test_engine import local, make_case
+from tests.factories import CaseFactory
+from tests.reports.helpers import local
 
 REGIONS = ["IT-MI", "IT-RM", "IT-NA"]
 Pair = tuple[int, int]  # (the attacker's estimate, the true count)
@@ -89,10 +90,10 @@ def dataset(personas: dict[str, User]) -> tuple[Organisation, date]:
             }
             if rnd.random() < 0.08:
                 age = {"victim_age": None, "victim_age_unknown": rnd.choice(["minor", "adult"])}
-            make_case(
-                home,
-                personas["worker"],
-                local(add_months(first, month), rnd.randint(1, 27)),
+            CaseFactory.create(
+                organisation=home,
+                created_by=personas["worker"],
+                first_contact_at=local(add_months(first, month), rnd.randint(1, 27)),
                 victim_gender=rnd.choices(genders, weights=[55, 35, 5, 5])[0],
                 sextortion_type=rnd.choice(types),
                 victim_country="IT",

@@ -17,7 +17,6 @@ from reports.models import AgeScheme, Snapshot
 from reports.rollups import rollups_refresh
 from reports.snapshots import monthly_title, snapshot_create, snapshots_monthly
 from tests.factories import OrganisationFactory
-from tests.reports.test_engine import assert_matches, expected_tables
 
 pytestmark = pytest.mark.django_db
 
@@ -120,8 +119,6 @@ def test_a_snapshot_equals_the_live_report_of_its_month(
         assert snapshot.tables_suppressed == published(params, suppressed=True)
         rollups_refresh()
         assert snapshot.tables == published(params, suppressed=False, use_rollups=True)
-        # And the live report itself is right, against counts made from the rows.
-        assert_matches(build_report(params, use_rollups=False).tables, expected_tables(params))
         new_cases = next(table for table in snapshot.tables if table["key"] == "new_cases")
         in_month = [
             case
