@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from cases import services
+from cases.drafted import CASE_NEW, CASE_NOTE
 from cases.filters import CaseFilter, cursor_position
 from cases.forms import (
     AssignForm,
@@ -39,6 +40,8 @@ from cases.selectors import (
     linked_cases,
     mark_overdue,
 )
+from drafts.services import draft_delete
+from drafts.views import draft_restore
 from helpline import gate
 from helpline.web import add_service_error, identifiers_found, is_htmx
 
@@ -109,6 +112,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
         organisation_id=user.organisation_id,
         initial={"first_contact_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")},
     )
+    draft = draft_restore(request, form, CASE_NEW.key())
     if form.is_valid():
         try:
             case = services.case_open(
@@ -124,9 +128,10 @@ def case_new(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             add_service_error(form, error)
         else:
+            draft_delete(user=user, key=CASE_NEW.key())
             messages.success(request, _("Case %(reference)s opened.") % {"reference": case.reference})
             return redirect("case_detail", pk=case.pk)
-    return render(request, "cases/case_form.html", {"form": form, "case": None})
+    return render(request, "cases/case_form.html", {"form": form, "case": None, "draft": draft})
 
 
 @_casework
@@ -157,7 +162,8 @@ def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str,
         ],
         "now": now,
         "timeline": case_timeline(case),
-        "note_form": forms.get("note_form") or NoteForm(),
+        "note_form": (note_form := forms.get("note_form") or NoteForm()),
+        "note_draft": draft_restore(request, note_form, CASE_NOTE.key(case.pk)),
         "contact_form": forms.get("contact_form")
         or ContactForm(
             organisation_id=case.organisation_id,
@@ -335,6 +341,7 @@ def note_add(request: HttpRequest, pk: int) -> HttpResponse:
             move=data["move"],
             request=request,
         )
+        draft_delete(user=gate.signed_in_user(request), key=CASE_NOTE.key(case.pk))
         if data["move"]:
             also.append("identifiers")  # what was moved out of the text joins the offender identifiers
 

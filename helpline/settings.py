@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "accounts",
     "audit",
     "health",
+    "drafts",
     "cases",
     "referrals",
     "notifications",
@@ -98,6 +99,8 @@ MIDDLEWARE = [
     "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Before the session lifetime's, which answers with the login page itself when a session ends.
+    "drafts.middleware.KeepFormsPostedAfterSessionEndMiddleware",
     "accounts.middleware.SessionLifetimeMiddleware",
     "accounts.middleware.TwoFactorRequiredMiddleware",
     "accounts.middleware.NoStoreForAuthenticatedMiddleware",
@@ -316,6 +319,7 @@ CELERY_BEAT_SCHEDULE = {
     "report-snapshots": {"task": "reports.tasks.make_monthly_snapshots", "schedule": crontab(minute=15, hour=2)},
     # Nightly, outside working hours: erase what each organisation's retention policy says (retention/).
     "retention": {"task": "retention.tasks.apply_retention", "schedule": crontab(minute=30, hour=3)},
+    "drafts-expiry": {"task": "drafts.tasks.delete_expired_drafts", "schedule": 10 * 60.0},
 }
 
 REST_FRAMEWORK = {
@@ -382,6 +386,12 @@ if not 1 <= DISCLOSURE_PERTURBATION <= 15:
     )
 # Report exports of more cases than this run in the background, with a progress bar.
 REPORT_EXPORT_INLINE_CASES = env.int("REPORT_EXPORT_INLINE_CASES", default=50_000)
+
+# Drafts (drafts/): what was typed into a form and not saved yet is kept on the server this many hours after it
+# last changed, then deleted; it may hold identifying details.
+DRAFT_KEEP_HOURS = env.int("DRAFT_KEEP_HOURS", default=12)
+if not 1 <= DRAFT_KEEP_HOURS <= 72:
+    raise ImproperlyConfigured("DRAFT_KEEP_HOURS must be from 1 to 72.")
 
 # Workload board: an open case with no contact for this many days counts as gone quiet (?days= overrides).
 SUPERVISION_STALE_DAYS = env.int("SUPERVISION_STALE_DAYS", default=7)

@@ -35,6 +35,7 @@ urlpatterns = [
     path("account/", include("accounts.urls")),
     path("cases/", include("cases.urls")),
     path("cases/", include(referral_urls.case_urlpatterns)),
+    path("drafts/", include("drafts.urls")),
     path("notifications/", include("notifications.urls")),
     path("referrals/", include("referrals.urls")),
     path("reports/", include("reports.urls")),

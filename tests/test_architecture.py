@@ -9,6 +9,7 @@ BASE_DIR = Path(settings.BASE_DIR)
 LAYERS = [
     {"audit"},
     {"accounts"},
+    {"drafts"},
     {"cases"},
     {"referrals"},
     {"imports", "reports", "supervision", "retention", "notifications", "health"},
