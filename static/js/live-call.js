@@ -3,6 +3,10 @@
 (function () {
   "use strict";
 
+  // htmx notes the page's path (a case's number) in sessionStorage when it starts, history or not; on a
+  // shared machine nothing of a case is left in the browser's storage.
+  try { window.sessionStorage.removeItem("htmx-current-path-for-history"); } catch (error) { /* storage off */ }
+
   var live = document.getElementById("live-status");
   var clearing = null;
 
