@@ -93,13 +93,26 @@ def other_org(db: Any) -> Organisation:
     return OrganisationFactory.create(name="Other Helpline", country="AU")
 
 
-@pytest.fixture
-def personas(home_org: Organisation, other_org: Organisation) -> dict[str, User]:
+def make_personas(home_org: Organisation, other_org: Organisation) -> dict[str, User]:
     orgs = {"home": home_org, "other": other_org}
     return {
         key: UserFactory.create(username=username, role=role, organisation=orgs[org])
         for key, (username, role, org) in PERSONAS.items()
     }
+
+
+@pytest.fixture
+def personas(home_org: Organisation, other_org: Organisation) -> dict[str, User]:
+    return make_personas(home_org, other_org)
+
+
+@pytest.fixture(scope="module")
+def module_personas(module_transaction: None, django_db_blocker: DjangoDbBlocker) -> dict[str, User]:
+    """The personas, made once for a whole module (see ``module_transaction``)."""
+    with django_db_blocker.unblock():
+        home_org = OrganisationFactory.create(name="Home Helpline")
+        other_org = OrganisationFactory.create(name="Other Helpline", country="AU")
+        return make_personas(home_org, other_org)
 
 
 def login_verified(client: Client, user: User, device: TOTPDevice | None = None) -> Client:

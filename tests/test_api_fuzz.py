@@ -28,6 +28,7 @@ from django.db import close_old_connections, transaction
 from django.http import HttpRequest, HttpResponseBase
 from django.utils import timezone
 from hypothesis import strategies as st
+from pytest_django import DjangoDbBlocker
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
@@ -122,9 +123,15 @@ def term(vocabulary: str, code: str) -> Term:
     return Term.objects.get(vocabulary=vocabulary, code=code)
 
 
-@pytest.fixture
-def world(personas: dict[str, User]) -> World:
-    """Cases with steps, notes, contacts and a waiting closure request, referrals with items, a snapshot."""
+@pytest.fixture(scope="module")
+def world(module_personas: dict[str, User], django_db_blocker: DjangoDbBlocker) -> World:
+    """Cases with steps, notes, contacts and a waiting closure request, referrals with items, a snapshot: made once
+    for the module, each test working in a transaction of its own."""
+    with django_db_blocker.unblock():
+        return make_world(module_personas)
+
+
+def make_world(personas: dict[str, User]) -> World:
     worker = personas["worker"]
     cases = [
         case_services.case_open(

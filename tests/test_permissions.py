@@ -27,9 +27,8 @@ from referrals.services import referral_create, takedown_item_add
 from reports.engine import Params
 from reports.models import Export, ExportStatus, Snapshot
 from retention.models import LegalHold, RetentionPolicy
-from tests.conftest import PERSONAS as PERSONAS_BY_ROLE
 from tests.conftest import login_verified
-from tests.factories import OrganisationFactory, TOTPDeviceFactory, UserFactory
+from tests.factories import TOTPDeviceFactory
 from tests.helpers import invitation_token
 
 STAFF = ["worker", "supervisor", "analyst", "administrator", "other_worker", "other_administrator"]
@@ -414,17 +413,12 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(module_transaction: None, django_db_blocker: DjangoDbBlocker) -> World:
+def world(module_personas: dict[str, User], django_db_blocker: DjangoDbBlocker) -> World:
     """Made once for the module: each row reads them in a transaction of its own, rolled back after it."""
+    personas = module_personas
     with django_db_blocker.unblock():
-        home_org = OrganisationFactory.create(name="Home Helpline")
-        other_org = OrganisationFactory.create(name="Other Helpline", country="AU")
-        orgs = {"home": home_org, "other": other_org}
-        personas = {
-            key: UserFactory.create(username=username, role=role, organisation=orgs[org])
-            for key, (username, role, org) in PERSONAS_BY_ROLE.items()
-        }
         devices = {key: TOTPDeviceFactory.create(user=user) for key, user in personas.items()}
+        home_org, other_org = personas["worker"].organisation, personas["other_worker"].organisation
         return World(personas, devices, records(personas, home_org, other_org))
 
 
