@@ -8,7 +8,8 @@ from health.tasks import heartbeat
 from helpline.celery import app
 from tests.workers import TaskWorker, wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# serialized_rollback: the migrations' data (roles, age schemes) stay for the transactional tests that come after.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def test_task_enqueued_in_a_rolled_back_transaction_never_runs(task_worker: TaskWorker) -> None:

@@ -7,12 +7,24 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun, task_prerun
 from celery.worker import state
+from django.db import connection
 
-from helpline.celery import app
+from helpline.celery import app, queue_names
+
+
+def database_url_for_workers() -> str:
+    """The test database as a URL for another process, over TCP or the embedded server's socket."""
+    s = connection.settings_dict
+    host = s["HOST"] or s["OPTIONS"].get("host", "")
+    credentials = quote(s["USER"] or "") + (f":{quote(s['PASSWORD'])}" if s["PASSWORD"] else "")
+    if not host or host.startswith("/"):
+        return f"postgres://{credentials}@/{s['NAME']}" + (f"?host={quote(host)}" if host else "")
+    return f"postgres://{credentials}@{host}{':' + str(s['PORT']) if s['PORT'] else ''}/{s['NAME']}"
 
 
 def wait_for(condition: Callable[[], Any], seconds: float = 30, interval: float = 0.05) -> bool:
@@ -38,11 +50,20 @@ def wait_until_settled(idle: Callable[[], bool], seconds: float = 30) -> bool:
     return wait_for(twice, seconds)
 
 
-def queued(queue: str | None = None) -> int:
-    """The messages waiting in a queue of the broker (by default the test queue of this process)."""
+def queued(*queues: str) -> int:
+    """The messages waiting in these queues of the broker (by default in every test queue of this process)."""
     with app.connection_for_read() as connection:
-        declared = connection.default_channel.queue_declare(queue=queue or app.conf.task_default_queue)
-        return int(declared.message_count)
+        channel = connection.default_channel
+        return sum(int(channel.queue_declare(queue=queue).message_count) for queue in queues or queue_names())
+
+
+def purge(*queues: str) -> None:
+    """Empty these queues of the broker (by default every test queue of this process)."""
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        for queue in queues or queue_names():
+            channel.queue_declare(queue=queue)
+            channel.queue_purge(queue)
 
 
 @dataclass
@@ -67,8 +88,8 @@ class TaskWorker:
 
 @contextmanager
 def worker_thread() -> Iterator[TaskWorker]:
-    """A solo worker on the test queue, emptied first of what earlier tests left."""
-    app.control.purge()
+    """A solo worker on every test queue, emptied first of what earlier tests left."""
+    purge()
     worker = TaskWorker()
 
     def started(task_id: str, **kwargs: Any) -> None:
@@ -80,7 +101,7 @@ def worker_thread() -> Iterator[TaskWorker]:
     task_prerun.connect(started, weak=False)
     task_postrun.connect(finished, weak=False)
     try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30, queues=queue_names()):
             yield worker
     finally:
         task_prerun.disconnect(started)

@@ -16,7 +16,6 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.db import connection, transaction
@@ -26,26 +25,18 @@ from notifications import services
 from notifications.models import Notification
 from notifications.tasks import send_reminders
 from tests.notifications.conftest import open_case, overdue_step
-from tests.workers import log_shows_all_done, queued, wait_for, wait_until_settled
+from tests.workers import database_url_for_workers, log_shows_all_done, queued, wait_for, wait_until_settled
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 ITEMS = 5
 
 
-def database_url_for_workers() -> str:
-    """The test database as a URL for another process, over TCP or the embedded server's socket."""
-    s = connection.settings_dict
-    host = s["HOST"] or s["OPTIONS"].get("host", "")
-    credentials = quote(s["USER"] or "") + (f":{quote(s['PASSWORD'])}" if s["PASSWORD"] else "")
-    if not host or host.startswith("/"):
-        return f"postgres://{credentials}@/{s['NAME']}" + (f"?host={quote(host)}" if host else "")
-    return f"postgres://{credentials}@{host}{':' + str(s['PORT']) if s['PORT'] else ''}/{s['NAME']}"
-
-
 class Workers:
     def __init__(self, tmp: Path) -> None:
         self.queue = f"notif-test-{uuid.uuid4().hex[:12]}"
+        # The default queue, and the reminders queue that the e-mails are sent to (helpline/celery.py).
+        self.queues = [self.queue, f"{self.queue}.reminders"]
         self.mail_dir = tmp / "mail"
         self.mail_dir.mkdir()
         self.tmp = tmp
@@ -68,7 +59,7 @@ class Workers:
                 "worker",
                 "--pool=solo",
                 "-Q",
-                self.queue,
+                ",".join(self.queues),
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
@@ -101,7 +92,7 @@ class Workers:
 
     def idle(self) -> bool:
         """Nothing left in the queue, and the newest worker has finished every task it took."""
-        return not queued(self.queue) and log_shows_all_done(self.logs[-1].read_text())
+        return not queued(*self.queues) and log_shows_all_done(self.logs[-1].read_text())
 
     def wait_until_idle(self) -> None:
         """Until any duplicate that was coming has come."""
