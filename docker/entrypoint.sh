@@ -2,7 +2,8 @@
 # Container entrypoint: one image, several roles.
 #
 #   web (default)   gunicorn serving helpline.wsgi:application on 0.0.0.0:8000
-#   worker          celery -A helpline worker
+#   worker          celery -A helpline worker; "worker --queues A,B" takes those queues
+#                   (helpline/celery.py names them; docker-compose.yml runs one worker per kind)
 #   beat            celery -A helpline beat, schedule under $HELPLINE_VAR_DIR/beat
 #   migrate         python manage.py migrate --noinput, as the owner of the tables
 #                   (DATABASE_OWNER_URL); it then grants DATABASE_URL's role what the app needs
