@@ -328,6 +328,8 @@ TABLE: dict[str, Row] = {
     "notification_list": Row(everyone(200), reads=False),  # each person's own notifications, whatever the role
     "notification_read": Row(everyone(405), url=lambda r: reverse("notification_read", args=[1])),  # POST only
     "notification_read_all": Row(everyone(405)),  # POST only
+    "drafts:save": Row(everyone(405)),  # POST only
+    "drafts:discard": Row(everyone(405), url=lambda r: reverse("drafts:discard", args=[1])),  # POST only
     "api-me": Row(everyone(200, anonymous=401), reads=False),
     "api-schema": Row(everyone(200, anonymous=401), reads=False),
     "api-docs": Row(everyone(200), reads=False),
