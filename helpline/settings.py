@@ -278,6 +278,23 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="helpline")
+# A reminder never waits behind an import: reminders, digests and the other small periodic tasks have a queue of
+# their own, and imports, exports, the statistics store and retention, which may run for minutes, another; each has
+# its workers (docker-compose.yml, make run). Named after the default queue ("helpline.reminders", "helpline.bulk")
+# by helpline/celery.py, which routes every other task to the default queue.
+TASK_QUEUES = {
+    "notifications.tasks.send_reminders": "reminders",
+    "notifications.tasks.send_supervisor_digests": "reminders",
+    "notifications.tasks.send_notification_email": "reminders",
+    "drafts.tasks.delete_expired_drafts": "reminders",
+    "imports.tasks.import_process": "bulk",
+    "reports.tasks.report_export": "bulk",
+    "reports.tasks.refresh_statistics": "bulk",
+    "reports.tasks.make_monthly_snapshots": "bulk",
+    "retention.tasks.apply_retention": "bulk",
+    "retention.tasks.apply_retention_for": "bulk",
+}
+CELERY_TASK_ROUTES = ["helpline.celery.route_task"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
