@@ -50,14 +50,16 @@ PERSONAS = {
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """pytest-xdist's "load" distribution (``-n``), but with the browser journeys together in one worker, which
-    starts the app and Chromium for them once.
+    starts the app and Chromium for them once (tests/e2e/conftest.py), and first, as the longest piece of work.
 
-    Each worker runs its tests in pytest-django's order, the transactional ones (which empty the tables) after
-    the others; handing out whole files (``--dist loadfile``) would not keep that order.
+    Each worker otherwise runs its tests in pytest-django's order, the transactional ones, which empty the tables,
+    after the others: handing out whole files (``--dist loadfile``) would not keep that order.
     """
     if config.getvalue("dist") != "load":
         return None
     from xdist.scheduler import LoadScopeScheduling
+
+    config.option.loadscopereorder = True  # the biggest group first
 
     class JourneysTogether(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:

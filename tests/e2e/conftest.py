@@ -123,9 +123,12 @@ class App:
         return found[0]
 
 
-@pytest.fixture(scope="session")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    """`python -m helpline.run` (what `make run` runs): migrate, seed_demo, then web, worker and beat."""
+@pytest.fixture(scope="package")
+def app(tmp_path_factory: pytest.TempPathFactory, django_db_setup: None) -> Iterator[App]:
+    """`python -m helpline.run` (what `make run` runs): migrate, seed_demo, then web, worker and beat.
+
+    Stopped after the last journey, as is the browser: the process goes on with other tests under pytest-xdist.
+    """
     name = f"{settings.DATABASES['default']['NAME']}_e2e"
     _recreate(name)
     var = tmp_path_factory.mktemp("e2e-var")
@@ -189,8 +192,9 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
     pytest.fail(f"the app did not answer {url} within 240 s:\n{log.read_text()[-4000:]}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """Playwright keeps an event loop running while it is open, in which the ORM refuses to run."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
