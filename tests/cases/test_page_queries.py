@@ -1,0 +1,134 @@
+"""The pages a worker has open during a call run a fixed number of queries, however much a case holds.
+
+Their speed is measured at a million cases by ``manage.py benchmark_cases``, never here; these tests pin the
+count of queries (the signed-in user's session, account, authenticator and permissions included), so that a
+query per row, per part of the page or per permission check cannot creep back.
+"""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from cases import services
+from cases.models import Case, PlatformRole, Term
+from referrals import services as referral_services
+from referrals.models import Agency
+
+pytestmark = pytest.mark.django_db
+
+# Session, user, authenticator, permissions; the case, its platforms, steps, offender identifiers and terms; the
+# access-log row; linked cases, the timeline, the note's draft, closure, referrals; the unread notifications; the
+# terms of three forms.
+CASE_PAGE_QUERIES = 19
+
+
+def term(vocabulary: str, code: str) -> Term:
+    return Term.objects.get(vocabulary=vocabulary, code=code, organisation=None)
+
+
+def busy_case(worker: User, *, reference_handle: str = "@dark_angel99") -> Case:
+    """A case as it looks some days into the work: facts, platforms, steps done, contacts, notes, offender
+    identifiers (one also on another case), referrals with their moves, a closure request sent back."""
+    facts = {
+        "risk_level": "high",
+        "channel": term("channel", "phone"),
+        "reporter_type": term("reporter_type", "victim"),
+        "sextortion_type": term("sextortion_type", "financial"),
+        "payment_method": term("payment_method", "gift_card"),
+        "approaches": [term("approach", "fake_romance"), term("approach", "flattery")],
+        "content_types": [term("content_type", "self_image")],
+        "demands": [term("demand", "money"), term("demand", "more_images")],
+        "threats": [term("threat", "friends"), term("threat", "family")],
+        "victim_age": 15,
+    }
+    platforms = [
+        (term("platform", "instagram"), PlatformRole.FIRST_CONTACT),
+        (term("platform", "snapchat"), PlatformRole.MOVED_TO),
+    ]
+    case = services.case_open(actor=worker, facts=facts, platforms=platforms)
+    for step in list(case.steps.select_related("step_type"))[:3]:
+        services.step_update(actor=worker, step=step, status="done")
+    for days in (3, 2, 1):
+        at = timezone.now() - timedelta(days=days)
+        services.contact_add(actor=worker, case=case, at=at, channel=term("channel", "chat"), duration_minutes=20)
+    for text in ("Victim calmer after the call.", "Blocked the account together.", "Call back on Monday."):
+        services.note_add(actor=worker, case=case, text=text)
+    instagram = term("platform", "instagram")
+    for value in (reference_handle, "@second_handle", "@third_handle"):
+        services.offender_identifier_add(actor=worker, case=case, kind="username", value=value, platform=instagram)
+    police = referral_services.referral_create(
+        actor=worker, case=case, kind="police", agency=Agency.objects.get(code="polizia_postale"), consent="victim"
+    )
+    referral_services.referral_transition(actor=worker, referral=police, to="sent")
+    takedown = referral_services.referral_create(
+        actor=worker, case=case, kind="takedown", agency=Agency.objects.get(code="esafety"), consent="victim"
+    )
+    for link in ("https://instagram.com/p/1", "https://instagram.com/p/2"):
+        referral_services.takedown_item_add(
+            actor=worker, referral=takedown, platform=instagram, link=link, content_type="image"
+        )
+    return case
+
+
+@pytest.fixture
+def case(personas: dict[str, User]) -> Case:
+    worker = personas["worker"]
+    case = busy_case(worker)
+    other = services.case_open(actor=worker, facts={})
+    services.offender_identifier_add(actor=worker, case=other, kind="username", value="@dark_angel99")
+    return case
+
+
+def test_the_case_page_runs_a_fixed_number_of_queries(
+    client_for: Any, case: Case, django_assert_max_num_queries: Any
+) -> None:
+    client = client_for("worker")
+    with django_assert_max_num_queries(CASE_PAGE_QUERIES):
+        page = client.get(reverse("case_detail", args=[case.pk]))
+    assert page.status_code == 200
+    text = page.content.decode()
+    # What the queries fetched is all on the page.
+    for shown in (
+        "Fake romantic profile",
+        "Self-taken image",
+        "Gift card",
+        "Snapchat",
+        "Call back on Monday.",
+        "@third_handle",
+    ):
+        assert shown in text, shown
+    assert str(Agency.objects.get(code="esafety")) in text
+    assert "Also seen in 1 other case" in text
+
+
+def test_the_case_page_runs_no_more_queries_for_a_bigger_case(
+    client_for: Any, personas: dict[str, User], case: Case, django_assert_max_num_queries: Any
+) -> None:
+    worker = personas["worker"]
+    for n in range(5):
+        services.note_add(actor=worker, case=case, text=f"Another note {n}.")
+        services.offender_identifier_add(actor=worker, case=case, kind="username", value=f"@more_{n}")
+        services.contact_add(actor=worker, case=case, at=timezone.now(), channel=term("channel", "phone"))
+    client = client_for("worker")
+    with django_assert_max_num_queries(CASE_PAGE_QUERIES):
+        assert client.get(reverse("case_detail", args=[case.pk])).status_code == 200
+
+
+@pytest.mark.parametrize("query", ["", "status=waiting", "mine=true", "risk_level=high&platform=instagram"])
+def test_the_case_list_runs_a_fixed_number_of_queries(
+    client_for: Any, personas: dict[str, User], case: Case, query: str, django_assert_max_num_queries: Any
+) -> None:
+    for n in range(4):
+        busy_case(personas["worker"], reference_handle=f"@handle_{n}")
+    client = client_for("worker")
+    # Session, user, authenticator, permissions; the platform filtered by, if any; a page of cases, their platforms,
+    # their overdue steps; the access-log row; the unread notifications; the terms of the platform and sextortion
+    # type filters.
+    with django_assert_max_num_queries(12 if "platform" in query else 11):
+        page = client.get(f"{reverse('case_list')}?{query}")
+    assert page.status_code == 200
+    assert page.content.count(b'<td><a href="/cases/') >= 5
