@@ -187,6 +187,10 @@ class Referral(models.Model):
         indexes = [
             models.Index(fields=["status", "follow_up_on"], name="referral_followup"),
             models.Index(fields=["owner", "status"], name="referral_owner"),
+            # The referral list, newest first: a page of one person's or of the whole organisation's, without
+            # sorting them all.
+            models.Index(fields=["owner", "-created_at", "-id"], name="referral_owner_recent"),
+            models.Index(fields=["-created_at", "-id"], name="referral_recent"),
         ]
         verbose_name = _("referral")
         verbose_name_plural = _("referrals")

@@ -1,9 +1,11 @@
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,6 +25,48 @@ from referrals.selectors import agencies_offered_to, referral_for_user, referral
 
 _casework = gate.page("cases.view_case", object_type="cases")
 
+PAGE_SIZE = 50
+
+
+@dataclass
+class ListPage:
+    """A page of the referral list, with what its pager links need."""
+
+    rows: list[Referral]
+    number: int
+    has_next: bool
+
+    def __iter__(self) -> Iterator[Referral]:
+        return iter(self.rows)
+
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+
+def _list_page(referrals: QuerySet[Referral], requested: str | None) -> ListPage:
+    """The page asked for, as ``Paginator.get_page`` picks it, without counting every referral to say if
+    another page follows: one row more than a page tells.
+
+    A number that is no page of the list (below 1, past the end) gets the last page, as from the paginator.
+    """
+    try:
+        number = int(requested or 1)
+    except ValueError:
+        number = 1
+    if 1 <= number <= 2**32:
+        start = (number - 1) * PAGE_SIZE
+        rows = list(referrals[start : start + PAGE_SIZE + 1])
+        if rows or number == 1:
+            return ListPage(rows[:PAGE_SIZE], number, len(rows) > PAGE_SIZE)
+    page = Paginator(referrals, PAGE_SIZE).get_page(number)
+    return ListPage(list(page), page.number, page.has_next())
+
 
 @_casework
 def referral_list(request: HttpRequest) -> HttpResponse:
@@ -41,7 +85,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
     if wanted.get("agency") is not None:
         referrals = referrals.filter(agency_id=wanted["agency"])
     gate.read(request, object_type="referrals.referral", query=request.GET.urlencode())
-    page = Paginator(referrals.order_by("-created_at", "-id"), 50).get_page(request.GET.get("page"))
+    page = _list_page(referrals.order_by("-created_at", "-id"), request.GET.get("page"))
     return render(
         request,
         "referrals/referral_list.html",
