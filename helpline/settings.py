@@ -129,6 +129,7 @@ TEMPLATES = [
         },
     },
 ]
+FORM_RENDERER = "helpline.web.FormRenderer"
 
 # Database: PostgreSQL only. Without DATABASE_URL the embedded server starts.
 # Two roles (audit/database_roles.py): web, worker and beat connect as DATABASE_URL's, which owns nothing

