@@ -442,6 +442,11 @@ def test_benchmark_command_measures_both_lists(organisation: Organisation, worke
         for name in ("no filter", "status=open", "platform=instagram", "mine=true", "reference=SX-2025-001"):
             assert f"{target:<6} {name}" in report
     assert "Over 0 ms median:" in report and "mostly" in report
+    # The pages of a call, as a worker, with their queries and template time against the targets.
+    assert f"Pages of a call, as {workers[0].username}" in report
+    for page in ("case page", "case list      no filter", "case list      mine=true", "referral list  scope=all"):
+        assert page in report
+    assert "Targets missed:" in report or "Every target met." in report
     assert not TOTPDevice.objects.filter(user=workers[1]).exists()  # the temporary authenticator is gone
 
     command = benchmark_cases.Command(stdout=out)
