@@ -29,7 +29,7 @@ from cases.forms import (
     StatusForm,
     StepForm,
 )
-from cases.models import Case, CasePlatform, Risk, Status, StepStatus
+from cases.models import Case, CasePlatform, Status, StepStatus
 from cases.selectors import (
     case_access_log,
     case_for_user,
@@ -43,7 +43,7 @@ from cases.selectors import (
 from drafts.services import draft_delete
 from drafts.views import draft_restore
 from helpline import gate
-from helpline.web import add_service_error, identifiers_found, is_htmx
+from helpline.web import add_service_error, identifiers_found, is_htmx, label_choices
 
 PAGE_SIZE = 50
 ACCESS_LOG_PAGE_SIZE = 50
@@ -84,13 +84,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
         cursor_error = _("This link to older cases is not valid; the newest cases are shown.")
         cases, following = _page(queryset, "")
     mark_overdue(cases)
-    # Each label translated once a page, not once a row (get_status_display() translates every choice to find one).
-    statuses = {code: str(label) for code, label in Status.choices}
-    risks = {code: str(label) for code, label in Risk.choices}
+    label_choices(cases, "status", "risk_level")
     for case in cases:
         case.platform_names = list(dict.fromkeys(str(p.platform) for p in case.platforms.all()))  # type: ignore[attr-defined]
-        case.status_label = statuses.get(case.status, case.status)  # type: ignore[attr-defined]
-        case.risk_label = risks.get(case.risk_level, case.risk_level)  # type: ignore[attr-defined]
     gate.read(request, object_type="cases.case", query=request.GET.urlencode())
     query = request.GET.copy()
     query.pop("before", None)

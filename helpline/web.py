@@ -1,12 +1,13 @@
-"""What the staff pages of several apps share about forms: how their widgets are drawn, and a service's refusal
-shown on a posted form."""
+"""What the staff pages of several apps share: how form widgets are drawn, the labels of a list's choices, and a
+service's refusal shown on a posted form."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.forms import renderers
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -30,6 +31,19 @@ class FormRenderer(renderers.BaseRenderer):
             return self.jinja2.get_template(template_name)
         except TemplateDoesNotExist:
             return self.django.get_template(template_name)
+
+
+def label_choices(rows: Sequence[models.Model], *fields: str) -> None:
+    """Set ``<field>_label`` on each row of a list: what ``get_<field>_display()`` gives, with each label translated
+    once for the list rather than once a row (``get_<field>_display()`` translates every choice to find one)."""
+    if not rows:
+        return
+    for name in fields:
+        field = rows[0]._meta.get_field(name)
+        labels = {code: str(label) for code, label in field.flatchoices}  # type: ignore[union-attr]
+        for row in rows:
+            value = getattr(row, name)
+            setattr(row, f"{name}_label", labels.get(value, value))
 
 
 def is_htmx(request: HttpRequest) -> bool:

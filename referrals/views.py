@@ -17,7 +17,7 @@ from audit.models import Action
 from cases import services as case_services
 from cases.selectors import case_for_user
 from helpline import gate
-from helpline.web import add_service_error, form_post, identifiers_found
+from helpline.web import add_service_error, form_post, identifiers_found, label_choices
 from referrals import services
 from referrals.forms import ConsentForm, ItemForm, ItemStatusForm, ReferralForm, ReferralListForm, TransitionForm
 from referrals.models import Referral, ReferralStatus
@@ -86,6 +86,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
         referrals = referrals.filter(agency_id=wanted["agency"])
     gate.read(request, object_type="referrals.referral", query=request.GET.urlencode())
     page = _list_page(referrals.order_by("-created_at", "-id"), request.GET.get("page"))
+    label_choices(page.rows, "kind", "status", "outcome")
     return render(
         request,
         "referrals/referral_list.html",
