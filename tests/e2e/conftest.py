@@ -240,8 +240,13 @@ class Journey:
             self.console_errors.append(f"{self.page.url}: {message.text}")
 
     def on_response(self, response: Response) -> None:
-        """Scripts, styles, images and fetches must load; pages may answer 4xx on purpose."""
-        if response.status >= 400 and response.request.resource_type != "document":
+        """Scripts, styles, images and fetches must load; pages, and the parts of a page htmx asks for, may answer
+        4xx on purpose (a form's errors, a conflict)."""
+        request = response.request
+        on_purpose = request.resource_type == "document" or (
+            response.status < 500 and request.headers.get("hx-request") == "true"
+        )
+        if response.status >= 400 and not on_purpose:
             self.console_errors.append(f"{response.status} {response.url}")
 
     def login(self, username: str) -> None:
