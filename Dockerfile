@@ -15,7 +15,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=helpline.settings \
     DJANGO_ENV=production \
     HELPLINE_VAR_DIR=/app/var \
-    GUNICORN_WORKERS=3
+    GUNICORN_WORKERS=2 \
+    GUNICORN_THREADS=4
 
 RUN groupadd --system --gid 10001 app \
  && useradd --system --uid 10001 --gid app --create-home --home-dir /home/app \

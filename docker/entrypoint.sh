@@ -13,7 +13,9 @@
 #
 # Extra arguments after web/worker/beat are passed on to gunicorn/celery.
 # Environment:
-#   GUNICORN_WORKERS      gunicorn worker processes (default 3)
+#   GUNICORN_WORKERS      gunicorn worker processes (default 2: one a core on two cores)
+#   GUNICORN_THREADS      threads of each worker process (default 4), which take the next
+#                         request while one waits on the database
 #   FORWARDED_ALLOW_IPS   front ends trusted for X-Forwarded-Proto etc. (gunicorn
 #                         --forwarded-allow-ips; IPs or CIDRs, comma separated,
 #                         "*" for any; default 127.0.0.1,::1)
@@ -28,7 +30,9 @@ case "$role" in
     web)
         exec gunicorn helpline.wsgi:application \
             --bind 0.0.0.0:8000 \
-            --workers "${GUNICORN_WORKERS:-3}" \
+            --worker-class gthread \
+            --workers "${GUNICORN_WORKERS:-2}" \
+            --threads "${GUNICORN_THREADS:-4}" \
             --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1,::1}" \
             --worker-tmp-dir /dev/shm \
             "$@"
