@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.template.backends.django import Template
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
@@ -22,9 +22,10 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Organisation, User
+from accounts.models import User
 from accounts.roles import Role
 from cases.models import Case, Note
+from devtools.benchmarks import benchmark_user
 from referrals.models import Referral
 
 
@@ -133,21 +134,10 @@ class Command(BaseCommand):
         return result.db_ms >= result.median / 2
 
     def _user(self, username: str | None, role: Role = Role.SUPERVISOR) -> User:
-        if username:
-            user = User.objects.filter(username=username, is_active=True).first()
-            if user is None:
-                raise CommandError(f"No active user called {username!r}.")
-            if not user.has_perm("cases.view_case"):
-                raise CommandError(f"{username} does not work on cases.")
-            return user
-        organisation = Organisation.objects.annotate(n=Count("cases")).order_by("-n", "pk").first()
-        if organisation is None:
-            raise CommandError("No organisation: run seed_demo and generate_cases first.")
-        user = User.objects.filter(organisation=organisation, role=role, is_active=True).order_by("pk").first()
-        if user is None:
-            option = "--worker" if role == Role.WORKER else "--user"
-            raise CommandError(f"{organisation.name} has no active {role.label.lower()}; give one with {option}.")
-        return user
+        option = "--worker" if role == Role.WORKER else "--user"
+        return benchmark_user(
+            username, role=role, permission="cases.view_case", refusal="does not work on cases", option=option
+        )
 
     def _filters(self) -> list[tuple[str, dict[str, str]]]:
         today = timezone.localdate()

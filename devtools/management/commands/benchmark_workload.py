@@ -8,7 +8,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
-from django.db.models import Count
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
@@ -18,6 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import Organisation, User
 from accounts.roles import Role
 from cases.models import Case
+from devtools.benchmarks import benchmark_user
 
 BENCH_PREFIX = "bench-worker-"
 
@@ -87,22 +87,13 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"\nEverything under {options['threshold']:.0f} ms median."))
 
     def _user(self, username: str | None) -> User:
-        if username:
-            user = User.objects.filter(username=username, is_active=True).first()
-            if user is None:
-                raise CommandError(f"No active user called {username!r}.")
-            if not user.has_perm("cases.assign_case"):
-                raise CommandError(f"{username} is not a supervisor.")
-            return user
-        organisation = Organisation.objects.annotate(n=Count("cases")).order_by("-n", "pk").first()
-        if organisation is None:
-            raise CommandError("No organisation: run seed_demo and generate_cases first.")
-        user = (
-            User.objects.filter(organisation=organisation, role=Role.SUPERVISOR, is_active=True).order_by("pk").first()
+        return benchmark_user(
+            username,
+            role=Role.SUPERVISOR,
+            permission="cases.assign_case",
+            refusal="is not a supervisor",
+            option="--user",
         )
-        if user is None:
-            raise CommandError(f"{organisation.name} has no active supervisor; give one with --user.")
-        return user
 
     def _spread(self, organisation: Organisation, count: int) -> None:
         if not 1 <= count <= 10_000:
