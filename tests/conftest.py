@@ -68,6 +68,21 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return JourneysTogether(config, log)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that use no test database first, then pytest-django's order (plain, then transactional).
+
+    The ones with no database start servers and browsers of their own and are among the longest: begun last,
+    one worker process would still run them while the other had nothing left to do.
+    """
+    db_fixtures = {"db", "transactional_db", "live_server"}
+
+    def uses_db(item: pytest.Item) -> bool:
+        return bool(item.get_closest_marker("django_db") or db_fixtures & set(getattr(item, "fixturenames", ())))
+
+    items.sort(key=uses_db)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Browser journeys skipped for want of Chromium (tests/e2e/conftest.py), said loudly; here, in the process
     that writes the summary, because pytest-xdist's workers collect and run them."""
@@ -139,9 +154,12 @@ def client_for(personas: dict[str, User]) -> Callable[[str], Client]:
 
 
 @pytest.fixture(autouse=True, scope="session")
-def fast_password_hashing() -> Iterator[None]:
-    """Password hashing is slow on purpose; the tests do not need it to be."""
-    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+def fast_settings() -> Iterator[None]:
+    """Password hashing is slow on purpose; the tests do not need it to be. WhiteNoise looks a static file up
+    when it is asked for, as under `make run`, instead of listing every static file again for each test client."""
+    with override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"], WHITENOISE_AUTOREFRESH=True
+    ):
         yield
 
 
