@@ -1,5 +1,6 @@
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -10,7 +11,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpRespons
 from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.middleware import is_verified
+from django_otp.models import Device
 
 from accounts.selectors import two_factor_exempt
 
@@ -38,6 +43,38 @@ class UserLanguageMiddleware:
             response = self.get_response(request)
             response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
         return response
+
+
+class OTPMiddleware:
+    """django-otp's middleware, but without a query of its own: the device the session was verified with
+    (``DEVICE_ID_SESSION_KEY``) must still be one of the user's confirmed devices, which ``accounts.backends``
+    reads with the user. ``request.user.otp_device`` loads that device only if something asks for it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        request.user = SimpleLazyObject(partial(self._verify, request, request.user))  # type: ignore[assignment]
+        return self.get_response(request)
+
+    @staticmethod
+    def _verify(request: HttpRequest, user: Any) -> Any:
+        user.otp_device = None
+        user.is_verified = partial(is_verified, user)
+        if not user.is_authenticated:
+            return user
+        persistent_id = request.session.get(DEVICE_ID_SESSION_KEY)
+        confirmed = [*getattr(user, "totp_devices", ()), *getattr(user, "static_devices", ())]
+        if not hasattr(user, "totp_devices"):  # read by another backend: ask the database
+            device = Device.from_persistent_id(persistent_id) if persistent_id else None
+            if device is not None and device.user_id == user.pk and device.confirmed:
+                confirmed.append(device.persistent_id)
+        if persistent_id in confirmed:
+            user.otp_device = SimpleLazyObject(partial(Device.from_persistent_id, persistent_id))
+        elif persistent_id:
+            del request.session[DEVICE_ID_SESSION_KEY]
+        return user
 
 
 class SessionLifetimeMiddleware:

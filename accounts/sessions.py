@@ -1,37 +1,40 @@
 """Sessions in the database, whose idle timeout a request renews once it has run for a minute.
 
 Renewing on every request (``SESSION_SAVE_EVERY_REQUEST``) wrote the session row, in a transaction of its own,
-for every page a worker opened during a call. Here a request renews the session only when its expiry, read with
-it, is more than ``RENEWAL_SECONDS`` older than a fresh one would be: a session still ends between
-``SESSION_IDLE_TIMEOUT`` minus a minute and ``SESSION_IDLE_TIMEOUT`` after the last request, never later.
+for every page a worker opened during a call. Here a request renews the session only when the last renewal, kept
+in the session itself, is ``RENEWAL_SECONDS`` old: a session still ends between ``SESSION_IDLE_TIMEOUT`` minus a
+minute and ``SESSION_IDLE_TIMEOUT`` after the last request, never later.
+
+With a shared cache (``CACHE_URL``, Redis), ``accounts.cached_sessions`` reads the sessions from it and writes
+them through to the database.
 """
 
-from datetime import datetime, timedelta
+import time
 from typing import Any
 
 from django.contrib.sessions.backends import db
-from django.utils import timezone
+from django.contrib.sessions.backends.base import SessionBase
 
 RENEWAL_SECONDS = 60
+RENEWED_AT = "_renewed_at"
 
 
-class SessionStore(db.SessionStore):
-    # Django's database store reads its row with _get_session_from_db(), which django-stubs leave out.
+class Renewal(SessionBase):
+    """Renew the idle timeout, by saving the session again, once its last renewal is a minute old."""
+
     def load(self) -> dict[str, Any]:
-        stored = self._get_session_from_db()  # type: ignore[attr-defined]
-        if stored is None:
-            return {}
-        self._renew_if_due(stored.expire_date)
-        return self.decode(stored.session_data)
+        return self._renew_if_due(super().load())
 
     async def aload(self) -> dict[str, Any]:
-        stored = await self._aget_session_from_db()  # type: ignore[attr-defined]
-        if stored is None:
-            return {}
-        self._renew_if_due(stored.expire_date)
-        return self.decode(stored.session_data)
+        return self._renew_if_due(await super().aload())
 
-    def _renew_if_due(self, expire_date: datetime) -> None:
-        fresh = timezone.now() + timedelta(seconds=self.get_session_cookie_age())
-        if expire_date < fresh - timedelta(seconds=RENEWAL_SECONDS):
+    def _renew_if_due(self, data: dict[str, Any]) -> dict[str, Any]:
+        now = time.time()
+        if data and now - data.get(RENEWED_AT, 0) >= RENEWAL_SECONDS:
+            data[RENEWED_AT] = now
             self.modified = True  # saved by SessionMiddleware with a new expiry, as any changed session
+        return data
+
+
+class SessionStore(Renewal, db.SessionStore):
+    pass

@@ -1,4 +1,6 @@
 import re
+from collections.abc import Collection
+from functools import cached_property
 from typing import Any
 
 import pycountry
@@ -37,6 +39,39 @@ class SpansField(forms.Field):
                 raise ValidationError(_("Choose among the identifiers found in the text."))
             spans.append((int(match[1]), int(match[2])))
         return spans
+
+
+class OfferedTerms:
+    """The terms an organisation offers for a new choice, of every vocabulary, fetched in one query when a form
+    first shows them, or as read with the case (``Case.offered_terms``); the forms of one page share them
+    (``terms=``) instead of a query per dropdown."""
+
+    def __init__(
+        self, organisation_id: int, in_use: Collection[int] = (), read: dict[str, list[Term]] | None = None
+    ) -> None:
+        self.organisation_id = organisation_id
+        self.in_use = in_use
+        if read is not None:
+            self._by_vocabulary = read
+
+    @cached_property
+    def _by_vocabulary(self) -> dict[str, list[Term]]:
+        by_vocabulary: dict[str, list[Term]] = {}
+        for term in terms_offered_to(self.organisation_id, in_use=self.in_use):
+            by_vocabulary.setdefault(term.vocabulary, []).append(term)
+        return by_vocabulary
+
+    def offer(self, field: forms.Field, vocabulary: str) -> None:
+        """Show the field the vocabulary's terms, and check a choice against them when the form is posted."""
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = terms_offered_to(
+            self.organisation_id, vocabulary, self.in_use
+        )  # runs when a choice is checked
+        empty = [("", field.empty_label)] if field.empty_label is not None else []
+        field.choices = lambda: [
+            *empty,
+            *((term.pk, field.label_from_instance(term)) for term in self._by_vocabulary.get(vocabulary, [])),
+        ]
 
 
 # Keys that reach the fields filled in first on a call (static/js/live-call.js; the page lists them).
@@ -103,18 +138,19 @@ class CaseForm(forms.ModelForm[Case]):
     def __init__(self, *args: Any, organisation_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Offered: the organisation's terms, and any deactivated or hidden one the case already has, so saving keeps it.
-        in_use = services.terms_of(self.instance) if self.instance.pk else set()
+        terms = OfferedTerms(organisation_id, services.terms_of(self.instance) if self.instance.pk else set())
         for field, vocabulary in {**services.TERM_FACTS, **services.MANY_FACTS}.items():
-            self.fields[field].queryset = terms_offered_to(organisation_id, vocabulary, in_use)  # type: ignore[attr-defined]
+            terms.offer(self.fields[field], vocabulary)
         current = self.instance.pk and list(self.instance.platforms.all())
         for name, role in PLATFORM_FIELDS.items():
             self.fields[name] = forms.ModelMultipleChoiceField(
                 label=PLATFORM_LABELS[role],
-                queryset=terms_offered_to(organisation_id, Vocabulary.PLATFORM, in_use),
+                queryset=Term.objects.none(),
                 required=False,
                 widget=forms.CheckboxSelectMultiple,
                 initial=[p.platform_id for p in current if p.role == role] if current else None,
             )
+            terms.offer(self.fields[name], Vocabulary.PLATFORM)
         for field, keys in CASE_FORM_SHORTCUTS.items():
             self.fields[field].widget.attrs["aria-keyshortcuts"] = keys
         if self.instance.pk:
@@ -142,9 +178,9 @@ class ContactForm(forms.Form):
     channel = forms.ModelChoiceField(label=_("Channel"), queryset=Term.objects.none())
     duration_minutes = forms.IntegerField(label=_("Minutes"), min_value=0, max_value=1440, required=False)
 
-    def __init__(self, *args: Any, organisation_id: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, terms: OfferedTerms, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["channel"].queryset = terms_offered_to(organisation_id, Vocabulary.CHANNEL)  # type: ignore[attr-defined]
+        terms.offer(self.fields["channel"], Vocabulary.CHANNEL)
 
 
 class NoteForm(forms.Form):
@@ -170,12 +206,12 @@ class IdentifierForm(forms.Form):
     platform = forms.ModelChoiceField(label=_("Platform"), queryset=Term.objects.none(), required=False)
     value = forms.CharField(label=_("Handle, link or number"), max_length=300)
 
-    def __init__(self, *args: Any, organisation_id: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, terms: OfferedTerms, **kwargs: Any) -> None:
         from cases.models import IdentifierKind
 
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = IdentifierKind.choices  # type: ignore[attr-defined]
-        self.fields["platform"].queryset = terms_offered_to(organisation_id, Vocabulary.PLATFORM)  # type: ignore[attr-defined]
+        terms.offer(self.fields["platform"], Vocabulary.PLATFORM)
 
 
 class StatusForm(forms.Form):
@@ -188,12 +224,11 @@ class StatusForm(forms.Form):
     # The version of the case the choice was made on (templates/cases/_version.html); without it, no check.
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args: Any, case: Case, user: User, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, case: Case, user: User, terms: OfferedTerms, **kwargs: Any) -> None:
         from cases.models import Status
 
         super().__init__(*args, **kwargs)
-        reasons = terms_offered_to(case.organisation_id, Vocabulary.CLOSURE_REASON)
-        self.fields["closure_reason"].queryset = reasons  # type: ignore[attr-defined]
+        terms.offer(self.fields["closure_reason"], Vocabulary.CLOSURE_REASON)
         allowed = services.TRANSITIONS.get(case.status, set())
         self.fields["status"].choices = [(s.value, s.label) for s in Status if s in allowed]  # type: ignore[attr-defined]
         if case.closure_needs_approval and not services.can_approve_closure(user, case):
@@ -218,11 +253,10 @@ class ClosureRequestForm(forms.Form):
     text_decision = forms.ChoiceField(choices=TEXT_DECISION, required=False)
     move = SpansField()
 
-    def __init__(self, *args: Any, organisation_id: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, terms: OfferedTerms, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "closure_%s")  # the status form beside it has a closure_reason too
         super().__init__(*args, **kwargs)
-        reasons = terms_offered_to(organisation_id, Vocabulary.CLOSURE_REASON)
-        self.fields["closure_reason"].queryset = reasons  # type: ignore[attr-defined]
+        terms.offer(self.fields["closure_reason"], Vocabulary.CLOSURE_REASON)
 
 
 class ClosureDecisionForm(forms.Form):

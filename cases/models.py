@@ -216,6 +216,12 @@ class CaseCounter(models.Model):
 class Case(models.Model):
     """An anonymised case: never a name, contact detail, birth date or address of the victim."""
 
+    # When the case is read for its page (cases.selectors.case_for_user): the terms of its four lists, by list, its
+    # platforms, and the terms its organisation offers for a new choice, by vocabulary.
+    listed_terms: dict[str, list[Term]]
+    listed_platforms: list["CasePlatform"]
+    offered_terms: dict[str, list[Term]]
+
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="cases")
     reference = models.CharField(max_length=20)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)

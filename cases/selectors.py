@@ -2,10 +2,12 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db import models
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import (
+    BooleanField,
     CharField,
     Exists,
+    ExpressionWrapper,
     F,
     IntegerField,
     JSONField,
@@ -64,75 +66,80 @@ def case_for_user(request: HttpRequest, pk: Any, *, detail: bool = False) -> Cas
     """The case if this user may open it, else 404 (and the refusal is logged).
 
     With ``detail``, everything the case page shows of the case itself comes along: its terms (in one query, see
-    ``_load_terms``), platforms, steps and offender identifiers.
+    ``_load_terms``), platforms, steps and offender identifiers with the other cases that have them.
     """
     queryset = cases_visible_to(request.user).select_related("assigned_to", "created_by")
     if not detail:
         return gate.get_or_refuse(request, queryset.select_related(*CASE_TERMS), pk)
     queryset = queryset.prefetch_related(
-        Prefetch("platforms", queryset=CasePlatform.objects.select_related("platform")),
         Prefetch("steps", queryset=ResponseStep.objects.select_related("step_type", "done_by")),
-        Prefetch("offender_identifiers", queryset=OffenderIdentifier.objects.select_related("platform")),
+        Prefetch("offender_identifiers", queryset=identifiers_with_linked_cases(request.user)),
     )
+    closures = ClosureRequest.objects.filter(case=OuterRef("pk")).order_by("-requested_at", "-id")
+    queryset = queryset.annotate(last_closure_status=Subquery(closures.values("status")[:1]))
     case = gate.get_or_refuse(request, queryset, pk)
     _load_terms(case)
     return case
 
 
 def _load_terms(case: Case) -> None:
-    """The case's terms, named by its foreign keys and in its four lists, in one query.
+    """The case's terms, named by its foreign keys, in its four lists and as its platforms, with the terms its
+    organisation offers for a new choice (``case.offered_terms``, by vocabulary, for the forms of the case page),
+    in one query.
 
-    Joined to the case, five terms made its query slow to plan (eight tables); prefetched, the lists took a
-    query each. The lists are then read as prefetched (``case.approaches.all()`` runs no query).
+    Joined to the case, five terms made its query slow to plan (eight tables); prefetched, the lists and the
+    platforms took a query each. The lists are kept in ``case.listed_terms``, the platforms (with their roles) in
+    ``case.listed_platforms``.
     """
     listed = {
-        name: getattr(Case, name).through.objects.filter(case_id=case.pk, term_id=OuterRef("pk"))
+        name: Q(pk__in=getattr(Case, name).through.objects.filter(case_id=case.pk).values("term_id"))
         for name in CASE_TERM_LISTS
     }
-    named = [term_id for name in CASE_TERMS if (term_id := getattr(case, f"{name}_id")) is not None]
+    platforms = CasePlatform.objects.filter(case_id=case.pk)
+    named = Q(pk__in=[term_id for name in CASE_TERMS if (term_id := getattr(case, f"{name}_id")) is not None])
+    offered = Q(pk__in=terms_offered_to(case.organisation_id).values("pk"))
+    on_case = Q(named, Q(pk__in=platforms.values("platform_id")), *listed.values(), _connector=Q.OR)
+    flags = {f"in_{name}": ExpressionWrapper(q, output_field=BooleanField()) for name, q in listed.items()}
     terms = list(
-        Term.objects.annotate(**{f"in_{name}": Exists(links) for name, links in listed.items()}).filter(
-            Q(pk__in=named, _connector=Q.OR, **{f"in_{name}": True for name in listed})
-        )
+        Term.objects.annotate(
+            offered=ExpressionWrapper(offered, output_field=BooleanField()),
+            platform_roles=ArraySubquery(platforms.filter(platform_id=OuterRef("pk")).order_by("role").values("role")),
+            **flags,
+        ).filter(offered | on_case)
     )
     by_id = {term.pk: term for term in terms}
     for name in CASE_TERMS:
         term_id = getattr(case, f"{name}_id")
         if term_id is None or term_id in by_id:
             setattr(case, name, by_id.get(term_id))
-    for name in CASE_TERM_LISTS:
-        _as_prefetched(case, name, [term for term in terms if getattr(term, f"in_{name}")])
+    case.listed_terms = {name: [term for term in terms if getattr(term, f"in_{name}")] for name in CASE_TERM_LISTS}
+    case.listed_platforms = [
+        CasePlatform(case=case, platform=term, role=role) for term in terms for role in term.platform_roles
+    ]
+    case.offered_terms = {}
+    for term in terms:
+        if term.offered:
+            case.offered_terms.setdefault(term.vocabulary, []).append(term)
 
 
-def _as_prefetched(instance: models.Model, relation: str, objects: list[Any]) -> None:
-    """Have ``instance.<relation>.all()`` answer ``objects`` without a query, as after ``prefetch_related``.
-
-    Django keeps prefetched rows this way (``prefetch_one_level``); there is no public call to hand it rows
-    fetched otherwise.
-    """
-    queryset = getattr(instance, relation).all()
-    queryset._result_cache = objects
-    queryset._prefetch_done = True
-    instance.__dict__.setdefault("_prefetched_objects_cache", {})[relation] = queryset
-
-
-def linked_cases(user: User | AnonymousUser, case: Case) -> dict[int, list[Case]]:
-    """For each offender identifier of the case, the other cases of the organisation with the same one."""
-    identifiers = list(case.offender_identifiers.all())
-    hashes = {identifier.value_hash for identifier in identifiers}
+def identifiers_with_linked_cases(user: User | AnonymousUser) -> QuerySet[OffenderIdentifier]:
+    """Offender identifiers, each with ``others``: the other cases this user may see that have the same identifier,
+    as ``{"pk", "reference"}`` in order of reference, read in the same query."""
     others = (
-        OffenderIdentifier.objects.filter(value_hash__in=hashes, case__organisation_id=case.organisation_id)
-        .exclude(case_id=case.pk)
-        .filter(case__in=cases_visible_to(user))
-        .select_related("case")
+        OffenderIdentifier.objects.filter(value_hash=OuterRef("value_hash"), case__in=cases_visible_to(user))
+        .exclude(case_id=OuterRef("case_id"))
+        .values("case_id", "case__reference")
+        .distinct()
         .order_by("case__reference")
+        .values(json=JSONObject(pk="case_id", reference="case__reference"))
     )
-    by_hash: dict[str, list[Case]] = {}
-    for other in others:
-        cases = by_hash.setdefault(other.value_hash, [])
-        if other.case not in cases:
-            cases.append(other.case)
-    return {identifier.pk: by_hash.get(identifier.value_hash, []) for identifier in identifiers}
+    return OffenderIdentifier.objects.select_related("platform").annotate(others=ArraySubquery(others))
+
+
+def linked_cases(user: User | AnonymousUser, case: Case) -> dict[int, list[dict[str, Any]]]:
+    """For each offender identifier of the case, the other cases of the organisation with the same one."""
+    identifiers = identifiers_with_linked_cases(user).filter(case=case)
+    return {identifier.pk: identifier.others for identifier in identifiers}  # type: ignore[attr-defined]
 
 
 CLOSURE_EVENTS = {
@@ -284,7 +291,13 @@ def mark_overdue(cases: list[Case]) -> None:
 
 
 def closure_of(case: Case) -> ClosureRequest | None:
-    """What the case page shows about closure: the waiting request, or the last one if it was sent back."""
+    """What the case page shows about closure: the waiting request, or the last one if it was sent back.
+
+    A case read for its page knows the status of its last request (``case_for_user``): with none, or one approved
+    or withdrawn, there is nothing to read.
+    """
+    if getattr(case, "last_closure_status", "") in (None, ClosureStatus.APPROVED, ClosureStatus.WITHDRAWN):
+        return None
     latest = (
         ClosureRequest.objects.filter(case=case)
         .select_related("closure_reason", "requested_by", "decided_by")

@@ -3,9 +3,10 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib import messages
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from cases import services
 from cases.drafted import CASE_NEW, CASE_NOTE
-from cases.filters import CaseFilter, cursor_position
+from cases.filters import CaseFilter, cursor_position, menus_in_one_query
 from cases.forms import (
     AssignForm,
     CaseForm,
@@ -26,6 +27,7 @@ from cases.forms import (
     ContactForm,
     IdentifierForm,
     NoteForm,
+    OfferedTerms,
     StatusForm,
     StepForm,
 )
@@ -37,7 +39,6 @@ from cases.selectors import (
     cases_visible_to,
     closure_of,
     closure_requests_pending,
-    linked_cases,
     mark_overdue,
 )
 from drafts.services import draft_delete
@@ -74,8 +75,10 @@ def _page(queryset: QuerySet[Case], before: str) -> tuple[list[Case], str]:
 @_casework
 def case_list(request: HttpRequest) -> HttpResponse:
     filters = CaseFilter(request.GET or None, queryset=cases_visible_to(request.user), request=request)
-    queryset = filters.qs.select_related("assigned_to", "sextortion_type").prefetch_related(
-        Prefetch("platforms", queryset=CasePlatform.objects.select_related("platform"))
+    menus_in_one_query(filters.form, gate.signed_in_user(request).organisation_id)
+    platforms = CasePlatform.objects.filter(case=OuterRef("pk")).order_by("pk").values("platform__label")
+    queryset = filters.qs.select_related("assigned_to", "sextortion_type").annotate(
+        platform_labels=ArraySubquery(platforms)
     )
     cursor_error = ""
     try:
@@ -86,7 +89,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     mark_overdue(cases)
     label_choices(cases, "status", "risk_level")
     for case in cases:
-        case.platform_names = list(dict.fromkeys(str(p.platform) for p in case.platforms.all()))  # type: ignore[attr-defined]
+        case.platform_names = list(dict.fromkeys(case.platform_labels))  # type: ignore[attr-defined]
     gate.read(request, object_type="cases.case", query=request.GET.urlencode())
     query = request.GET.copy()
     query.pop("before", None)
@@ -145,10 +148,8 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, Any]:
     now = timezone.now()
     steps = list(case.steps.all())
-    linked = linked_cases(request.user, case)
-    for identifier in case.offender_identifiers.all():
-        identifier.others = linked[identifier.pk]  # type: ignore[attr-defined]
     can_approve = services.can_approve_closure(gate.signed_in_user(request), case)
+    terms = OfferedTerms(case.organisation_id, read=case.offered_terms)
     return {
         "case": case,
         "steps": steps,
@@ -167,11 +168,12 @@ def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str,
         "note_draft": draft_restore(request, note_form, CASE_NOTE.key(case.pk)),
         "contact_form": forms.get("contact_form")
         or ContactForm(
-            organisation_id=case.organisation_id,
+            terms=terms,
             initial={"at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "channel": case.channel_id},
         ),
-        "identifier_form": forms.get("identifier_form") or IdentifierForm(organisation_id=case.organisation_id),
-        "status_form": forms.get("status_form") or StatusForm(case=case, user=gate.signed_in_user(request)),
+        "identifier_form": forms.get("identifier_form") or IdentifierForm(terms=terms),
+        "status_form": forms.get("status_form")
+        or StatusForm(case=case, user=gate.signed_in_user(request), terms=terms),
         "status_stale": forms.get("status_stale", ""),
         "assign_form": forms.get("assign_form") or AssignForm(case=case, initial={"assigned_to": case.assigned_to_id}),
         "assign_stale": forms.get("assign_stale", ""),
@@ -183,7 +185,7 @@ def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str,
         "closure": closure_of(case),
         "can_approve": can_approve,
         "needs_approval": not can_approve and case.closure_needs_approval and case.status != Status.CLOSED,
-        "closure_form": forms.get("closure_form") or ClosureRequestForm(organisation_id=case.organisation_id),
+        "closure_form": forms.get("closure_form") or ClosureRequestForm(terms=terms),
         "decision_form": forms.get("decision_form") or ClosureDecisionForm(),
         "closure_errors": [form for name in ("closure_form", "decision_form") if (form := forms.get(name))],
     }
@@ -358,7 +360,7 @@ def contact_add(request: HttpRequest, pk: int) -> HttpResponse:
     def save(data: dict[str, Any]) -> None:
         services.contact_add(actor=gate.signed_in_user(request), case=case, request=request, **data)
 
-    form = ContactForm(request.POST, organisation_id=case.organisation_id)
+    form = ContactForm(request.POST, terms=OfferedTerms(case.organisation_id))
     success = _("Contact recorded.")
     return _post_case_form(request, case, form, "contact_form", success, save, part="contact", also=["timeline"])
 
@@ -396,7 +398,7 @@ def identifier_add(request: HttpRequest, pk: int) -> HttpResponse:
     def save(data: dict[str, Any]) -> None:
         services.offender_identifier_add(actor=gate.signed_in_user(request), case=case, request=request, **data)
 
-    form = IdentifierForm(request.POST, organisation_id=case.organisation_id)
+    form = IdentifierForm(request.POST, terms=OfferedTerms(case.organisation_id))
     success = _("Offender identifier added.")
     return _post_case_form(request, case, form, "identifier_form", success, save, part="identifiers")
 
@@ -416,7 +418,9 @@ def status_change(request: HttpRequest, pk: int) -> HttpResponse:
             request=request,
         )
 
-    form = StatusForm(request.POST, case=case, user=gate.signed_in_user(request))
+    form = StatusForm(
+        request.POST, case=case, user=gate.signed_in_user(request), terms=OfferedTerms(case.organisation_id)
+    )
     also = ("heading", "overdue", "steps", "closure", "timeline")
     return _post_case_form(request, case, form, "status_form", _("Status changed."), save, part="status", also=also)
 
@@ -511,7 +515,7 @@ def closure_request(request: HttpRequest, pk: int) -> HttpResponse:
         )
 
     success = _("Closure requested: a supervisor will approve it or send it back.")
-    form = ClosureRequestForm(request.POST, organisation_id=case.organisation_id)
+    form = ClosureRequestForm(request.POST, terms=OfferedTerms(case.organisation_id))
     return _post_case_form(request, case, form, "closure_form", success, save)
 
 

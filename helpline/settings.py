@@ -98,7 +98,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.OTPMiddleware",
     # Before the session lifetime's, which answers with the login page itself when a session ends.
     "drafts.middleware.KeepFormsPostedAfterSessionEndMiddleware",
     "accounts.middleware.SessionLifetimeMiddleware",
@@ -169,9 +169,15 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# The cache: Redis where several processes or machines serve the app (CACHE_URL, e.g. redis://redis:6379/1),
+# each process's own memory otherwise.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+SHARED_CACHE = CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+
 # Sessions: an idle timeout (renewed by requests, at most once a minute: accounts/sessions.py) and an absolute
-# lifetime.
-SESSION_ENGINE = "accounts.sessions"
+# lifetime. Read from a shared cache if there is one; never from one process's memory, where a session ended in
+# another process would live on.
+SESSION_ENGINE = "accounts.cached_sessions" if SHARED_CACHE else "accounts.sessions"
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
 SESSION_ABSOLUTE_LIFETIME = env.int("SESSION_ABSOLUTE_LIFETIME", default=10 * 60 * 60)
 SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT

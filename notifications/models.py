@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 
@@ -9,6 +10,14 @@ class Kind(models.TextChoices):
     REFERRAL_FOLLOW_UP = "referral_follow_up", _("Referral follow-up due")
     SUPERVISOR_DIGEST = "supervisor_digest", _("Daily digest for supervisors")
     ACCOUNT_CHANGED = "account_changed", _("Change to an account of the organisation")
+
+
+def unread_count_of(user: models.Expression | OuterRef) -> Coalesce:
+    """The count of a user's unread notifications, as an expression for the user of an outer query
+    (``accounts.backends`` reads it with the signed-in user); on the partial index ``notification_unread``."""
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True).order_by().values("recipient")
+    count = Subquery(unread.annotate(n=Count("pk")).values("n"), output_field=models.IntegerField())
+    return Coalesce(count, 0)
 
 
 class Notification(models.Model):

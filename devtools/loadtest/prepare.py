@@ -18,13 +18,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpline.settings")
 
+from importlib import import_module
+
 import django
 
 django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
-from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django_otp import DEVICE_ID_SESSION_KEY  # noqa: E402
@@ -50,7 +51,7 @@ def verified_session(user: User) -> str:
     device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     if device is None:
         device = TOTPDevice.objects.create(user=user, name="load test", confirmed=True)
-    session = SessionStore()
+    session = import_module(settings.SESSION_ENGINE).SessionStore()  # the cache's too, if there is one
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "accounts.backends.RoleBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()

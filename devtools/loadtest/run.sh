@@ -6,13 +6,14 @@
 #
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/helpline_load devtools/loadtest/run.sh
 #
-# Settings: USERS (50), SPAWN_RATE (10), DURATION (60s), PORT (8765), WORKERS (4), THREADS (2).
+# Settings: USERS (50), SPAWN_RATE (10), DURATION (60s), PORT (8765), WORKERS (2), THREADS (4), as
+# docker-compose.yml runs gunicorn, and CACHE_URL (none: sessions in the database; compose uses Redis).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 : "${DATABASE_URL:?set DATABASE_URL to a throwaway copy of a database with generated cases}"
 USERS="${USERS:-50}" SPAWN_RATE="${SPAWN_RATE:-10}" DURATION="${DURATION:-60s}"
-PORT="${PORT:-8765}" WORKERS="${WORKERS:-4}" THREADS="${THREADS:-2}"
+PORT="${PORT:-8765}" WORKERS="${WORKERS:-2}" THREADS="${THREADS:-4}"
 BIN=.venv/bin
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/helpline-load.XXXXXX")"

@@ -10,12 +10,15 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from django_otp.plugins.otp_static.models import StaticToken
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.middleware import LOGIN_AT
 from accounts.models import User
+from accounts.sessions import RENEWED_AT
 from audit.models import AccessLog, Action
+from tests.conftest import login_verified
 from tests.factories import PASSWORD, TOTPDeviceFactory, UserFactory
 from tests.helpers import totp_code
 
@@ -309,7 +312,10 @@ def test_idle_session_expires(client_for: Any, settings: Any) -> None:
     session = Session.objects.get(session_key=client.session.session_key)
     assert session.expire_date > timezone.now() + timedelta(minutes=29)
 
-    # Each request renews the idle timeout...
+    # Each request renews the idle timeout (29 minutes on)...
+    stored = client.session
+    stored[RENEWED_AT] = time.time() - 29 * 60
+    stored.save()
     Session.objects.filter(pk=session.pk).update(expire_date=timezone.now() + timedelta(minutes=1))
     assert client.get(reverse("home")).status_code == 200
     assert Session.objects.get(pk=session.pk).expire_date > timezone.now() + timedelta(minutes=29)
@@ -360,3 +366,30 @@ def test_password_change_applies_the_validators(client_for: Any, personas: dict[
     assert personas["worker"].check_password(new)
     assert client.get(reverse("home")).status_code == 200  # the session survives its own password change
     assert AccessLog.objects.filter(actor=personas["worker"], action=Action.PASSWORD_CHANGED).exists()
+
+
+@pytest.mark.parametrize("change", ["deleted", "unconfirmed", "another user's"])
+def test_a_session_is_verified_only_by_a_confirmed_device_of_its_own_user(
+    client: Client, personas: dict[str, User], change: str
+) -> None:
+    """The device a session was verified with is checked on every request, against the devices read with the user."""
+    device = TOTPDeviceFactory.create(user=personas["worker"])
+    login_verified(client, personas["worker"], device)
+    assert client.get(reverse("home")).status_code == 200
+    if change == "deleted":
+        device.delete()
+    elif change == "unconfirmed":
+        TOTPDevice.objects.filter(pk=device.pk).update(confirmed=False)
+    else:
+        TOTPDevice.objects.filter(pk=device.pk).update(user=personas["supervisor"])
+    assert client.get(reverse("home"))["Location"].startswith("/account/two-factor/")
+    assert DEVICE_ID_SESSION_KEY not in client.session
+
+
+def test_a_backup_code_verifies_a_session_as_the_authenticator_does(client: Client, personas: dict[str, User]) -> None:
+    backup = StaticDevice.objects.create(user=personas["worker"], name="backup", confirmed=True)
+    login_verified(client, personas["worker"], TOTPDeviceFactory.create(user=personas["worker"]))
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = backup.persistent_id
+    session.save()
+    assert client.get(reverse("home")).status_code == 200

@@ -84,12 +84,12 @@ def test_cases_written_differently_link(personas: dict[str, User]) -> None:
     add(worker, second, "phone", "0039 347 1234567")
     add(worker, third, "phone", "347 1234567")
     one = first.offender_identifiers.get()
-    assert {c.pk for c in linked_cases(worker, first)[one.pk]} == {second.pk, third.pk}
+    assert {c["pk"] for c in linked_cases(worker, first)[one.pk]} == {second.pk, third.pk}
 
     latin, cyrillic = case_in(worker), case_in(worker)
     add(worker, latin, "username", "ellie")
     add(worker, cyrillic, "username", ELLIE_CYRILLIC)
-    assert [c.pk for c in linked_cases(worker, latin)[latin.offender_identifiers.get().pk]] == [cyrillic.pk]
+    assert [c["pk"] for c in linked_cases(worker, latin)[latin.offender_identifiers.get().pk]] == [cyrillic.pk]
 
 
 def test_a_national_number_is_read_in_the_case_country(personas: dict[str, User]) -> None:
@@ -165,7 +165,7 @@ def test_a_note_moves_the_chosen_identifiers_to_the_case(personas: dict[str, Use
     identifiers = {(i.kind, i.value) for i in case.offender_identifiers.all()}
     assert identifiers == {("payment_handle", "$darkcash77"), ("phone", "347 1234567")}
     cashtag = case.offender_identifiers.get(kind="payment_handle")
-    assert [c.pk for c in linked_cases(worker, case)[cashtag.pk]] == [other.pk]
+    assert [c["pk"] for c in linked_cases(worker, case)[cashtag.pk]] == [other.pk]
     log = AccessLog.objects.filter(object_id=str(case.pk), detail__note=note.pk).get()
     assert log.detail["identifiers_moved"] == {"cashtag": 1, "phone": 1}
     assert "darkcash" not in str(AccessLog.objects.filter(object_id=str(case.pk)).values_list("detail", flat=True))

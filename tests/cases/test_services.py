@@ -189,7 +189,7 @@ def test_offender_identifiers_link_cases_whatever_their_spelling(personas: dict[
         actor=personas["other_worker"], case=foreign, kind="username", value="dark_angel99"
     )
     linked = linked_cases(worker, first)
-    assert [c.pk for c in next(iter(linked.values()))] == [second.pk]  # never the other organisation's case
+    assert [c["pk"] for c in next(iter(linked.values()))] == [second.pk]  # never the other organisation's case
     identifier = first.offender_identifiers.get()
     assert identifier.value == "@Dark_Angel99"
     assert identifier.value_hash != "dark_angel99" and len(identifier.value_hash) == 64
