@@ -2,9 +2,11 @@ from django.db import models
 
 
 class Heartbeat(models.Model):
-    """Written by a worker for each heartbeat beat sends, so /healthz can tell both are alive."""
+    """Written by a worker for each heartbeat beat sends to its kind of queue, so /healthz can tell beat and the
+    workers of each queue are alive."""
 
     task_id = models.CharField(max_length=64, unique=True)
+    queue = models.CharField(max_length=32, default="default")  # the kind of queue: default, reminders, bulk
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

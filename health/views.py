@@ -1,6 +1,8 @@
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
+from django.db.models import Max
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -33,8 +35,9 @@ def _broker_ok() -> bool:
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 when the database and the broker answer, 503 when either does not.
 
-    The age of the last worker heartbeat is reported but does not fail the check:
-    the web process stays useful while workers restart.
+    The age of the last heartbeat taken by a worker of each queue is reported (``worker_heartbeat_age_seconds``
+    for the default queue, ``queues`` for each) but does not fail the check: the web process stays useful while
+    workers restart.
     """
     database = _database_ok()
     broker = _broker_ok()
@@ -43,6 +46,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "broker": "ok" if broker else "down",
     }
     if database:
-        last = Heartbeat.objects.values_list("received_at", flat=True).first()
-        body["worker_heartbeat_age_seconds"] = round((timezone.now() - last).total_seconds()) if last else None
+        now = timezone.now()
+        last = dict(Heartbeat.objects.values("queue").annotate(last=Max("received_at")).values_list("queue", "last"))
+        ages = {
+            queue: round((now - last[queue]).total_seconds()) if queue in last else None
+            for queue in ["default", *sorted(set(settings.TASK_QUEUES.values()))]
+        }
+        body["worker_heartbeat_age_seconds"] = ages["default"]
+        body["queues"] = ages
     return JsonResponse(body, status=200 if database and broker else 503)

@@ -25,10 +25,14 @@ def queue_names(*kinds: str) -> list[str]:
     return [queue_name(kind) for kind in kinds or ["default", *sorted(set(settings.TASK_QUEUES.values()))]]
 
 
-def route_task(name: str, *args: Any, **kwargs: Any) -> dict[str, str] | None:
-    """CELERY_TASK_ROUTES: a task of settings.TASK_QUEUES to the queue of its kind, any other to the default queue.
-    The name is made when the task is sent, so a process that changes its default queue moves the others too."""
-    kind = settings.TASK_QUEUES.get(name)
+HEARTBEAT = "health.tasks.heartbeat"
+
+
+def route_task(name: str, args: Any = (), kwargs: Any = None, *rest: Any, **options: Any) -> dict[str, str] | None:
+    """CELERY_TASK_ROUTES: a task of settings.TASK_QUEUES to the queue of its kind, any other to the default queue;
+    a heartbeat to the queue it is sent to check (its ``queue``). The name is made when the task is sent, so a
+    process that changes its default queue moves the others too."""
+    kind = settings.TASK_QUEUES.get(name) or (name == HEARTBEAT and (kwargs or {}).get("queue")) or None
     return {"queue": queue_name(kind)} if kind else None
 
 

@@ -332,7 +332,10 @@ STATISTICS_READER_MEMORY_MB = env.int("STATISTICS_READER_MEMORY_MB", default=102
 STATISTICS_WRITER_MEMORY_MB = env.int("STATISTICS_WRITER_MEMORY_MB", default=512)
 STATISTICS_BATCH_CASES = env.int("STATISTICS_BATCH_CASES", default=200_000)  # cases written at a time
 CELERY_BEAT_SCHEDULE = {
-    "heartbeat": {"task": "health.tasks.heartbeat", "schedule": 60.0},
+    **{
+        f"heartbeat-{queue}": {"task": "health.tasks.heartbeat", "schedule": 60.0, "kwargs": {"queue": queue}}
+        for queue in ["default", *sorted(set(TASK_QUEUES.values()))]
+    },
     "notification-reminders": {"task": "notifications.tasks.send_reminders", "schedule": 15 * 60.0},
     # Local time (CELERY_TIMEZONE): in the inbox before the morning shift; made once per supervisor and day.
     "supervisor-digest": {

@@ -38,6 +38,11 @@ def test_each_task_goes_to_the_queue_of_its_kind() -> None:
     assert queue_of("reports.tasks.report_export") == f"{default}.bulk"
     assert queue_of("reports.tasks.refresh_statistics") == f"{default}.bulk"
     assert queue_of("health.tasks.heartbeat") == default
+    # A heartbeat goes to the queue it checks.
+    for kind in ("reminders", "bulk"):
+        assert app.amqp.router.route({}, "health.tasks.heartbeat", (), {"queue": kind})["queue"].name == queue_name(
+            kind
+        )
     assert queue_names() == [default, f"{default}.bulk", f"{default}.reminders"]
 
 
