@@ -61,12 +61,14 @@ class OfferedTerms:
             by_vocabulary.setdefault(term.vocabulary, []).append(term)
         return by_vocabulary
 
-    def offer(self, field: forms.Field, vocabulary: str) -> None:
-        """Show the field the vocabulary's terms, and check a choice against them when the form is posted."""
+    def offer(self, form: forms.BaseForm, name: str, vocabulary: str) -> None:
+        """Show the form's field the vocabulary's terms, and check a choice against them when the form is posted."""
+        field = form.fields[name]
         assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = terms_offered_to(
-            self.organisation_id, vocabulary, self.in_use
-        )  # runs when a choice is checked
+        # The query that checks a choice, made only for a posted form: a form only shown never runs it.
+        field.queryset = (
+            terms_offered_to(self.organisation_id, vocabulary, self.in_use) if form.is_bound else Term.objects.none()
+        )
         empty = [("", field.empty_label)] if field.empty_label is not None else []
         field.choices = lambda: [
             *empty,
@@ -140,7 +142,7 @@ class CaseForm(forms.ModelForm[Case]):
         # Offered: the organisation's terms, and any deactivated or hidden one the case already has, so saving keeps it.
         terms = OfferedTerms(organisation_id, services.terms_of(self.instance) if self.instance.pk else set())
         for field, vocabulary in {**services.TERM_FACTS, **services.MANY_FACTS}.items():
-            terms.offer(self.fields[field], vocabulary)
+            terms.offer(self, field, vocabulary)
         current = self.instance.pk and list(self.instance.platforms.all())
         for name, role in PLATFORM_FIELDS.items():
             self.fields[name] = forms.ModelMultipleChoiceField(
@@ -150,7 +152,7 @@ class CaseForm(forms.ModelForm[Case]):
                 widget=forms.CheckboxSelectMultiple,
                 initial=[p.platform_id for p in current if p.role == role] if current else None,
             )
-            terms.offer(self.fields[name], Vocabulary.PLATFORM)
+            terms.offer(self, name, Vocabulary.PLATFORM)
         for field, keys in CASE_FORM_SHORTCUTS.items():
             self.fields[field].widget.attrs["aria-keyshortcuts"] = keys
         if self.instance.pk:
@@ -180,7 +182,7 @@ class ContactForm(forms.Form):
 
     def __init__(self, *args: Any, terms: OfferedTerms, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        terms.offer(self.fields["channel"], Vocabulary.CHANNEL)
+        terms.offer(self, "channel", Vocabulary.CHANNEL)
 
 
 class NoteForm(forms.Form):
@@ -211,7 +213,7 @@ class IdentifierForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = IdentifierKind.choices  # type: ignore[attr-defined]
-        terms.offer(self.fields["platform"], Vocabulary.PLATFORM)
+        terms.offer(self, "platform", Vocabulary.PLATFORM)
 
 
 class StatusForm(forms.Form):
@@ -228,7 +230,7 @@ class StatusForm(forms.Form):
         from cases.models import Status
 
         super().__init__(*args, **kwargs)
-        terms.offer(self.fields["closure_reason"], Vocabulary.CLOSURE_REASON)
+        terms.offer(self, "closure_reason", Vocabulary.CLOSURE_REASON)
         allowed = services.TRANSITIONS.get(case.status, set())
         self.fields["status"].choices = [(s.value, s.label) for s in Status if s in allowed]  # type: ignore[attr-defined]
         if case.closure_needs_approval and not services.can_approve_closure(user, case):
@@ -256,7 +258,7 @@ class ClosureRequestForm(forms.Form):
     def __init__(self, *args: Any, terms: OfferedTerms, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "closure_%s")  # the status form beside it has a closure_reason too
         super().__init__(*args, **kwargs)
-        terms.offer(self.fields["closure_reason"], Vocabulary.CLOSURE_REASON)
+        terms.offer(self, "closure_reason", Vocabulary.CLOSURE_REASON)
 
 
 class ClosureDecisionForm(forms.Form):
