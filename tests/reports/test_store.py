@@ -293,3 +293,24 @@ def test_the_cache_of_each_process_is_private_and_drops_what_was_deleted(
     held = _databases[str(connection.settings_dict["NAME"])]
     assert held.execute("SELECT count(*) FROM f_cases WHERE org = $o", {"o": organisation.pk}).fetchone() == (0,)
     _databases.clear()
+
+
+def test_a_process_warmed_up_takes_in_nothing_at_its_first_report(
+    data: Data, settings: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    """What a web process does as it starts (gunicorn.conf.py): every organisation's parts, before any report."""
+    from reports import store
+
+    settings.STATISTICS_CACHE_DIR = str(tmp_path / "statistics")
+    store._databases.clear()
+    store_refresh()
+    store.warm_up()
+
+    def taken_in_again(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the first report took in parts the warm-up should have")
+
+    monkeypatch.setattr(store, "_take_in", taken_in_again)
+    duck = store.store_connection([data.organisation.pk])
+    assert duck is not None
+    assert duck.execute("SELECT count(*) > 0 FROM f_cases").fetchone() == (True,)
+    store._databases.clear()

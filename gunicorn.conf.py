@@ -1,0 +1,21 @@
+"""gunicorn's settings file, read from the working directory (the checkout, /app in the image): what a web process
+does once it can serve. Everything else is set on the command line (docker/entrypoint.sh)."""
+
+import threading
+from typing import Any
+
+
+def post_worker_init(worker: Any) -> None:
+    """Take in the statistics store in the background (reports.store.warm_up), not at the first report."""
+    threading.Thread(target=_warm_up, name="statistics-warm-up", daemon=True).start()
+
+
+def _warm_up() -> None:
+    from django.db import connections
+
+    from reports.store import warm_up
+
+    try:
+        warm_up()
+    finally:
+        connections.close_all()  # this thread's own connection
