@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install lint migrate clean-var backup restore
+.PHONY: run test install lint migrate clean-var backup restore restore-drill
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed (set PYTHON=python3.11)." if sys.version_info < (3, 11) else 0)'
@@ -24,7 +24,7 @@ run: install
 test: install
 	$(BIN)/pytest -n auto
 
-## Back up the database (pg_dump -Fc plus a .sha256 checksum) into var/backups, or BACKUP_DIR.
+## Back up the database (pg_dump -Fc, encrypted to BACKUP_PUBLIC_KEY, with a checksum and row counts) into var/backups, or BACKUP_DIR.
 backup: install
 	$(BIN)/python -m helpline.backup backup
 
@@ -32,6 +32,10 @@ backup: install
 restore: install
 	@test -n "$(FILE)" || { echo "Usage: make restore FILE=var/backups/helpline-YYYYmmdd-HHMMSS.dump" >&2; exit 2; }
 	$(BIN)/python -m helpline.backup restore "$(FILE)"
+
+## Restore the newest backup into a scratch database, compare its row counts with the backup's, drop it.
+restore-drill: install
+	$(BIN)/python -m helpline.backup drill
 
 lint: install
 	$(BIN)/ruff check .

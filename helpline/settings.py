@@ -156,6 +156,14 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # `make backup` writes pg_dump files here (helpline/backup.py).
 BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
+# Backups are encrypted to an age public key ("age1..."); only a restore needs the private key (BACKUP_IDENTITY, or
+# BACKUP_IDENTITY_FILE naming a file that holds it), which the machine making backups need not have. Production
+# refuses to back up without the public key. The newest BACKUP_KEEP backups are kept, older ones deleted.
+BACKUP_PUBLIC_KEY = env.str("BACKUP_PUBLIC_KEY", default="")
+BACKUP_IDENTITY = env.str("BACKUP_IDENTITY", default="")
+BACKUP_KEEP = env.int("BACKUP_KEEP", default=14)
+if BACKUP_KEEP < 1:
+    raise ImproperlyConfigured("BACKUP_KEEP must be at least 1.")
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
