@@ -1,6 +1,7 @@
 """gunicorn's settings file, read from the working directory (the checkout, /app in the image): what a web process
 does once it can serve. Everything else is set on the command line (docker/entrypoint.sh)."""
 
+import os
 import threading
 from typing import Any
 
@@ -19,3 +20,11 @@ def _warm_up() -> None:
         warm_up()
     finally:
         connections.close_all()  # this thread's own connection
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A process gone: its Prometheus figures stop counting as live (helpline/metrics.py)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -28,6 +28,10 @@ if [ "$#" -gt 0 ]; then shift; fi
 
 case "$role" in
     web)
+        # Each start with an empty folder for the processes' Prometheus figures (helpline/metrics.py).
+        if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
+            rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+        fi
         exec gunicorn helpline.wsgi:application \
             --bind 0.0.0.0:8000 \
             --worker-class gthread \

@@ -92,6 +92,7 @@ if not PRODUCTION and importlib.util.find_spec("devtools") is not None:
 
 MIDDLEWARE = [
     "django_guid.middleware.guid_middleware",
+    "helpline.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -395,6 +396,13 @@ SPECTACULAR_SETTINGS = {
         "TextDecisionEnum": ["redact", "keep"],
     },
 }
+
+# Prometheus metrics at /metrics (helpline/metrics.py), for a request with "Authorization: Bearer <METRICS_TOKEN>"
+# or from an address of METRICS_NETWORKS (comma-separated CIDRs, e.g. the monitoring network); 404 for anyone else.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_NETWORKS = env.list("METRICS_NETWORKS", default=[])
+if PRODUCTION and METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters.")
 
 # Logs: JSON lines in production, text in development (LOG_FORMAT), each with its request id; never what a user
 # typed (helpline/logs.py). SQL is not logged whatever LOG_LEVEL says: its parameters are what users typed.

@@ -10,6 +10,7 @@ from accounts.api import MeView
 from cases.api import CaseViewSet, TaxonomiesView
 from health.views import healthz
 from helpline.admin import site as admin_site
+from helpline.metrics import metrics
 from helpline.views import home
 from referrals import urls as referral_urls
 from referrals.api import AgenciesView, ReferralViewSet
@@ -46,6 +47,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
 ]
 
 

@@ -334,6 +334,8 @@ TABLE: dict[str, Row] = {
     "api-schema": Row(everyone(200, anonymous=401), reads=False),
     "api-docs": Row(everyone(200), reads=False),
     "healthz": Row(everyone(200, anonymous=200), reads=False),
+    # For the monitoring system, with its token or from its network (tests/test_metrics.py); no page of anyone's.
+    "metrics": Row(everyone(404, anonymous=404), reads=False),
 }
 
 # Patterns without a name: the admin's redirects from an object's bare URL to its

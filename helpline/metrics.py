@@ -1,0 +1,136 @@
+"""Prometheus metrics at ``/metrics``, for the operators' monitoring: never a case, a person or a reference.
+
+- Each request's server time and database time, by the name of its view (``case_detail``, never ``/cases/123/``),
+  method and status class: ``MetricsMiddleware``.
+- Read when scraped: the messages waiting in each Celery queue, the age of the last heartbeat taken by a worker of
+  each queue, the age of the statistics store, the reminders e-mailed in the last day.
+
+Under gunicorn, set ``PROMETHEUS_MULTIPROC_DIR`` to an empty folder of the web container (docker-compose.yml does):
+every process then writes its figures there and any of them answers for all (prometheus_client's multiprocess
+mode; gunicorn.conf.py drops a process's files when it exits).
+
+The endpoint answers 404 unless the request carries ``Authorization: Bearer <METRICS_TOKEN>`` or comes from an
+address of ``METRICS_NETWORKS``: it is no page of the app.
+"""
+
+import hmac
+import ipaddress
+import os
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Max
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Histogram, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from helpline.celery import app, queue_names
+from helpline.client_address import client_address
+
+SECONDS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10, 30)
+METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+REQUEST_SECONDS = Histogram(
+    "helpline_request_seconds", "Server time of a request.", ["view", "method", "status"], buckets=SECONDS
+)
+DATABASE_SECONDS = Histogram(
+    "helpline_request_database_seconds", "Time a request spent in database queries.", ["view"], buckets=SECONDS
+)
+
+
+class MetricsMiddleware:
+    """Times each request, and its database queries, by the name of the view that answered."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        in_database = [0.0]
+
+        def timed(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                in_database[0] += time.perf_counter() - start
+
+        start = time.perf_counter()
+        with connection.execute_wrapper(timed):
+            response = self.get_response(request)
+        match = request.resolver_match
+        view = (match.view_name or "unnamed") if match else "unmatched"
+        method = request.method if request.method in METHODS else "other"
+        status = f"{response.status_code // 100}xx"
+        REQUEST_SECONDS.labels(view, method, status).observe(time.perf_counter() - start)
+        DATABASE_SECONDS.labels(view).observe(in_database[0])
+        return response
+
+
+class StateCollector(Collector):
+    """What is read when Prometheus scrapes: queues, heartbeats, the statistics store, reminders."""
+
+    def collect(self) -> Iterator[Metric]:
+        from health.models import Heartbeat
+        from notifications.models import Notification
+        from reports.models import RollupRefresh
+
+        now = timezone.now()
+        waiting = GaugeMetricFamily("helpline_queue_messages", "Messages waiting in a Celery queue.", labels=["queue"])
+        try:
+            with app.connection_for_read() as broker:
+                channel = broker.default_channel
+                for queue in queue_names():  # declared as the workers declare them; an empty queue counts 0
+                    waiting.add_metric([queue], channel.queue_declare(queue=queue).message_count)
+        except Exception:  # noqa: S110 - the broker down: /healthz says so, and the metric is left out
+            pass
+        yield waiting
+
+        beats = GaugeMetricFamily(
+            "helpline_worker_heartbeat_age_seconds",
+            "Seconds since a worker of the queue took the last heartbeat.",
+            labels=["queue"],
+        )
+        last = Heartbeat.objects.values("queue").annotate(last=Max("received_at")).values_list("queue", "last")
+        for queue, at in last:
+            beats.add_metric([queue], (now - at).total_seconds())
+        yield beats
+
+        refreshed = RollupRefresh.objects.aggregate(last=Max("started_at"))["last"]
+        age = GaugeMetricFamily("helpline_statistics_age_seconds", "Seconds since the statistics store was refreshed.")
+        if refreshed:
+            age.add_metric([], (now - refreshed).total_seconds())
+        yield age
+
+        emailed = Notification.objects.filter(emailed_at__gte=now - timedelta(days=1)).count()
+        yield GaugeMetricFamily(
+            "helpline_reminders_emailed_last_day", "Reminders and notifications e-mailed in the last 24 hours.", emailed
+        )
+
+
+def _allowed(request: HttpRequest) -> bool:
+    token = settings.METRICS_TOKEN
+    given = request.headers.get("Authorization", "")
+    if token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        return True
+    address = ipaddress.ip_address(client_address(request))
+    return any(address in ipaddress.ip_network(network) for network in settings.METRICS_NETWORKS)
+
+
+@never_cache
+def metrics(request: HttpRequest) -> HttpResponse:
+    if not _allowed(request):
+        raise Http404
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    state = CollectorRegistry()
+    state.register(StateCollector())
+    return HttpResponse(generate_latest(registry) + generate_latest(state), content_type=CONTENT_TYPE_LATEST)
