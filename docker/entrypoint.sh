@@ -42,6 +42,9 @@ case "$role" in
             "$@"
         ;;
     worker)
+        if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
+            rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+        fi
         exec celery -A helpline worker --loglevel "${LOG_LEVEL:-INFO}" "$@"
         ;;
     beat)

@@ -3,7 +3,7 @@ import resource
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpline.settings")
@@ -44,3 +44,9 @@ def limit_memory(**_kwargs: Any) -> None:
     if settings.WORKER_MAX_MEMORY_MB:
         ceiling = settings.WORKER_MAX_MEMORY_MB * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
+
+
+@worker_init.connect
+def count_tasks(**_kwargs: Any) -> None:
+    """Each task's run time and outcome (helpline/metrics.py), counted in the worker: importing it connects them."""
+    import helpline.metrics  # noqa: F401

@@ -2,6 +2,8 @@
 
 - Each request's server time and database time, by the name of its view (``case_detail``, never ``/cases/123/``),
   method and status class: ``MetricsMiddleware``.
+- Each Celery task's run time and outcome, by task name, counted in the worker; a worker with
+  ``CELERY_METRICS_PORT`` answers them on that port (docker-compose.yml: 9808), for Prometheus to scrape.
 - Read when scraped: the messages waiting in each Celery queue, the age of the last heartbeat taken by a worker of
   each queue, the age of the statistics store, the reminders e-mailed in the last day.
 
@@ -21,13 +23,23 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
+from celery.signals import task_postrun, task_prerun, worker_ready
 from django.conf import settings
 from django.db import connection
 from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Histogram, generate_latest, multiprocess
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    start_http_server,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -42,6 +54,38 @@ REQUEST_SECONDS = Histogram(
 DATABASE_SECONDS = Histogram(
     "helpline_request_database_seconds", "Time a request spent in database queries.", ["view"], buckets=SECONDS
 )
+
+
+TASKS = Counter("helpline_celery_tasks", "Celery tasks run, by outcome.", ["task", "outcome"])
+TASK_SECONDS = Histogram("helpline_celery_task_seconds", "Run time of a Celery task.", ["task"], buckets=SECONDS)
+_started: dict[str, float] = {}
+
+
+@task_prerun.connect
+def _task_started(task_id: str, **kwargs: Any) -> None:
+    _started[task_id] = time.perf_counter()
+
+
+@task_postrun.connect
+def _task_finished(task_id: str, task: Any, state: str | None = None, **kwargs: Any) -> None:
+    start = _started.pop(task_id, None)
+    if start is not None:
+        TASK_SECONDS.labels(task.name).observe(time.perf_counter() - start)
+    TASKS.labels(task.name, (state or "unknown").lower()).inc()
+
+
+@worker_ready.connect
+def _serve_worker_metrics(**kwargs: Any) -> None:
+    """A worker answers its tasks' figures on CELERY_METRICS_PORT, those of every pool process with
+    PROMETHEUS_MULTIPROC_DIR."""
+    port = int(os.environ.get("CELERY_METRICS_PORT") or 0)
+    if not port:
+        return
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    start_http_server(port, registry=registry)
 
 
 class MetricsMiddleware:

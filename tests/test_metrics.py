@@ -73,3 +73,22 @@ def test_the_state_is_read_when_scraped(monitoring: Client, personas: Any) -> No
     assert 40 <= float(statistics.split()[-1]) < 100
     assert "helpline_reminders_emailed_last_day 1.0" in text
     assert "helpline_queue_messages{queue=" in text
+
+
+def test_a_worker_counts_its_tasks_by_name_and_outcome(task_worker: Any) -> None:
+    from prometheus_client import REGISTRY
+
+    from health.tasks import heartbeat
+    from tests.workers import wait_for
+
+    task = {"task": "health.tasks.heartbeat"}
+
+    def done(outcome: str) -> float:
+        return REGISTRY.get_sample_value("helpline_celery_tasks_total", {**task, "outcome": outcome}) or 0.0
+
+    succeeded, failed = done("success"), done("failure")
+    heartbeat.delay()
+    assert wait_for(lambda: done("success") == succeeded + 1)
+    heartbeat.apply(args=[1, 2, 3])  # a call the task cannot take
+    assert done("failure") == failed + 1
+    assert (REGISTRY.get_sample_value("helpline_celery_task_seconds_count", task) or 0) >= 2
