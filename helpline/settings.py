@@ -181,9 +181,10 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# The cache: Redis where several processes or machines serve the app (CACHE_URL, e.g. redis://redis:6379/1),
-# each process's own memory otherwise.
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# The cache: Redis where several processes or machines serve the app (CACHE_URL, or REDIS_URL, e.g.
+# redis://redis:6379/1), each process's own memory otherwise. The report cache, the API's rate limits and the
+# sessions live there.
+CACHES = {"default": env.cache_url("CACHE_URL", default=env.str("REDIS_URL", default="") or "locmemcache://")}
 SHARED_CACHE = CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
 
 # Sessions: an idle timeout (renewed by requests, at most once a minute: accounts/sessions.py) and an absolute

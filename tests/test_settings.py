@@ -100,3 +100,18 @@ def test_unknown_database_role_is_refused() -> None:
     result = run_manage("check", HELPLINE_DB_ROLE="app")
     assert result.returncode != 0
     assert "HELPLINE_DB_ROLE must be 'runtime' or 'owner'" in result.stderr
+
+
+def test_a_redis_url_makes_the_cache_and_the_sessions_shared() -> None:
+    show = "from django.conf import settings as s; print(s.CACHES['default']['BACKEND'], s.SESSION_ENGINE)"
+    for variable in ("CACHE_URL", "REDIS_URL"):
+        result = run_manage("shell", "-c", show, **{variable: "redis://127.0.0.1:6379/9"})
+        assert result.stdout.splitlines()[-1].split() == [
+            "django.core.cache.backends.redis.RedisCache",
+            "accounts.cached_sessions",
+        ]
+    result = run_manage("shell", "-c", show)
+    assert result.stdout.splitlines()[-1].split() == [
+        "django.core.cache.backends.locmem.LocMemCache",
+        "accounts.sessions",
+    ]
