@@ -227,6 +227,7 @@ def backup(db: Database | None = None, directory: Path | None = None, out: Calla
         out("warning: BACKUP_PUBLIC_KEY is not set, so this backup is not encrypted (refused in production).")
     directory = Path(directory or settings.BACKUP_DIR)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _remove_clear_copies(directory)
     dump = directory / f"helpline-{datetime.now():%Y%m%d-%H%M%S}.dump{'.age' if recipient else ''}"
     if dump.exists():
         raise BackupError(f"{dump} already exists; try again in a second.")
@@ -264,6 +265,13 @@ def backup(db: Database | None = None, directory: Path | None = None, out: Calla
             path.unlink(missing_ok=True)
         out(f"Deleted {old} (BACKUP_KEEP={settings.BACKUP_KEEP})")
     return dump
+
+
+def _remove_clear_copies(directory: Path) -> None:
+    """What a backup or restore killed halfway left: a dump not yet encrypted, or one decrypted to restore."""
+    for leftover in directory.glob(".helpline-*"):
+        if leftover.name.endswith((".partial", ".partial.age", ".plain")):
+            leftover.unlink(missing_ok=True)
 
 
 def backups(directory: Path) -> list[Path]:
@@ -408,6 +416,7 @@ def restore(dump: Path, db: Database | None = None, out: Callable[[str], None] =
     """Restore a verified (and, if encrypted, decrypted) dump into an empty database; returns the row counts."""
     db = db or _default_database()
     verify(dump)
+    _remove_clear_copies(dump.parent)
     out(f"Checksum OK: {dump}")
     _check_empty(db)
     plain = dump

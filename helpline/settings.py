@@ -7,6 +7,7 @@ allowed hosts.
 """
 
 import importlib.util
+import ipaddress
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -402,6 +403,11 @@ SPECTACULAR_SETTINGS = {
 # or from an address of METRICS_NETWORKS (comma-separated CIDRs, e.g. the monitoring network); 404 for anyone else.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_NETWORKS = env.list("METRICS_NETWORKS", default=[])
+try:
+    for _network in METRICS_NETWORKS:
+        ipaddress.ip_network(_network)
+except ValueError as _error:
+    raise ImproperlyConfigured(f"METRICS_NETWORKS: {_error}") from None
 if PRODUCTION and METRICS_TOKEN and len(METRICS_TOKEN) < 32:
     raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters.")
 

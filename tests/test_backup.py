@@ -117,12 +117,14 @@ def test_an_encrypted_backup_holds_no_case_data_and_restores_with_the_private_ke
         backup.restore(dump, scratch_database, out=lambda line: None)
     assert backup.table_counts(scratch_database) == {}
 
+    left = tmp_path / f".{dump.name}.0a1b.plain"  # what a restore killed halfway would leave
+    left.write_bytes(b"decrypted case data")
     settings.BACKUP_IDENTITY = (
         f"# created: today\n# public key: {key_pair.to_public()}\n{key_pair}\n"  # age-keygen's file
     )
     restored = backup.restore(dump, scratch_database, out=lambda line: None)
     assert restored == backup.table_counts(connection.settings_dict)
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # the decrypted copy is gone
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no decrypted copy is left
 
 
 def test_production_makes_no_backup_in_the_clear(some_data: Case, settings: Any, tmp_path: Path) -> None:
