@@ -254,7 +254,7 @@ def _clear_workspace() -> Iterator[Path]:
     removing what one killed halfway left there."""
     from django.conf import settings
 
-    folder = Path(settings.VAR_DIR) / "backup-work"
+    folder = Path(settings.BACKUP_WORK_DIR)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     folder.chmod(0o700)
     with (folder / ".lock").open("w") as lock:

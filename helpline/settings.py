@@ -164,6 +164,8 @@ BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
 BACKUP_PUBLIC_KEY = env.str("BACKUP_PUBLIC_KEY", default="")
 BACKUP_IDENTITY = env.str("BACKUP_IDENTITY", default="")
 BACKUP_KEEP = env.int("BACKUP_KEEP", default=14)
+# The private folder where a dump is in the clear, before encryption or while restored (helpline/backup.py).
+BACKUP_WORK_DIR = Path(env.str("BACKUP_WORK_DIR", default=str(VAR_DIR / "backup-work")))
 if BACKUP_KEEP < 1:
     raise ImproperlyConfigured("BACKUP_KEEP must be at least 1.")
 

@@ -154,11 +154,14 @@ def client_for(personas: dict[str, User]) -> Callable[[str], Client]:
 
 
 @pytest.fixture(autouse=True, scope="session")
-def fast_settings() -> Iterator[None]:
+def fast_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Password hashing is slow on purpose; the tests do not need it to be. WhiteNoise looks a static file up
-    when it is asked for, as under `make run`, instead of listing every static file again for each test client."""
+    when it is asked for, as under `make run`, instead of listing every static file again for each test client.
+    Each test process has its own backup workspace, whose lock allows one backup or restore per machine."""
     with override_settings(
-        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"], WHITENOISE_AUTOREFRESH=True
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        WHITENOISE_AUTOREFRESH=True,
+        BACKUP_WORK_DIR=tmp_path_factory.mktemp("backup-work"),
     ):
         yield
 

@@ -117,7 +117,7 @@ def test_an_encrypted_backup_holds_no_case_data_and_restores_with_the_private_ke
         backup.restore(dump, scratch_database, out=lambda line: None)
     assert backup.table_counts(scratch_database) == {}
 
-    left = Path(settings.VAR_DIR) / "backup-work" / f"{dump.name}.0a1b.plain"  # what a killed restore would leave
+    left = Path(settings.BACKUP_WORK_DIR) / f"{dump.name}.0a1b.plain"  # what a killed restore would leave
     left.write_bytes(b"decrypted case data")
     settings.BACKUP_IDENTITY = (
         f"# created: today\n# public key: {key_pair.to_public()}\n{key_pair}\n"  # age-keygen's file
@@ -125,7 +125,7 @@ def test_an_encrypted_backup_holds_no_case_data_and_restores_with_the_private_ke
     restored = backup.restore(dump, scratch_database, out=lambda line: None)
     assert restored == backup.table_counts(connection.settings_dict)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")] and not left.exists()  # no clear copy
-    assert list((Path(settings.VAR_DIR) / "backup-work").glob("helpline-*")) == []
+    assert list((Path(settings.BACKUP_WORK_DIR)).glob("helpline-*")) == []
 
 
 def test_one_backup_or_restore_at_a_time(some_data: Case, settings: Any, tmp_path: Path) -> None:
