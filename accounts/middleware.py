@@ -65,11 +65,8 @@ class OTPMiddleware:
         if not user.is_authenticated:
             return user
         persistent_id = request.session.get(DEVICE_ID_SESSION_KEY)
+        # A user read otherwise than by accounts.backends has no devices listed: not verified.
         confirmed = [*getattr(user, "totp_devices", ()), *getattr(user, "static_devices", ())]
-        if not hasattr(user, "totp_devices"):  # read by another backend: ask the database
-            device = Device.from_persistent_id(persistent_id) if persistent_id else None
-            if device is not None and device.user_id == user.pk and device.confirmed:
-                confirmed.append(device.persistent_id)
         if persistent_id in confirmed:
             user.otp_device = SimpleLazyObject(partial(Device.from_persistent_id, persistent_id))
         elif persistent_id:

@@ -1,4 +1,12 @@
+from datetime import datetime
+
 from django.db import models
+
+
+class HeartbeatQuerySet(models.QuerySet["Heartbeat"]):
+    def last_by_queue(self) -> dict[str, datetime]:
+        """When a worker of each kind of queue last took a heartbeat."""
+        return dict(self.values("queue").annotate(last=models.Max("received_at")).values_list("queue", "last"))
 
 
 class Heartbeat(models.Model):
@@ -8,6 +16,8 @@ class Heartbeat(models.Model):
     task_id = models.CharField(max_length=64, unique=True)
     queue = models.CharField(max_length=32, default="default")  # the kind of queue: default, reminders, bulk
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = HeartbeatQuerySet.as_manager()
 
     class Meta:
         ordering = ["-received_at"]

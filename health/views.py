@@ -1,15 +1,13 @@
 from typing import Any
 
-from django.conf import settings
 from django.db import connection
-from django.db.models import Max
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from health.models import Heartbeat
-from helpline.celery import app
+from helpline.celery import app, queue_kinds
 
 
 def _database_ok() -> bool:
@@ -47,11 +45,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
     }
     if database:
         now = timezone.now()
-        last = dict(Heartbeat.objects.values("queue").annotate(last=Max("received_at")).values_list("queue", "last"))
-        ages = {
-            queue: round((now - last[queue]).total_seconds()) if queue in last else None
-            for queue in ["default", *sorted(set(settings.TASK_QUEUES.values()))]
-        }
+        last = Heartbeat.objects.last_by_queue()
+        ages = {queue: round((now - last[queue]).total_seconds()) if queue in last else None for queue in queue_kinds()}
         body["worker_heartbeat_age_seconds"] = ages["default"]
         body["queues"] = ages
     return JsonResponse(body, status=200 if database and broker else 503)

@@ -20,9 +20,14 @@ def queue_name(kind: str) -> str:
     return default if kind == "default" else f"{default}.{kind}"
 
 
+def queue_kinds() -> list[str]:
+    """Every kind of queue: "default" and the kinds settings.TASK_QUEUES names."""
+    return ["default", *sorted(set(settings.TASK_QUEUES.values()))]
+
+
 def queue_names(*kinds: str) -> list[str]:
     """The names of these kinds of queue, of every kind if none is given: what a worker's ``--queues`` lists."""
-    return [queue_name(kind) for kind in kinds or ["default", *sorted(set(settings.TASK_QUEUES.values()))]]
+    return [queue_name(kind) for kind in kinds or queue_kinds()]
 
 
 HEARTBEAT = "health.tasks.heartbeat"

@@ -141,8 +141,7 @@ class StateCollector(Collector):
             "Seconds since a worker of the queue took the last heartbeat.",
             labels=["queue"],
         )
-        last = Heartbeat.objects.values("queue").annotate(last=Max("received_at")).values_list("queue", "last")
-        for queue, at in last:
+        for queue, at in Heartbeat.objects.last_by_queue().items():
             beats.add_metric([queue], (now - at).total_seconds())
         yield beats
 

@@ -17,10 +17,11 @@ from accounts.middleware import LOGIN_AT
 from accounts.models import User
 from audit.models import AccessLog, Action
 from cases import services as case_services
-from cases.models import Case, Note, Term
+from cases.models import Case, Note
 from drafts import services
 from drafts.models import Draft, KeptForm
 from drafts.tasks import delete_expired_drafts
+from tests.cases.test_views import form_data, term_id
 from tests.factories import PASSWORD
 from tests.helpers import totp_code
 
@@ -29,28 +30,8 @@ pytestmark = pytest.mark.django_db
 DESCRIPTION = "Met on a game, moved to a chat app, asked for photos."
 
 
-def term_id(vocabulary: str, code: str) -> int:
-    return Term.objects.get(vocabulary=vocabulary, code=code).pk
-
-
 def case_form(**extra: Any) -> dict[str, Any]:
-    return {
-        "first_contact_at": "2026-11-20T21:40",
-        "risk_level": "high",
-        "channel": term_id("channel", "phone"),
-        "reporter_type": term_id("reporter_type", "parent"),
-        "victim_age": "12",
-        "victim_gender": "female",
-        "victim_complied": "unknown",
-        "victim_paid": "no",
-        "content_distributed": "unknown",
-        "extorted_again": "unknown",
-        "offender_known_offline": "unknown",
-        "organised_network_suspected": "unknown",
-        "platforms_first_contact": [term_id("platform", "roblox")],
-        "incident_description": DESCRIPTION,
-        **extra,
-    }
+    return form_data(incident_description=DESCRIPTION, **extra)
 
 
 def autosave(client: Client, key: str, **fields: Any) -> Any:
