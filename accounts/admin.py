@@ -21,7 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_stubs_ext import StrOrPromise
 
 from accounts import services
-from accounts.models import Organisation, User
+from accounts.models import ExternalIdentity, IdentityProvider, Organisation, User
 from accounts.roles import Role
 from accounts.selectors import invitation_waiting, organisations_visible_to, users_visible_to
 from audit.models import Action
@@ -315,3 +315,101 @@ class HelplineUserAdmin(ScopedAdminMixin, UserAdmin):
             "lifetime_hours": int(settings.INVITATION_LIFETIME.total_seconds() // 3600),
         }
         return TemplateResponse(request, "admin/accounts/user/invitations.html", context)
+
+
+class IdentityProviderForm(forms.ModelForm[IdentityProvider]):
+    client_secret = forms.CharField(
+        label=_("client secret"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Never shown again. Leave empty to keep the one saved."),
+    )
+
+    class Meta:
+        model = IdentityProvider
+        fields = [
+            "organisation",
+            "slug",
+            "label",
+            "issuer",
+            "client_id",
+            "client_secret",
+            "groups_claim",
+            "group_roles",
+            "mfa_amr",
+            "mfa_acr",
+            "enabled",
+        ]
+
+    def clean_client_secret(self) -> str:
+        secret = str(self.cleaned_data.get("client_secret") or "")
+        if secret:
+            return secret
+        if self.instance.pk and self.instance.client_secret:
+            return self.instance.client_secret
+        raise ValidationError(_("The client secret is needed."))
+
+    def clean_group_roles(self) -> list[list[str]]:
+        pairs = self.cleaned_data.get("group_roles")
+        valid = isinstance(pairs, list) and all(
+            isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) and pair[1] in Role.values
+            for pair in pairs
+        )
+        if not valid:
+            raise ValidationError(
+                _("Give a list of [group, role] pairs; the roles are %(roles)s.") % {"roles": ", ".join(Role.values)}
+            )
+        return pairs  # type: ignore[return-value]
+
+    def _clean_values(self, name: str) -> list[str]:
+        values = self.cleaned_data.get(name)
+        if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+            raise ValidationError(_('Give a list of values, e.g. ["mfa"].'))
+        return values
+
+    def clean_mfa_amr(self) -> list[str]:
+        return self._clean_values("mfa_amr")
+
+    def clean_mfa_acr(self) -> list[str]:
+        return self._clean_values("mfa_acr")
+
+
+class ExternalIdentityInline(admin.TabularInline[ExternalIdentity, IdentityProvider]):
+    model = ExternalIdentity
+    extra = 0
+    fields = ["subject", "user", "created"]
+    readonly_fields = ["created"]
+    raw_id_fields = ["user"]
+
+
+@admin.register(IdentityProvider, site=site)
+class IdentityProviderAdmin(admin.ModelAdmin[IdentityProvider]):
+    """The deployment operator's: a provider decides who is which role in its organisation."""
+
+    form = IdentityProviderForm
+    inlines = [ExternalIdentityInline]
+    list_display = ["label", "organisation", "issuer", "enabled"]
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+    def save_model(self, request: HttpRequest, obj: IdentityProvider, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        access_log_record(
+            action=Action.CHANGE if change else Action.CREATE,
+            request=request,
+            obj=obj,
+            detail={"fields": form.changed_data},
+        )

@@ -9,7 +9,7 @@ from django.db.models.functions import Cast, Concat
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import User
+from accounts.models import ExternalIdentity, User
 from accounts.roles import ROLE_PERMISSIONS
 from notifications.models import unread_count_of
 
@@ -36,6 +36,9 @@ class RoleBackend(ModelBackend):
                 totp_devices=_confirmed_devices(TOTPDevice),
                 static_devices=_confirmed_devices(StaticDevice),
                 unread_notifications=unread_count_of(OuterRef("pk")),
+                sso_providers=ArraySubquery(
+                    ExternalIdentity.objects.filter(user=OuterRef("pk"), provider__enabled=True).values("provider_id")
+                ),
             )
             .filter(pk=user_id)
             .first()

@@ -18,6 +18,7 @@ from django_otp.middleware import is_verified
 from django_otp.models import Device
 
 from accounts.selectors import two_factor_exempt
+from accounts.sso import SSO_MFA
 
 LOGIN_AT = "login_at"
 
@@ -48,7 +49,9 @@ class UserLanguageMiddleware:
 class OTPMiddleware:
     """django-otp's middleware, but without a query of its own: the device the session was verified with
     (``DEVICE_ID_SESSION_KEY``) must still be one of the user's confirmed devices, which ``accounts.backends``
-    reads with the user. ``request.user.otp_device`` loads that device only if something asks for it.
+    reads with the user. ``request.user.otp_device`` loads that device only if something asks for it. A session
+    signed in through an identity provider whose ID token proved a second factor (``accounts.sso``) is verified
+    while the account is still linked to that provider and the provider is enabled.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
@@ -63,6 +66,10 @@ class OTPMiddleware:
         user.otp_device = None
         user.is_verified = partial(is_verified, user)
         if not user.is_authenticated:
+            return user
+        # Signed in through a provider whose ID token proved a second factor, and still linked to it.
+        if request.session.get(SSO_MFA) in getattr(user, "sso_providers", ()):
+            user.is_verified = lambda: True
             return user
         persistent_id = request.session.get(DEVICE_ID_SESSION_KEY)
         # A user read otherwise than by accounts.backends has no devices listed: not verified.
@@ -99,7 +106,7 @@ class TwoFactorRequiredMiddleware:
     The API is left to its authentication classes, which ignore unverified sessions.
     """
 
-    open_views = {"login", "logout", "two_factor_setup", "two_factor_verify", "healthz"}
+    open_views = {"login", "logout", "sso_start", "sso_callback", "two_factor_setup", "two_factor_verify", "healthz"}
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response

@@ -141,3 +141,74 @@ class Invitation(models.Model):
 def language_to_activate(code: str) -> str:
     """A stored language choice as a code to activate: the site's default when empty or no longer offered."""
     return code if code in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+def default_mfa_amr() -> list[str]:
+    return ["mfa"]
+
+
+def default_mfa_acr() -> list[str]:
+    return ["http://schemas.openid.net/pape/policies/2007/06/multi-factor"]
+
+
+@pghistory.track(exclude=["client_secret"])
+class IdentityProvider(models.Model):
+    """An organisation's OpenID Connect provider: its staff sign in there (accounts/sso.py).
+
+    The provider's groups give the role: the first group of ``group_roles`` the person belongs to wins, and a
+    person in none of them is refused. Its second factor counts only where the ID token's ``amr`` or ``acr``
+    claim names one of the values accepted here; otherwise our own authenticator code is asked for.
+    """
+
+    organisation = models.OneToOneField(
+        Organisation, on_delete=models.PROTECT, related_name="identity_provider", verbose_name=_("organisation")
+    )
+    slug = models.SlugField(_("address name"), max_length=40, unique=True, help_text=_("In the sign-in address."))
+    label = models.CharField(_("button label"), max_length=100, help_text=_('e.g. "Sign in with Example Helpline"'))
+    issuer = models.URLField(
+        _("issuer"), help_text=_("The provider's issuer URL; its /.well-known/openid-configuration is read.")
+    )
+    client_id = models.CharField(_("client ID"), max_length=255)
+    client_secret = models.CharField(_("client secret"), max_length=255)
+    groups_claim = models.CharField(_("groups claim"), max_length=100, default="groups")
+    group_roles = models.JSONField(
+        _("groups and roles"),
+        default=list,
+        help_text=_('Pairs [group, role] in order of precedence, e.g. [["helpline-supervisors", "supervisor"]].'),
+    )
+    mfa_amr = models.JSONField(_("amr values that prove a second factor"), default=default_mfa_amr, blank=True)
+    mfa_acr = models.JSONField(_("acr values that prove a second factor"), default=default_mfa_acr, blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+
+    class Meta:
+        verbose_name = _("identity provider")
+        verbose_name_plural = _("identity providers")
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def discovery_url(self) -> str:
+        return f"{self.issuer.rstrip('/')}/.well-known/openid-configuration"
+
+
+class ExternalIdentity(models.Model):
+    """A person at an identity provider (its ``sub``), who is this account of the provider's organisation."""
+
+    provider = models.ForeignKey(
+        IdentityProvider, on_delete=models.CASCADE, related_name="identities", verbose_name=_("identity provider")
+    )
+    subject = models.CharField(_("subject"), max_length=255, help_text=_("The provider's sub claim."))
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="external_identities", verbose_name=_("user"))
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("external identity")
+        verbose_name_plural = _("external identities")
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "subject"], name="external_identity_unique_subject"),
+            models.UniqueConstraint(fields=["provider", "user"], name="external_identity_one_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider.slug}:{self.subject}"

@@ -6,7 +6,9 @@ from django.urls import path
 from accounts import views
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("sso/<slug:slug>/", views.sso_start, name="sso_start"),
+    path("sso/<slug:slug>/callback/", views.sso_callback, name="sso_callback"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.account, name="account"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),

@@ -1,28 +1,36 @@
 import base64
+import logging
 from typing import Any
 
 import qrcode
 import qrcode.image.svg
+import requests
+from authlib.common.errors import AuthlibBaseError
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse, reverse_lazy
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from joserfc.errors import JoseError
 
-from accounts import services
+from accounts import services, sso
 from accounts.forms import LanguageForm, TokenForm
+from accounts.models import IdentityProvider
 from accounts.selectors import INVITATION_OBJECT_TYPE, invitation_refusals_exceeded, invitation_usable
 from audit.models import Action
 from audit.services import access_log_record
 from helpline.client_address import client_address
+
+logger = logging.getLogger(__name__)
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -144,3 +152,64 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 def _invitation_refused(request: HttpRequest) -> HttpResponse:
     access_log_record(action=Action.REFUSED, request=request, object_type=INVITATION_OBJECT_TYPE)
     return render(request, "accounts/invitation_invalid.html", status=404)
+
+
+class LoginView(auth_views.LoginView):
+    """The password login, with a button for each organisation's own sign-in."""
+
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        providers = IdentityProvider.objects.filter(enabled=True).order_by("label").values("slug", "label")
+        return {**super().get_context_data(**kwargs), "identity_providers": list(providers)}
+
+
+@never_cache
+@require_GET
+def sso_start(request: HttpRequest, slug: str) -> HttpResponse:
+    if request.user.is_authenticated:
+        return HttpResponseRedirect(_next_url(request))
+    provider = get_object_or_404(IdentityProvider, slug=slug, enabled=True)
+    request.session[sso.SSO_NEXT] = _next_url(request)
+    redirect_uri = request.build_absolute_uri(reverse("sso_callback", args=[provider.slug]))
+    try:
+        return sso.client(provider).authorize_redirect(request, redirect_uri)
+    except (AuthlibBaseError, requests.RequestException, ValueError):
+        logger.warning("The identity provider %s could not be reached.", provider.slug)
+        message = _("%(provider)s cannot be reached just now. Try again shortly.") % {"provider": provider.label}
+        messages.error(request, message)
+        return redirect("login")
+
+
+@never_cache
+@require_GET
+def sso_callback(request: HttpRequest, slug: str) -> HttpResponse:
+    if request.user.is_authenticated:
+        return HttpResponseRedirect(_next_url(request))
+    provider = get_object_or_404(IdentityProvider.objects.select_related("organisation"), slug=slug, enabled=True)
+    try:
+        token = sso.client(provider).authorize_access_token(request)
+        claims = dict(token.get("userinfo") or {})
+        if not claims.get("sub"):
+            raise AuthlibBaseError(description="no ID token")
+        user = sso.account_for(provider, claims)
+    except (AuthlibBaseError, JoseError, requests.RequestException, ValueError) as error:
+        logger.warning("A sign-in with %s failed: %s.", provider.slug, type(error).__name__)
+        message = _("The sign-in with %(provider)s did not complete. Try again.") % {"provider": provider.label}
+        return _sso_refused(request, provider, message, "token")
+    except sso.SignInRefused as refusal:
+        return _sso_refused(request, provider, str(refusal), refusal.reason)
+    next_url = request.session.pop(sso.SSO_NEXT, "") or str(reverse_lazy("home"))
+    login(request, user, backend="accounts.backends.RoleBackend")
+    request.session.pop(sso.SSO_MFA, None)
+    if sso.second_factor_proven(provider, claims):
+        request.session[sso.SSO_MFA] = provider.pk
+    return HttpResponseRedirect(next_url)
+
+
+def _sso_refused(request: HttpRequest, provider: IdentityProvider, message: str, reason: str) -> HttpResponse:
+    access_log_record(
+        action=Action.LOGIN_FAILED, request=request, username=f"sso:{provider.slug}", detail={"reason": reason}
+    )
+    messages.error(request, message)
+    return redirect("login")

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from pytest_django import DjangoDbBlocker
 
-from accounts.models import Organisation, User
+from accounts.models import IdentityProvider, Organisation, User
 from accounts.roles import Role
 from accounts.services import user_invite
 from audit.models import AccessLog, Action
@@ -169,6 +169,14 @@ TABLE: dict[str, Row] = {
     "logout": Row(everyone(405, anonymous=405)),  # POST only
     "account": Row(everyone(200), reads=False),
     "password_change": Row(everyone(200), reads=False),
+    # Sign-in with an organisation's provider: anonymous people go there (here: back to the login page, as it does
+    # not answer); signed-in people go straight on.
+    "sso_start": Row(
+        everyone(302), url=lambda r: reverse("sso_start", args=[r["identity_provider"].slug]), reads=False
+    ),
+    "sso_callback": Row(
+        everyone(302), url=lambda r: reverse("sso_callback", args=[r["identity_provider"].slug]), reads=False
+    ),
     "two_factor_setup": Row(everyone(302)),  # already enrolled: on to the account page
     "two_factor_verify": Row(everyone(302)),  # already verified: on to where they were going
     "backup_codes_regenerate": Row(everyone(405)),  # POST only
@@ -196,6 +204,18 @@ TABLE: dict[str, Row] = {
     "admin:accounts_user_change": admin_object_row("accounts_user_change", "own_user"),
     "admin:accounts_user_history": admin_object_row("accounts_user_history", "own_user"),
     "admin:accounts_user_delete": admin_object_row("accounts_user_delete", "own_user", 403),
+    # Identity providers: the deployment operator's (superusers) only.
+    "admin:accounts_identityprovider_changelist": Row(admins_only(403)),
+    "admin:accounts_identityprovider_add": Row(admins_only(403)),
+    "admin:accounts_identityprovider_change": admin_object_row(
+        "accounts_identityprovider_change", "identity_provider", 403
+    ),
+    "admin:accounts_identityprovider_history": admin_object_row(
+        "accounts_identityprovider_history", "identity_provider", 403
+    ),
+    "admin:accounts_identityprovider_delete": admin_object_row(
+        "accounts_identityprovider_delete", "identity_provider", 403
+    ),
     "admin:auth_user_password_change": admin_object_row("auth_user_password_change", "own_user"),
     "admin:audit_accesslog_changelist": Row(admins_only()),
     "admin:audit_accesslog_add": Row(admins_only(403)),
@@ -347,6 +367,9 @@ UNNAMED = {
     "admin/accounts/user/<path:object_id>/": Row(
         admins_only(302), url=lambda r: f"/admin/accounts/user/{r['own_user'].pk}/"
     ),
+    "admin/accounts/identityprovider/<path:object_id>/": Row(
+        admins_only(302), url=lambda r: f"/admin/accounts/identityprovider/{r['identity_provider'].pk}/"
+    ),
     "admin/audit/accesslog/<path:object_id>/": Row(
         admins_only(302), url=lambda r: f"/admin/audit/accesslog/{r['own_log'].pk}/"
     ),
@@ -488,6 +511,17 @@ def records(personas: dict[str, User], home_org: Organisation, other_org: Organi
             "agency": Agency.objects.create(organisation=organisation, code=code, name="Own agency", kind="police"),
         }
 
+    def provider_of(organisation: Any) -> IdentityProvider:
+        """An identity provider that does not answer: the sign-in goes back to the login page."""
+        return IdentityProvider.objects.create(
+            organisation=organisation,
+            slug=f"sso-{organisation.pk}",
+            label="Sign in",
+            issuer="http://localhost:9",
+            client_id="helpline",
+            client_secret="secret",
+        )
+
     shared = {"steptype": steptype, "content_type": content_type}
     return {
         "own": {
@@ -503,6 +537,7 @@ def records(personas: dict[str, User], home_org: Organisation, other_org: Organi
             **retention_of(own_case, personas["administrator"]),
             "import_job": import_job_of(personas["supervisor"]),
             **own_entries(home_org),
+            "identity_provider": provider_of(home_org),
             **shared,
         },
         "foreign": {
@@ -518,6 +553,7 @@ def records(personas: dict[str, User], home_org: Organisation, other_org: Organi
             **retention_of(foreign_case, personas["other_administrator"]),
             "import_job": import_job_of(personas["other_administrator"]),
             **own_entries(other_org),
+            "identity_provider": provider_of(other_org),
             **shared,
         },
     }
