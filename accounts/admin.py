@@ -27,13 +27,27 @@ from accounts.selectors import invitation_waiting, organisations_visible_to, use
 from audit.models import Action
 from audit.services import access_log_record
 from helpline import gate
-from helpline.admin import ScopedAdminMixin, site
+from helpline.admin import AuditedSaveMixin, ScopedAdminMixin, site
 
 
 @admin.register(Organisation, site=site)
-class OrganisationAdmin(ScopedAdminMixin, admin.ModelAdmin[Organisation]):
+class OrganisationAdmin(AuditedSaveMixin, ScopedAdminMixin, admin.ModelAdmin[Organisation]):
     list_display = ["name", "country", "created"]
     search_fields = ["name"]
+    fieldsets = [
+        (None, {"fields": ["name", "country", "username_suffix"]}),
+        (
+            _("Exposure care"),
+            {
+                "fields": ["exposure_shift_hours", "exposure_shift_threshold", "exposure_week_threshold"],
+                "description": _(
+                    "Hard contacts are those on cases that have been at high or critical risk, or with self-harm or "
+                    "suicidal thoughts. A person who reaches a threshold is offered a break or a debrief, and their "
+                    "supervisors see it; nobody else sees these figures."
+                ),
+            },
+        ),
+    ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Organisation]:
         return organisations_visible_to(gate.signed_in_user(request))
@@ -49,15 +63,6 @@ class OrganisationAdmin(ScopedAdminMixin, admin.ModelAdmin[Organisation]):
         fixed = ["username_suffix"] if obj is not None else []
         # A rename could probe for the names of other helplines ("already exists").
         return fixed if request.user.is_superuser else ["name", *fixed]
-
-    def save_model(self, request: HttpRequest, obj: Organisation, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        access_log_record(
-            action=Action.CHANGE if change else Action.CREATE,
-            request=request,
-            obj=obj,
-            detail={"fields": form.changed_data},
-        )
 
 
 USERNAME_PART = RegexValidator(
@@ -341,6 +346,12 @@ class IdentityProviderForm(forms.ModelForm[IdentityProvider]):
             "enabled",
         ]
 
+    def clean_issuer(self) -> str:
+        issuer = str(self.cleaned_data.get("issuer") or "").rstrip("/")
+        if not issuer.startswith("https://") and not settings.DEBUG:
+            raise ValidationError(_("The issuer must be an https:// address: its keys vouch for every sign-in."))
+        return issuer
+
     def clean_client_secret(self) -> str:
         secret = str(self.cleaned_data.get("client_secret") or "")
         if secret:
@@ -383,7 +394,7 @@ class ExternalIdentityInline(admin.TabularInline[ExternalIdentity, IdentityProvi
 
 
 @admin.register(IdentityProvider, site=site)
-class IdentityProviderAdmin(admin.ModelAdmin[IdentityProvider]):
+class IdentityProviderAdmin(AuditedSaveMixin, admin.ModelAdmin[IdentityProvider]):
     """The deployment operator's: a provider decides who is which role in its organisation."""
 
     form = IdentityProviderForm
@@ -404,12 +415,3 @@ class IdentityProviderAdmin(admin.ModelAdmin[IdentityProvider]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.is_superuser
-
-    def save_model(self, request: HttpRequest, obj: IdentityProvider, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        access_log_record(
-            action=Action.CHANGE if change else Action.CREATE,
-            request=request,
-            obj=obj,
-            detail={"fields": form.changed_data},
-        )

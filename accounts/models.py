@@ -3,6 +3,8 @@ from typing import Any
 import pghistory
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
@@ -26,11 +28,47 @@ class Organisation(models.Model):
         ),
     )
     created = models.DateTimeField(_("created"), auto_now_add=True)
+    # Exposure care (supervision.selectors.exposure_of): contacts on cases that have been at high or critical
+    # risk, or with self-harm or suicidal thoughts, per person, in a shift and in the past seven days.
+    exposure_shift_hours = models.PositiveSmallIntegerField(
+        _("shift length (hours)"),
+        default=8,
+        validators=[MinValueValidator(1), MaxValueValidator(24)],
+        help_text=_(
+            "Exposure in a shift is counted over this many hours back from now; a prompt put away stays away as long."
+        ),
+    )
+    exposure_shift_threshold = models.PositiveSmallIntegerField(
+        _("hard contacts per shift"),
+        default=6,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "From this many contacts on high-risk or self-harm cases in a shift, the person is offered a break or a "
+            "debrief, and their supervisors see it."
+        ),
+    )
+    exposure_week_threshold = models.PositiveSmallIntegerField(
+        _("hard contacts per week"),
+        default=20,
+        validators=[MinValueValidator(1)],
+        help_text=_("The same, over the past seven days."),
+    )
 
     class Meta:
         ordering = ["name"]
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    exposure_shift_hours__gte=1,
+                    exposure_shift_hours__lte=24,
+                    exposure_shift_threshold__gte=1,
+                    exposure_week_threshold__gte=1,
+                ),
+                name="organisation_exposure_thresholds_valid",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -183,6 +221,10 @@ class IdentityProvider(models.Model):
     class Meta:
         verbose_name = _("identity provider")
         verbose_name_plural = _("identity providers")
+        constraints = [
+            # One client at one provider is one organisation's: its people could otherwise sign in to another.
+            models.UniqueConstraint(fields=["issuer", "client_id"], name="identity_provider_unique_client"),
+        ]
 
     def __str__(self) -> str:
         return self.label
@@ -212,3 +254,13 @@ class ExternalIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider.slug}:{self.subject}"
+
+    def clean(self) -> None:
+        user = getattr(self, "user", None)
+        provider = getattr(self, "provider", None)
+        if user is None or provider is None:
+            return
+        if user.is_superuser or user.organisation_id != provider.organisation_id:
+            raise ValidationError(
+                {"user": _("Only an account of the provider's organisation, never an operator's, can be linked.")}
+            )

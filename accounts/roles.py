@@ -17,7 +17,8 @@ class Role(models.TextChoices):
 
 CASEWORK = ["cases.view_case", "cases.add_case", "cases.change_case"]
 # Administrators add and change their organisation's own terms and agencies. The step catalogue, which the
-# playbook names by code, they only read: the deployment operator (a superuser) edits it.
+# playbook names by code, and the mapping to Child Helpline International's reasons for contact, they only read:
+# the deployment operator (a superuser) edits them.
 TAXONOMIES = [
     *(
         f"{app}.{action}_{model}"
@@ -25,6 +26,8 @@ TAXONOMIES = [
         for action in ("view", "add", "change")
     ),
     "cases.view_steptype",
+    "cases.view_chicategory",
+    "cases.view_chimapping",
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -58,5 +61,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "retention.delete_legalhold",
         "reports.view_report",
         *TAXONOMIES,
+        *(f"guidance.{action}_handoutwording" for action in ("view", "add", "change", "delete")),
     ],
 }

@@ -156,7 +156,7 @@ EDITABLE = ("first_name", "last_name", "email", "language", "role", "is_active")
 
 
 @transaction.atomic
-def user_update(*, user: User, values: dict[str, Any], actor: User, request: HttpRequest | None = None) -> User:
+def user_update(*, user: User, values: dict[str, Any], actor: User | None, request: HttpRequest | None = None) -> User:
     """Change an account's details, role or activation.
 
     Changes of address, role and activation are told to the supervisors (those before the change and after it), the

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 
 from accounts.lockout import ADDRESS_LOCKED_OUT
 from accounts.middleware import LOGIN_AT
+from accounts.sso import SSO_MFA
 from audit.models import Action
 from audit.services import access_log_record
 
@@ -16,6 +17,8 @@ from audit.services import access_log_record
 @receiver(user_logged_in)
 def record_login(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
     request.session[LOGIN_AT] = time.time()
+    # Only a sign-in through the provider vouches for the second factor, and it says so after this login.
+    request.session.pop(SSO_MFA, None)
     access_log_record(action=Action.LOGIN, request=request, actor=user)
 
 

@@ -188,28 +188,30 @@ def sso_callback(request: HttpRequest, slug: str) -> HttpResponse:
         return HttpResponseRedirect(_next_url(request))
     provider = get_object_or_404(IdentityProvider.objects.select_related("organisation"), slug=slug, enabled=True)
     try:
-        token = sso.client(provider).authorize_access_token(request)
-        claims = dict(token.get("userinfo") or {})
-        if not claims.get("sub"):
-            raise AuthlibBaseError(description="no ID token")
-        user = sso.account_for(provider, claims)
+        claims = sso.id_token_claims(sso.client(provider), provider, request)
+        user = sso.account_for(provider, claims, request)
     except (AuthlibBaseError, JoseError, requests.RequestException, ValueError) as error:
         logger.warning("A sign-in with %s failed: %s.", provider.slug, type(error).__name__)
         message = _("The sign-in with %(provider)s did not complete. Try again.") % {"provider": provider.label}
         return _sso_refused(request, provider, message, "token")
     except sso.SignInRefused as refusal:
-        return _sso_refused(request, provider, str(refusal), refusal.reason)
+        return _sso_refused(request, provider, str(refusal), refusal.reason, refusal.user)
     next_url = request.session.pop(sso.SSO_NEXT, "") or str(reverse_lazy("home"))
     login(request, user, backend="accounts.backends.RoleBackend")
-    request.session.pop(sso.SSO_MFA, None)
     if sso.second_factor_proven(provider, claims):
         request.session[sso.SSO_MFA] = provider.pk
     return HttpResponseRedirect(next_url)
 
 
-def _sso_refused(request: HttpRequest, provider: IdentityProvider, message: str, reason: str) -> HttpResponse:
+def _sso_refused(
+    request: HttpRequest, provider: IdentityProvider, message: str, reason: str, user: Any = None
+) -> HttpResponse:
     access_log_record(
-        action=Action.LOGIN_FAILED, request=request, username=f"sso:{provider.slug}", detail={"reason": reason}
+        action=Action.LOGIN_FAILED,
+        request=request,
+        actor=user,
+        username=f"sso:{provider.slug}",
+        detail={"reason": reason},
     )
     messages.error(request, message)
     return redirect("login")

@@ -8,6 +8,9 @@ from audit.models import AccessLog
 from helpline import gate
 from helpline.admin import ScopedAdminMixin, site
 
+# The access-log rows about exposure care (supervision/): never shown to administrators.
+EXPOSURE_OBJECT_TYPES = ("exposure", "supervision.exposurepromptanswer")
+
 
 @admin.register(AccessLog, site=site)
 class AccessLogAdmin(ScopedAdminMixin, admin.ModelAdmin[AccessLog]):
@@ -24,7 +27,9 @@ class AccessLogAdmin(ScopedAdminMixin, admin.ModelAdmin[AccessLog]):
         user = gate.signed_in_user(request)
         if user.is_superuser:
             return queryset
-        return queryset.filter(organisation_id=user.organisation_id)
+        # Who looked at the exposure figures, and who answered the prompt to take a break, would tell who was over a
+        # threshold: those figures are for supervisors alone.
+        return queryset.filter(organisation_id=user.organisation_id).exclude(object_type__in=EXPOSURE_OBJECT_TYPES)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

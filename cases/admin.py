@@ -7,15 +7,13 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from audit.models import Action
-from audit.services import access_log_record
 from cases import services
-from cases.models import HiddenTerm, StepType, Term
+from cases.models import ChiCategory, ChiMapping, HiddenTerm, StepType, Term
 from helpline import gate
-from helpline.admin import ScopedAdminMixin, site
+from helpline.admin import AuditedSaveMixin, ScopedAdminMixin, site
 
 
-class TaxonomyAdmin(ScopedAdminMixin, admin.ModelAdmin[Any]):
+class TaxonomyAdmin(AuditedSaveMixin, ScopedAdminMixin, admin.ModelAdmin[Any]):
     """Entries are deactivated, never deleted; what identifies one is fixed once it is created."""
 
     list_editable = ["position", "active"]
@@ -34,15 +32,6 @@ class TaxonomyAdmin(ScopedAdminMixin, admin.ModelAdmin[Any]):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return list(self.identity) if obj is not None else []
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        access_log_record(
-            action=Action.CHANGE if change else Action.CREATE,
-            request=request,
-            obj=obj,
-            detail={"fields": form.changed_data},
-        )
 
 
 class OwnEntryForm(forms.ModelForm[Any]):
@@ -170,3 +159,29 @@ class StepTypeAdmin(TaxonomyAdmin):
 
     list_display = ["label", "code", "position", "active"]
     list_filter = ["active"]
+
+
+class ChiMappingInline(admin.TabularInline[Any, Any]):
+    model = ChiMapping
+    extra = 1
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        # An administrator reads the mappings of shared terms and of their own, never another organisation's terms.
+        mappings = super().get_queryset(request)
+        user = gate.signed_in_user(request)
+        if user.is_superuser:
+            return mappings
+        own = Q(term__isnull=True) | Q(term__organisation__isnull=True) | Q(term__organisation_id=user.organisation_id)
+        return mappings.filter(own)
+
+
+@admin.register(ChiCategory, site=site)
+class ChiCategoryAdmin(TaxonomyAdmin):
+    """Child Helpline International's reasons for contact, and which terms and facts of a case count under each.
+
+    Shared by every organisation: administrators read it, the deployment operator edits it, as the step catalogue.
+    A change counts every contact again at the next refresh of the statistics."""
+
+    list_display = ["label", "code", "position", "active"]
+    list_filter = ["active"]
+    inlines = [ChiMappingInline]

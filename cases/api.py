@@ -327,7 +327,7 @@ class ContactSerializer(serializers.ModelSerializer[Contact]):
 
     class Meta:
         model = Contact
-        fields = ["id", "at", "channel", "duration_minutes", "worker"]
+        fields = ["id", "at", "channel", "contact_type", "duration_minutes", "worker"]
 
 
 class StepSerializer(serializers.ModelSerializer[ResponseStep]):
@@ -581,7 +581,12 @@ class CaseViewSet(
         examples=[
             OpenApiExample(
                 "A follow-up call",
-                value={"at": "2026-11-21T18:05:00+01:00", "channel": "phone", "duration_minutes": 25},
+                value={
+                    "at": "2026-11-21T18:05:00+01:00",
+                    "channel": "phone",
+                    "contact_type": "counselling",
+                    "duration_minutes": 25,
+                },
                 request_only=True,
             )
         ],

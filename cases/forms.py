@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from cases import services
-from cases.models import Case, PlatformRole, StepStatus, Term, Vocabulary
+from cases.models import Case, ContactType, PlatformRole, StepStatus, Term, Vocabulary
 from cases.selectors import terms_offered_to
 
 COUNTRIES = [("", "—"), *sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda c: c[1])]
@@ -178,6 +178,14 @@ class ContactForm(forms.Form):
         ),
     )
     channel = forms.ModelChoiceField(label=_("Channel"), queryset=Term.objects.none())
+    # Not required, so that a form or script that does not know the field yet records a counselling contact.
+    contact_type = forms.TypedChoiceField(
+        label=_("Type"),
+        choices=ContactType.choices,
+        initial=ContactType.COUNSELLING,
+        required=False,
+        empty_value=ContactType.COUNSELLING.value,
+    )
     duration_minutes = forms.IntegerField(label=_("Minutes"), min_value=0, max_value=1440, required=False)
 
     def __init__(self, *args: Any, terms: OfferedTerms, **kwargs: Any) -> None:

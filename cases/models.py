@@ -495,6 +495,17 @@ class OffenderIdentifier(models.Model):
         return f"{self.get_kind_display()}: {self.value}"
 
 
+class ContactType(models.TextChoices):
+    """The kinds of contact Child Helpline International counts apart: only counselling contacts have a reason."""
+
+    COUNSELLING = "counselling", _("Counselling")
+    INFORMATION = "information", _("Information or referral only")
+    SILENT = "silent", _("Silent")
+    ABUSIVE = "abusive", _("Abusive or prank")
+    TESTING = "testing", _("Testing the service")
+    OTHER = "other", _("Other")
+
+
 @pghistory.track()
 class Contact(models.Model):
     """One interaction on a case: a call, a chat, an e-mail."""
@@ -503,6 +514,13 @@ class Contact(models.Model):
     at = models.DateTimeField()
     channel = models.ForeignKey(
         Term, on_delete=models.PROTECT, related_name="+", limit_choices_to={"vocabulary": "channel"}
+    )
+    contact_type = models.CharField(
+        _("type of contact"),
+        max_length=16,
+        choices=ContactType.choices,
+        default=ContactType.COUNSELLING,
+        db_default=ContactType.COUNSELLING,
     )
     duration_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
     worker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="contacts")
@@ -519,6 +537,79 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} {self.at:%Y-%m-%d %H:%M}"
+
+
+@pghistory.track()
+class ChiCategory(models.Model):
+    """A reason for contact of Child Helpline International's data framework, as the yearly figures name it.
+
+    Shared by every organisation and edited by the deployment operator, like the step catalogue.
+    """
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    label = models.CharField(_("label"), max_length=160)
+    position = models.PositiveSmallIntegerField(_("position"), default=100)
+    active = models.BooleanField(_("active"), default=True, help_text=_("Inactive categories are not reported."))
+
+    class Meta:
+        ordering = ["position", "label"]
+        triggers = [pgtrigger.ReadOnly(name="code_fixed", fields=["code"])]
+        verbose_name = _("CHI reason for contact")
+        verbose_name_plural = _("CHI reasons for contact")
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ChiFact(models.TextChoices):
+    """Facts of a case that are not terms of a vocabulary (reports/rollups.py FACTS gives their conditions)."""
+
+    EVERY_CASE = "every_case", _("every case")
+    SELF_HARM = "self_harm", _("self-harm or suicidal thoughts")
+    IMMEDIATE_DANGER = "immediate_danger", _("immediate danger")
+    DISTRIBUTED = "distributed", _("content already distributed")
+    PAID = "paid", _("payment already made")
+    EXTORTED_AGAIN = "extorted_again", _("extorted again after paying")
+
+
+@pghistory.track()
+class ChiMapping(models.Model):
+    """Contacts on a case with this term (or this fact) count under this CHI reason for contact.
+
+    A case can have several reasons; a contact counts once under each.
+    """
+
+    category = models.ForeignKey(
+        ChiCategory, on_delete=models.CASCADE, related_name="mappings", verbose_name=_("CHI reason")
+    )
+    term = models.ForeignKey(
+        Term,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        limit_choices_to={"vocabulary__in": ["sextortion_type", "demand", "approach", "content_type", "threat"]},
+        verbose_name=_("term"),
+    )
+    fact = models.CharField(_("case fact"), max_length=32, choices=ChiFact.choices, blank=True)
+
+    class Meta:
+        ordering = ["category__position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(term__isnull=False) & Q(fact="")) | (Q(term__isnull=True) & ~Q(fact="")),
+                name="chimapping_term_or_fact",
+                violation_error_message=_("Choose either a term or a case fact."),
+            ),
+            models.UniqueConstraint(fields=["category", "term"], name="chimapping_unique_term"),
+            models.UniqueConstraint(fields=["category", "fact"], condition=~Q(fact=""), name="chimapping_unique_fact"),
+        ]
+        verbose_name = _("CHI mapping")
+        verbose_name_plural = _("CHI mappings")
+
+    def __str__(self) -> str:
+        source = self.term.label if self.term else self.get_fact_display()
+        return f"{source} → {self.category}"
 
 
 class StepStatus(models.TextChoices):

@@ -1,26 +1,12 @@
+import json
 from collections.abc import Collection, Sequence
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import (
-    BooleanField,
-    CharField,
-    Exists,
-    ExpressionWrapper,
-    F,
-    IntegerField,
-    JSONField,
-    OuterRef,
-    Prefetch,
-    Q,
-    QuerySet,
-    Subquery,
-    TextField,
-    Value,
-)
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, JSONObject
+from django.db import connection
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import JSONObject
 from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -30,11 +16,11 @@ from accounts.models import User
 from audit.models import AccessLog
 from cases.models import (
     Case,
-    CaseActivity,
     CasePlatform,
     CaseQuerySet,
     ClosureRequest,
     ClosureStatus,
+    ContactType,
     EventKind,
     HiddenTerm,
     OffenderIdentifier,
@@ -68,7 +54,7 @@ def case_for_user(request: HttpRequest, pk: Any, *, detail: bool = False) -> Cas
     With ``detail``, everything the case page shows of the case itself comes along: its terms (in one query, see
     ``_load_terms``), platforms, steps and offender identifiers with the other cases that have them.
     """
-    queryset = cases_visible_to(request.user).select_related("assigned_to", "created_by")
+    queryset = cases_visible_to(request.user).select_related("assigned_to")
     if not detail:
         return gate.get_or_refuse(request, queryset.select_related(*CASE_TERMS), pk)
     queryset = queryset.prefetch_related(
@@ -82,39 +68,59 @@ def case_for_user(request: HttpRequest, pk: Any, *, detail: bool = False) -> Cas
     return case
 
 
+# The case's terms, by list (``approaches``... and ``platform <role>``), with every term its organisation offers for
+# a new choice (``terms_offered_to``) and those its foreign keys name. Written out: built with the ORM, the query
+# took longer to compile in Python and to plan in PostgreSQL than to run.
+CASE_TERMS_SQL = """
+SELECT * FROM (
+    SELECT term.*,
+        term.active
+        AND (term.organisation_id IS NULL OR term.organisation_id = %(organisation)s)
+        AND NOT EXISTS (
+            SELECT FROM cases_hiddenterm hidden
+            WHERE hidden.organisation_id = %(organisation)s AND hidden.term_id = term.id
+        ) AS offered,
+        coalesce(on_case.lists, '{}') AS lists
+    FROM cases_term term LEFT JOIN (
+        SELECT term_id, array_agg(list ORDER BY list) AS lists
+        FROM (
+            SELECT 'approaches' AS list, term_id FROM cases_case_approaches WHERE case_id = %(case)s
+            UNION ALL SELECT 'content_types', term_id FROM cases_case_content_types WHERE case_id = %(case)s
+            UNION ALL SELECT 'demands', term_id FROM cases_case_demands WHERE case_id = %(case)s
+            UNION ALL SELECT 'threats', term_id FROM cases_case_threats WHERE case_id = %(case)s
+            UNION ALL SELECT 'platform ' || role, platform_id FROM cases_caseplatform WHERE case_id = %(case)s
+        ) listed
+        GROUP BY term_id
+    ) on_case ON on_case.term_id = term.id
+) term
+WHERE offered OR lists <> '{}' OR id = ANY(%(named)s)
+ORDER BY vocabulary, position, label
+"""
+
+
 def _load_terms(case: Case) -> None:
     """The case's terms, named by its foreign keys, in its four lists and as its platforms, with the terms its
     organisation offers for a new choice (``case.offered_terms``, by vocabulary, for the forms of the case page),
-    in one query.
+    in one query (``CASE_TERMS_SQL``).
 
     Joined to the case, five terms made its query slow to plan (eight tables); prefetched, the lists and the
     platforms took a query each. The lists are kept in ``case.listed_terms``, the platforms (with their roles) in
     ``case.listed_platforms``.
     """
-    listed = {
-        name: Q(pk__in=getattr(Case, name).through.objects.filter(case_id=case.pk).values("term_id"))
-        for name in CASE_TERM_LISTS
-    }
-    platforms = CasePlatform.objects.filter(case_id=case.pk)
-    named = Q(pk__in=[term_id for name in CASE_TERMS if (term_id := getattr(case, f"{name}_id")) is not None])
-    offered = Q(pk__in=terms_offered_to(case.organisation_id).values("pk"))
-    on_case = Q(named, Q(pk__in=platforms.values("platform_id")), *listed.values(), _connector=Q.OR)
-    flags = {f"in_{name}": ExpressionWrapper(q, output_field=BooleanField()) for name, q in listed.items()}
-    terms = list(
-        Term.objects.annotate(
-            offered=ExpressionWrapper(offered, output_field=BooleanField()),
-            platform_roles=ArraySubquery(platforms.filter(platform_id=OuterRef("pk")).order_by("role").values("role")),
-            **flags,
-        ).filter(offered | on_case)
-    )
+    named = [term_id for name in CASE_TERMS if (term_id := getattr(case, f"{name}_id")) is not None]
+    parameters = {"case": case.pk, "organisation": case.organisation_id, "named": named}
+    terms: list[Any] = list(Term.objects.raw(CASE_TERMS_SQL, parameters))  # with ``offered`` and ``lists``
     by_id = {term.pk: term for term in terms}
     for name in CASE_TERMS:
         term_id = getattr(case, f"{name}_id")
         if term_id is None or term_id in by_id:
             setattr(case, name, by_id.get(term_id))
-    case.listed_terms = {name: [term for term in terms if getattr(term, f"in_{name}")] for name in CASE_TERM_LISTS}
+    case.listed_terms = {name: [term for term in terms if name in term.lists] for name in CASE_TERM_LISTS}
     case.listed_platforms = [
-        CasePlatform(case=case, platform=term, role=role) for term in terms for role in term.platform_roles
+        CasePlatform(case=case, platform=term, role=role)
+        for term in terms
+        for listed in term.lists
+        if (role := listed.removeprefix("platform ")) != listed
     ]
     case.offered_terms = {}
     for term in terms:
@@ -209,62 +215,61 @@ def _activity_text(kind: str, detail: dict[str, Any], closure: dict[str, Any] | 
     return ""
 
 
+# Activity, contacts and notes of a case in one list, oldest first; a closure event with its request's reason and
+# comments. Written out for the same reason as CASE_TERMS_SQL.
+CASE_TIMELINE_SQL = """
+SELECT 0 AS source, activity.id, activity.at AS moment, activity.kind AS what, actor.username,
+    activity.detail, (
+        SELECT jsonb_build_object(
+            'reason', reason.label, 'comment', request.comment, 'decision_comment', request.decision_comment
+        )
+        FROM cases_closurerequest request JOIN cases_term reason ON reason.id = request.closure_reason_id
+        WHERE request.case_id = activity.case_id AND request.id::text = activity.detail ->> 'request'
+    ) AS closure,
+    NULL AS channel, NULL AS contact_type, NULL AS minutes, NULL AS note
+FROM cases_caseactivity activity LEFT JOIN accounts_user actor ON actor.id = activity.actor_id
+WHERE activity.case_id = %(case)s
+UNION ALL
+SELECT 1, contact.id, contact.at, 'contact', worker.username,
+    NULL, NULL, channel.label, contact.contact_type, contact.duration_minutes, NULL
+FROM cases_contact contact
+    JOIN accounts_user worker ON worker.id = contact.worker_id
+    JOIN cases_term channel ON channel.id = contact.channel_id
+WHERE contact.case_id = %(case)s
+UNION ALL
+SELECT 2, note.id, note.created_at, 'note', author.username, NULL, NULL, NULL, NULL, NULL, note.text
+FROM cases_note note JOIN accounts_user author ON author.id = note.author_id
+WHERE note.case_id = %(case)s
+ORDER BY moment, source, id
+"""
+
+
 def case_timeline(case: Case) -> list[dict[str, Any]]:
-    """Contacts, notes and recorded activity of a case, oldest first, as text for people: one query.
+    """Contacts, notes and recorded activity of a case, oldest first, as text for people: one query
+    (``CASE_TIMELINE_SQL``).
 
     A closure event names its request, whose reason and comments (free text lives only on the request) come
     along with it.
     """
-    request = ClosureRequest.objects.filter(case_id=OuterRef("case_id")).annotate(key=Cast("pk", CharField()))
-    closure = request.filter(key=KeyTextTransform("request", OuterRef("detail"))).values(
-        json=JSONObject(reason="closure_reason__label", comment="comment", decision_comment="decision_comment")
-    )
-    nothing = {"facts": JSONField(), "channel_label": CharField(), "minutes": IntegerField(), "note_text": TextField()}
-
-    def columns(source: int, at: str, kind: Any, actor: str, **given: Any) -> dict[str, Any]:
-        """The same columns, in the same order, from each of the three tables."""
-        given.setdefault("closure", Value(None, output_field=JSONField()))
-        for name, field in nothing.items():
-            given.setdefault(name, Value(None, output_field=field))
-        return {"source": Value(source), "row": F("id"), "moment": F(at), "what": kind, "actor_name": F(actor)} | {
-            name: given[name] for name in (*nothing, "closure")
-        }
-
-    activity = CaseActivity.objects.filter(case=case).values(
-        **columns(0, "at", F("kind"), "actor__username", facts=F("detail"), closure=Subquery(closure[:1]))
-    )
-    contacts = case.contacts.values(
-        **columns(
-            1,
-            "at",
-            Value("contact"),
-            "worker__username",
-            channel_label=F("channel__label"),
-            minutes=F("duration_minutes"),
-        )
-    )
-    notes = case.notes.values(**columns(2, "created_at", Value("note"), "author__username", note_text=F("text")))
-    order = ("moment", "source", "row")
-    rows: list[Any] = list(activity.union(contacts, notes, all=True).order_by(*order))
+    with connection.cursor() as cursor:
+        cursor.execute(CASE_TIMELINE_SQL, {"case": case.pk})
+        rows = cursor.fetchall()
     kinds = dict(EventKind.choices)
     timeline = []
-    for item in rows:
+    for source, _id, at, what, actor, detail, closure, channel, contact_type, minutes, note in rows:
         label: Any
-        if item["source"] == 0:
-            label = kinds.get(item["what"], item["what"])
-            text = _activity_text(item["what"], item["facts"], item["closure"])
-        elif item["source"] == 1:
+        if source == 0:
+            label = kinds.get(what, what)
+            # JSON arrives as text from this connection (Django reads it so for its JSON fields).
+            text = _activity_text(what, json.loads(detail), closure and json.loads(closure))
+        elif source == 1:
             label = _("Contact")
-            text = (
-                _("%(channel)s, %(minutes)s min") % {"channel": item["channel_label"], "minutes": item["minutes"]}
-                if item["minutes"]
-                else f"{item['channel_label']}"
-            )
+            text = _("%(channel)s, %(minutes)s min") % {"channel": channel, "minutes": minutes} if minutes else channel
+            if contact_type in ContactType.values:
+                text = f"{ContactType(contact_type).label}: {text}"
         else:
-            label, text = _("Note"), item["note_text"]
-        timeline.append(
-            {"at": item["moment"], "kind": item["what"], "label": label, "actor": item["actor_name"], "text": text}
-        )
+            label, text = _("Note"), note
+        timeline.append({"at": at, "kind": what, "label": label, "actor": actor, "text": text})
     return timeline
 
 

@@ -25,6 +25,7 @@ from cases.models import (
     ClosureRequest,
     ClosureStatus,
     Contact,
+    ContactType,
     EventKind,
     HiddenTerm,
     IdentifierKind,
@@ -703,18 +704,23 @@ def contact_add(
     case: Case,
     at: datetime,
     channel: Term,
+    contact_type: str = ContactType.COUNSELLING,
     duration_minutes: int | None = None,
     request: HttpRequest | None = None,
 ) -> Contact:
     if channel.vocabulary != Vocabulary.CHANNEL or terms_refused(case.organisation_id, [channel]):
         raise ValidationError({"channel": _("Choose one of the listed channels.")})
+    if contact_type not in ContactType.values:
+        raise ValidationError({"contact_type": _("Choose one of the listed types of contact.")})
     if at > timezone.now() + timedelta(minutes=5):
         raise ValidationError({"at": _("A contact cannot be in the future.")})
     if at < EARLIEST:
         raise ValidationError({"at": _("A contact must be in 2000 or later.")})
     if duration_minutes is not None and not 0 <= duration_minutes <= 24 * 60:
         raise ValidationError({"duration_minutes": _("Duration must be between 0 and 1440 minutes.")})
-    contact = Contact.objects.create(case=case, at=at, channel=channel, duration_minutes=duration_minutes, worker=actor)
+    contact = Contact.objects.create(
+        case=case, at=at, channel=channel, contact_type=contact_type, duration_minutes=duration_minutes, worker=actor
+    )
     _bump(case)
     access_log_record(action=Action.CHANGE, request=request, actor=actor, obj=case, detail={"contact": contact.pk})
     return contact

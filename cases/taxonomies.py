@@ -143,3 +143,33 @@ STEPS: list[tuple[str, str, str]] = [
     ("safety_plan", "Safety plan agreed", "Agree what to do if the victim feels unsafe or has thoughts of self-harm."),
     ("follow_up", "Follow-up contact", "Call or message again to check on the victim."),
 ]
+
+# Reasons for contact of Child Helpline International's data framework: the top-level categories, with the
+# subcategories this helpline's cases fall under named on their own. (code, label)
+CHI_CATEGORIES: list[tuple[str, str]] = [
+    ("violence_ocsea", "Violence: online child sexual abuse and exploitation"),
+    ("violence_other", "Violence: other"),
+    ("mental_health_suicidal", "Mental health: suicidal thoughts, suicide attempts and self-harm"),
+    ("mental_health_other", "Mental health: other"),
+    ("sexuality", "Sexuality and sexual health"),
+    ("peer_relationships", "Peer relationships"),
+    ("family_relationships", "Family relationships"),
+    ("education", "School and education"),
+    ("physical_health", "Physical health"),
+    ("discrimination", "Discrimination and exclusion"),
+    ("basic_needs", "Basic needs"),
+    ("legal", "Legal matters"),
+    ("commercial_exploitation", "Commercial exploitation"),
+    ("other", "Other"),
+]
+
+# The starting mapping: (CHI category code, vocabulary, term code), and (category code, case fact). Every kind of
+# sextortion, sexual content obtained, sexual demand and threat to share it is online sexual exploitation; a case
+# with self-harm or suicidal thoughts is counted under mental health too.
+CHI_TERM_MAPPINGS: list[tuple[str, str, str]] = [
+    *(("violence_ocsea", "sextortion_type", code) for code in ("financial", "sexual", "relational", "other")),
+    *(("violence_ocsea", "content_type", code) for code in ("self_image", "self_video", "live_capture", "manipulated")),
+    *(("violence_ocsea", "demand", code) for code in ("more_images", "live_acts")),
+    *(("violence_ocsea", "threat", code) for code in ("family", "friends", "school_work", "publish", "other")),
+]
+CHI_FACT_MAPPINGS: list[tuple[str, str]] = [("mental_health_suicidal", "self_harm")]

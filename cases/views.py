@@ -9,11 +9,13 @@ from django.core.paginator import Paginator
 from django.db.models import OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from cases import services
@@ -142,7 +144,31 @@ def case_new(request: HttpRequest) -> HttpResponse:
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = case_for_user(request, pk, detail=True)
     gate.read(request, case)
-    return render(request, "cases/case_detail.html", _detail_context(request, case))
+    return _case_page(request, _detail_context(request, case))
+
+
+def _case_page(request: HttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    """The case page: its content is drawn by Jinja2 (templates/jinja2/cases/), in the layout every page shares."""
+    # Escaped by Jinja2 as it was drawn.
+    content = mark_safe(render_to_string("cases/_detail.html", context, request, using="jinja2"))  # noqa: S308
+    return render(request, "cases/case_detail.html", {"case": context["case"], "content": content}, status=status)
+
+
+# The case page's messages with a count, formatted by its templates (``counted.overdue_steps % {"n": n}``): Jinja2
+# templates have no plural tag that makemessages reads.
+COUNTED = {
+    "overdue_steps": ngettext_lazy("%(n)s step is overdue.", "%(n)s steps are overdue.", "n"),
+    "overdue_at_closure": ngettext_lazy(
+        "%(n)s response step of this case is overdue: approving closes the case with it still to do.",
+        "%(n)s response steps of this case are overdue: approving closes the case with them still to do.",
+        "n",
+    ),
+    "also_seen_in": ngettext_lazy(
+        "Also seen in %(n)s other case of your organisation:",
+        "Also seen in %(n)s other cases of your organisation:",
+        "n",
+    ),
+}
 
 
 def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str, Any]:
@@ -177,7 +203,8 @@ def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str,
         "status_stale": forms.get("status_stale", ""),
         "assign_form": forms.get("assign_form") or AssignForm(case=case, initial={"assigned_to": case.assigned_to_id}),
         "assign_stale": forms.get("assign_stale", ""),
-        "step_statuses": StepStatus.choices,
+        "step_statuses": [(value, str(label)) for value, label in StepStatus.choices],  # translated once, not a step
+        "counted": COUNTED,
         "referrals": case.referrals.select_related("agency"),
         "can_assign": request.user.has_perm("cases.assign_case"),
         "can_read_history": request.user.has_perm("cases.view_case_history"),
@@ -232,10 +259,10 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def _detail_with_errors(request: HttpRequest, case: Case, status: int = 400, **forms: Any) -> HttpResponse:
     refreshed = case_for_user(request, case.pk, detail=True)
     gate.read(request, refreshed)
-    return render(request, "cases/case_detail.html", _detail_context(request, refreshed, **forms), status=status)
+    return _case_page(request, _detail_context(request, refreshed, **forms), status=status)
 
 
-# The parts of the case page (templates/cases/case_detail.html) that a form of the page changes, each with the id
+# The parts of the case page (templates/jinja2/cases/_detail.html) that a form of the page changes, each with the id
 # of its outermost element.
 PARTS = {
     "heading": "cases/_heading.html",
@@ -281,7 +308,7 @@ def _parts(
         announce=announce,
         focus=part if focus else "",
     )
-    response = render(request, "cases/_parts.html", context, status=status)
+    response = render(request, "cases/_parts.html", context, status=status, using="jinja2")
     patch_vary_headers(response, ["HX-Request"])
     return response
 

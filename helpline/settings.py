@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "supervision",
     "retention",
     "imports",
+    "guidance",
 ]
 # Demo data, the case generator and the benchmarks: outside production, where present (the production
 # image leaves devtools/ out).
@@ -110,6 +111,7 @@ MIDDLEWARE = [
     "accounts.middleware.TwoFactorRequiredMiddleware",
     "accounts.middleware.NoStoreForAuthenticatedMiddleware",
     "helpline.gate.GateMiddleware",
+    "supervision.prompt.ExposurePromptMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "pghistory.middleware.HistoryMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -130,8 +132,15 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
                 "notifications.context_processors.unread_count",
+                "supervision.prompt.exposure_prompt",
             ],
         },
+    },
+    {
+        # The case page's parts: Jinja2 draws their lists in about half the time the Django engine took (helpline.web).
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "OPTIONS": {"environment": "helpline.web.jinja2_environment"},
     },
 ]
 FORM_RENDERER = "helpline.web.FormRenderer"
@@ -155,6 +164,23 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point to a PostgreSQL server (postgres://...).")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Reports read from a PostgreSQL streaming replica of that database when REPORTS_DATABASE_URL names one, as the
+# runtime role (reports/replica.py): report pages, exports, the reports API and the statistics store's reads;
+# every write stays on the primary. Without it there is no second database. REPORTS_REPLICA_MAX_LAG: seconds
+# behind after which the report page warns that recent cases are missing from the figures.
+REPORTS_DATABASE_URL = env.str("REPORTS_DATABASE_URL", default="")
+REPORTS_REPLICA_MAX_LAG = env.int("REPORTS_REPLICA_MAX_LAG", default=300)
+if REPORTS_REPLICA_MAX_LAG < 1:
+    raise ImproperlyConfigured("REPORTS_REPLICA_MAX_LAG must be at least 1 (seconds).")
+if REPORTS_DATABASE_URL:
+    DATABASES["reports"] = env.db_url_config(REPORTS_DATABASE_URL)
+    if DATABASES["reports"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("REPORTS_DATABASE_URL must point to a PostgreSQL replica (postgres://...).")
+    DATABASES["reports"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["reports"]["CONN_HEALTH_CHECKS"] = True
+    # Tests never create a database on the replica, which could not write one: the alias reads the test database.
+    DATABASES["reports"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["reports.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # `make backup` writes pg_dump files here (helpline/backup.py).
 BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))

@@ -36,6 +36,7 @@ urlpatterns = [
     path("account/", include("accounts.urls")),
     path("cases/", include("cases.urls")),
     path("cases/", include(referral_urls.case_urlpatterns)),
+    path("cases/", include("guidance.urls")),
     path("drafts/", include("drafts.urls")),
     path("notifications/", include("notifications.urls")),
     path("referrals/", include("referrals.urls")),

@@ -1,9 +1,10 @@
-"""What the staff pages of several apps share: how form widgets are drawn, the labels of a list's choices, and a
-service's refusal shown on a posted form."""
+"""What the staff pages of several apps share: how form widgets and Jinja2 templates are drawn, the labels of a list's
+choices, and a service's refusal shown on a posted form."""
 
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import jinja2
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -12,6 +13,13 @@ from django.forms import renderers
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template import TemplateDoesNotExist
+from django.template.defaultfilters import date
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.formats import localize
+from django.utils.html import escape
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
+from django.utils.translation import gettext
 
 from cases.services import IdentifiersFound
 
@@ -31,6 +39,45 @@ class FormRenderer(renderers.BaseRenderer):
             return self.jinja2.get_template(template_name)
         except TemplateDoesNotExist:
             return self.django.get_template(template_name)
+
+
+def jinja2_environment(**options: Any) -> jinja2.Environment:
+    """Jinja2 for the templates it draws (``templates/jinja2/``, the case page's), with Django's ways: a value is
+    printed as a Django template prints it (local time, local format, Django's escaping), ``_`` translates from the
+    same catalogue, ``url`` reverses a URL name, the ``date`` filter is Django's, and ``django_include`` draws a
+    Django template that pages drawn by Django share.
+
+    makemessages reads these templates as Django templates: a message is written ``{{ _("...") }}`` or
+    ``{% set name = _("...") %}``, which it finds; a message with a count is declared in Python (``ngettext_lazy``)
+    and formatted in the template.
+    """
+    options.pop("autoescape", None)
+    environment = jinja2.Environment(autoescape=True, finalize=_as_django_prints, **options)
+    environment.globals.update(_=gettext, url=_url, django_include=_django_include)
+    environment.filters["date"] = _date
+    return environment
+
+
+def _as_django_prints(value: Any) -> Any:
+    if hasattr(value, "__html__"):
+        return value
+    if not isinstance(value, str):
+        value = str(localize(template_localtime(value)))
+    # Jinja2 escapes the rest as Django does, but for quotes, which Django writes &#x27; and &quot;.
+    return escape(value) if "'" in value or '"' in value else value
+
+
+def _url(name: str, *args: Any) -> str:
+    return reverse(name, args=args)
+
+
+def _date(value: Any, format: str) -> str:
+    return date(template_localtime(value), format)
+
+
+@jinja2.pass_context
+def _django_include(context: jinja2.runtime.Context, template_name: str, **values: Any) -> str:
+    return render_to_string(template_name, {**context.get_all(), **values})
 
 
 def label_choices(rows: Sequence[models.Model], *fields: str) -> None:

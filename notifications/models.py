@@ -10,6 +10,7 @@ class Kind(models.TextChoices):
     REFERRAL_FOLLOW_UP = "referral_follow_up", _("Referral follow-up due")
     SUPERVISOR_DIGEST = "supervisor_digest", _("Daily digest for supervisors")
     ACCOUNT_CHANGED = "account_changed", _("Change to an account of the organisation")
+    DEBRIEF_REQUEST = "debrief_request", _("Request for a debrief")
 
 
 def unread_count_of(user: models.Expression | OuterRef) -> Coalesce:
@@ -22,7 +23,7 @@ def unread_count_of(user: models.Expression | OuterRef) -> Coalesce:
 
 class Notification(models.Model):
     """One reminder to one person about one overdue item on one local day, a supervisor's daily digest,
-    or a change to an account told to a supervisor.
+    a change to an account told to a supervisor, or a person's request for a debrief told to their supervisors.
 
     The text holds only case references, counts, catalogue labels, usernames and staff e-mail addresses, never
     free text from a case.
@@ -38,8 +39,8 @@ class Notification(models.Model):
     subject_key = models.CharField(
         max_length=40,
         help_text=_(
-            'What it is about: "step:<id>", "referral:<id>", "digest:<recipient id>" '
-            'or "account:<access log id>:<recipient id>".'
+            'What it is about: "step:<id>", "referral:<id>", "digest:<recipient id>", '
+            '"account:<access log id>:<recipient id>" or "debrief:<answer id>:<recipient id>".'
         ),
     )
     day = models.DateField(help_text=_("The local date the reminder is for."))
@@ -61,7 +62,7 @@ class Notification(models.Model):
                 condition=Q(kind="step_overdue", case__isnull=False, step__isnull=False, referral__isnull=True)
                 | Q(kind="referral_follow_up", case__isnull=False, step__isnull=True, referral__isnull=False)
                 | Q(
-                    kind__in=["supervisor_digest", "account_changed"],
+                    kind__in=["supervisor_digest", "account_changed", "debrief_request"],
                     case__isnull=True,
                     step__isnull=True,
                     referral__isnull=True,

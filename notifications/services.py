@@ -318,6 +318,40 @@ def account_change_notify(
     return len(notifications)
 
 
+def debrief_request_notify(*, user: User, request_id: int) -> int:
+    """Tell the person's active supervisors, but themselves, that they asked for a debrief; in each one's language,
+    e-mailed after commit. No figure goes with it: how much the person has heard is on the exposure page only.
+
+    One notification per recipient and request (``request_id``, the person's answer to the prompt). Returns how
+    many were made.
+    """
+    from notifications.tasks import send_notification_email
+
+    now = timezone.now()
+    recipients = (
+        User.objects.filter(organisation_id=user.organisation_id, role=Role.SUPERVISOR, is_active=True)
+        .exclude(pk=user.pk)
+        .order_by("pk")
+    )
+    notifications = []
+    for recipient in recipients:
+        with translation.override(recipient.interface_language):
+            text = _("%(user)s asked for a debrief.") % {"user": user.get_username()}
+        notifications.append(
+            Notification(
+                recipient=recipient,
+                kind=Kind.DEBRIEF_REQUEST,
+                subject_key=f"debrief:{request_id}:{recipient.pk}",
+                day=timezone.localdate(now),
+                text=text,
+                detail={"user": user.pk},
+            )
+        )
+    for notification in Notification.objects.bulk_create(notifications):
+        send_notification_email.delay_on_commit(notification.pk)
+    return len(notifications)
+
+
 def notification_send_email(*, notification_id: int) -> bool:
     """E-mail one notification to its recipient, never twice. Returns whether this call sent it.
 
@@ -363,6 +397,9 @@ def _email_text(notification: Notification) -> tuple[str, str]:
     elif notification.kind == Kind.ACCOUNT_CHANGED:
         context = {"notification": notification}
         templates = ("notifications/account_subject.txt", "notifications/account_body.txt")
+    elif notification.kind == Kind.DEBRIEF_REQUEST:
+        context = {"notification": notification}
+        templates = ("notifications/debrief_subject.txt", "notifications/debrief_body.txt")
     else:
         context = {"notification": notification, "path": reverse("case_detail", args=[notification.case_id])}
         templates = ("notifications/email_subject.txt", "notifications/email_body.txt")

@@ -17,6 +17,7 @@ from reports.forms import ReportForm
 from reports.models import DisclosureMethod, Snapshot
 from reports.perturbation import CELL_KEY
 from reports.publishing import published_for
+from reports.replica import ReplicaUnavailable, reading_replica
 from reports.selectors import snapshots_visible_to
 from reports.views import valid_report_form
 
@@ -50,6 +51,16 @@ class TableSerializer(serializers.Serializer[Any]):
     total = RowSerializer(allow_null=True)
 
 
+class ReplicaSerializer(serializers.Serializer[Any]):
+    lag_seconds = serializers.FloatField(
+        allow_null=True,
+        help_text="How far the replica's data is behind the main database, at most; null when it cannot tell.",
+    )
+    receiving = serializers.BooleanField(help_text="Whether the replica is receiving changes from the main database.")
+    far_behind = serializers.BooleanField(help_text="Behind by more than the deployment allows, or by an unknown time.")
+    note = serializers.CharField(help_text="The same in words, as the report page says it.")
+
+
 class ReportSerializer(serializers.Serializer[Any]):
     parameters = serializers.DictField()
     generated_at = serializers.DateTimeField()
@@ -63,6 +74,10 @@ class ReportSerializer(serializers.Serializer[Any]):
     )
     statement = serializers.CharField(help_text="What was done to the figures, in words to quote with them.")
     tables = TableSerializer(many=True)
+    replica = ReplicaSerializer(
+        allow_null=True,
+        help_text="Where the deployment reads reports from a replica, how old its figures are; else null.",
+    )
 
 
 REPORT_PARAMETERS = [
@@ -102,14 +117,21 @@ class ReportView(APIView):
 
     permission_classes = [IsAuthenticated, CanReadReports]
 
-    @extend_schema(parameters=REPORT_PARAMETERS, responses={200: ReportSerializer, 400: OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=REPORT_PARAMETERS,
+        responses={200: ReportSerializer, 400: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request) -> Response:
         user = gate.signed_in_user(request)
         form = ReportForm(request.query_params, user=user)
         if not valid_report_form(request, form):
             return Response({"errors": form.errors.get_json_data()}, status=400)
         params = form.params()
-        report, tables, suppressed = published_for(user, params)
+        try:
+            with reading_replica() as replica:
+                report, tables, suppressed = published_for(user, params)
+        except ReplicaUnavailable as unavailable:
+            return Response({"detail": str(unavailable)}, status=503)
         gate.read(request, object_type="report", parameters=params.as_json(), api=True)
         return Response(
             {
@@ -121,6 +143,7 @@ class ReportView(APIView):
                 "perturbation": settings.DISCLOSURE_PERTURBATION if suppressed else None,
                 "statement": disclosure_note(suppressed=suppressed, threshold=settings.DISCLOSURE_THRESHOLD),
                 "tables": [table.as_json() for table in tables],
+                "replica": replica.as_json() if replica else None,
             }
         )
 

@@ -13,17 +13,28 @@ from typing import Any, Literal
 
 import pycountry
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext, gettext_lazy
 
 from accounts.models import User
 from accounts.roles import Role
-from cases.models import AgeUnknown, Gender, PlatformRole, Risk, StepType, Term, Vocabulary
+from cases.models import (
+    AgeUnknown,
+    ChiCategory,
+    ChiMapping,
+    ContactType,
+    Gender,
+    PlatformRole,
+    Risk,
+    StepType,
+    Term,
+    Vocabulary,
+)
 from cases.selectors import terms_offered_to
 from referrals.models import Agency, AgencyKind, Outcome
 from reports import rollups, store
+from reports.replica import figures_connection
 from reports.tables import TOTAL_KEY, Column, Derived, PublishedTable, Table, publish
 
 Granularity = Literal["month", "quarter", "year"]
@@ -276,7 +287,7 @@ class _Query:
     def rows(self, sql: str, **args: Any) -> list[tuple[Any, ...]]:
         if self.store is not None:
             return store.store_rows(self.store, sql, {**self.args, **args})
-        with connection.cursor() as cursor:
+        with figures_connection().cursor() as cursor:
             cursor.execute(sql, {**self.args, **args})
             return cursor.fetchall()
 
@@ -287,9 +298,10 @@ def build_report(
     progress: Callable[[int, int], None] | None = None,
     use_rollups: bool | None = None,
     as_of: datetime | None = None,
+    chi: bool = False,
 ) -> Report:
     """All tables; from the statistics store once it has been written, unless ``use_rollups`` says otherwise
-    (True: the store, False: the live tables).
+    (True: the store, False: the live tables). With ``chi``, the tables for Child Helpline International instead.
 
     ``as_of``: when the store was last written, if the caller has just read it.
     """
@@ -299,6 +311,8 @@ def build_report(
     query = _Query(params, use_store=use_store)
     report.as_of = as_of if query.use_store else report.generated_at
     steps = [_case_tables, _term_tables, _platform_table, _referral_tables, _step_table, _workload_table]
+    if chi:
+        steps = [_chi_tables]
     for done, step in enumerate(steps, start=1):
         report.tables += step(params, query)
         if progress is not None:
@@ -668,6 +682,97 @@ def _takedown_table(params: Params, q: _Query) -> Table:
         ),
     ]
     return table
+
+
+# --- Child Helpline International: contacts by type and by reason for contact, gender and age ------------------
+
+
+def _chi_tables(params: Params, q: _Query) -> list[Table]:
+    """Contacts by their own date (on the cases of the scope), as Child Helpline International asks for them yearly.
+
+    Every count is of contacts, each carrying its case's record key, like the workload's.
+    """
+    band = "CASE WHEN s.age >= 0 THEN width_bucket(s.age, %(limits)s::int[])::text ELSE s.age_unknown END"
+    found = q.rows(
+        f"SELECT s.reason, s.type, s.gender, {band}, sum(n)::int, sum(k)::bigint FROM {q.source('chi')} s"
+        " GROUP BY 1, 2, 3, 4"
+    )
+    genders = [(g.value, str(g.label)) for g in Gender] + [("", gettext("Gender not recorded"))]
+    bands = age_bands(params.age_limits)
+    columns = [
+        Column("contacts", gettext("Contacts")),
+        *(Column(f"gender_{key or 'not_recorded'}", label) for key, label in genders),
+        *(Column(f"age_{key or 'not_recorded'}", label) for key, label in bands),
+    ]
+    position = {column.key: index for index, column in enumerate(columns)}
+    # (table, row key) -> per column, [count, key sum]
+    cells: dict[tuple[str, Any], list[list[int]]] = {}
+    for reason, contact_type, gender, age_band, n, k in found:
+        places = [("reasons", reason)]
+        if contact_type == ContactType.COUNSELLING:
+            places.append(("counselling", reason))
+        if reason == 0:
+            places.append(("types", contact_type))
+        for place in places:
+            grid = cells.setdefault(place, [[0, 0] for _ in columns])
+            for key in ("contacts", f"gender_{gender or 'not_recorded'}", f"age_{age_band or 'not_recorded'}"):
+                grid[position[key]][0] += n
+                grid[position[key]][1] += k
+
+    def table(key: str, place: str, rows: list[tuple[Any, str]], **kwargs: Any) -> Table:
+        empty = [[0, 0] for _ in columns]
+        grids = [cells.get((place, row), empty) for row, _ in rows]
+        return Table(
+            key=key,
+            rows=[(str(row), label) for row, label in rows],
+            columns=columns,
+            counts=[[count for count, _ in grid] for grid in grids],
+            keys=[[key_sum for _, key_sum in grid] for grid in grids],
+            **kwargs,
+        )
+
+    shown = {reason for place, reason in cells if place != "types"}
+    shown |= set(ChiMapping.objects.values_list("category_id", flat=True))
+    reasons: list[tuple[Any, str]] = [
+        (category.pk, category.label) for category in ChiCategory.objects.filter(active=True) if category.pk in shown
+    ]
+    reasons += [(-1, gettext("No reason recorded")), (0, gettext("All contacts, each counted once"))]
+    by_reason = gettext(
+        "Each contact under every reason for contact of its case, in the categories of Child Helpline "
+        "International's data framework, so the reasons do not add up to the last row. Gender and age are the "
+        "victim's."
+    )
+    return [
+        table(
+            "chi_types",
+            "types",
+            [(t.value, str(t.label)) for t in ContactType],
+            title=gettext("Child Helpline International: contacts by type"),
+            description=gettext("Contacts by their own date; gender and age are the victim's."),
+            row_header=gettext("Type of contact"),
+            chart="bar",
+        ),
+        table(
+            "chi_reasons",
+            "reasons",
+            reasons,
+            title=gettext("Child Helpline International: all contacts by reason for contact"),
+            description=by_reason,
+            row_header=gettext("Reason for contact"),
+            column_totals=False,
+            chart="",
+        ),
+        table(
+            "chi_counselling",
+            "counselling",
+            reasons,
+            title=gettext("Child Helpline International: counselling contacts by reason for contact"),
+            description=by_reason,
+            row_header=gettext("Reason for contact"),
+            column_totals=False,
+            chart="",
+        ),
+    ]
 
 
 # --- response steps and workload -------------------------------------------------------------------------------------

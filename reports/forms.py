@@ -336,3 +336,40 @@ def _values(data: Mapping[str, Any], name: str) -> list[str]:
         return list(data.getlist(name))
     value = data[name]
     return [str(item) for item in value] if isinstance(value, list | tuple) else [str(value)]
+
+
+class ChiForm(ReportForm):
+    """The yearly figures for Child Helpline International: one calendar year (this year so far), by year, for
+    one organisation or all those the reader may report on, in a named age scheme, with no filter.
+
+    The same rules as any report apply (``ReportForm``), so the figures are disclosure-controlled alike.
+    """
+
+    year = forms.IntegerField(label=_("Year"), min_value=EARLIEST_YEAR)
+
+    def __init__(self, data: Mapping[str, Any] | None = None, *, user: User) -> None:
+        today = timezone.localdate()
+        asked = str((data or {}).get("year", "")).strip()
+        year = int(asked) if asked.isascii() and asked.isdigit() and EARLIEST_YEAR <= int(asked) <= today.year else 0
+        year = year or today.year - 1  # by default the last full year, the one Child Helpline International asks for
+        end = date(year, 12, 1) if year < today.year else date(year, today.month, 1)
+        merged = QueryDict(mutable=True)
+        for name in ("organisations", "age_scheme"):
+            if data is not None and name in data:
+                merged.setlist(name, _values(data, name))
+        merged.setlist("year", [asked or str(year)])
+        merged.update({"start": f"{year}-01", "end": f"{end:%Y-%m}", "granularity": "year"})
+        super().__init__(merged, user=user)
+        self.period_year = year  # the year the figures are counted for
+        self.fields["year"].widget.attrs["max"] = today.year
+        self.fields["age_scheme"].choices = [  # type: ignore[attr-defined]
+            (code, scheme.label) for code, scheme in self.schemes.items()
+        ]  # named schemes only
+
+    def clean_year(self) -> int:
+        year: int = self.cleaned_data["year"]
+        if year > timezone.localdate().year:
+            raise ValidationError(_("The year cannot be after this one."), code="future")
+        if year != self.period_year:  # "2024.0" and the like: a year the figures were not counted for
+            raise ValidationError(_("Give the year in four digits, e.g. 2025."), code="invalid")
+        return year

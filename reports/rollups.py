@@ -54,6 +54,28 @@ FACTS = {
 }
 TERM_TABLES = ("cases_case_demands", "cases_case_approaches", "cases_case_content_types", "cases_case_threats")
 
+# The reasons for contact of a case, as ids of Child Helpline International's categories (the mapping of
+# cases.models.ChiMapping): 0 for every contact once, then one row per reason, or -1 where no reason applies.
+CHI_FACTS = " OR ".join(
+    [
+        "m.fact = 'every_case'",
+        *(
+            f"(m.fact = '{name}' AND {FACTS[name]})"
+            for name in ("self_harm", "immediate_danger", "distributed", "paid", "extorted_again")
+        ),
+    ]
+)
+CHI_TERMS = " UNION ALL ".join(
+    [
+        "SELECT c.sextortion_type_id",
+        *(f"SELECT t.term_id FROM {table} t WHERE t.case_id = c.id" for table in TERM_TABLES),
+    ]
+)
+CHI_REASONS = (
+    "unnest(ARRAY[0] || coalesce(nullif(ARRAY(SELECT DISTINCT m.category_id::int FROM cases_chimapping m"
+    f" WHERE m.term_id IN ({CHI_TERMS}) OR {CHI_FACTS}), '{{}}'), ARRAY[-1]))"
+)
+
 FAMILIES = [
     Family(
         "victims",
@@ -120,6 +142,19 @@ FAMILIES = [
             ("timed", "count(k.duration_minutes)"),
             ("minutes", "sum(k.duration_minutes)"),
         ),
+    ),
+    Family(
+        "chi",
+        f"JOIN cases_contact k ON k.case_id = c.id CROSS JOIN LATERAL {CHI_REASONS} AS r(reason)",
+        "k.at",
+        (
+            ("reason", "r.reason"),
+            ("type", "k.contact_type"),
+            ("gender", "c.victim_gender"),
+            ("age", "coalesce(c.victim_age, -1)"),
+            ("age_unknown", "c.victim_age_unknown"),
+        ),
+        N,
     ),
     Family(
         "referrals",

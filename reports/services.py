@@ -18,6 +18,7 @@ from reports.engine import Params
 from reports.exports import FORMATS, render_report
 from reports.models import Export, ExportStatus
 from reports.publishing import published_for
+from reports.replica import ReplicaUnavailable
 from reports.selectors import organisations_for_reports
 
 logger = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ def _made(export: Export) -> bool:
 
     try:
         content = _content(export, progress)
-    except ExportRefused as refusal:
+    except (ExportRefused, ReplicaUnavailable) as refusal:
         _fail(export_id, str(refusal))
         return False
     except Exception:
@@ -119,7 +120,7 @@ def _content(export: Export, progress: Any) -> bytes:
     allowed = set(organisations_for_reports(user).values_list("pk", flat=True)) if user.is_active else set()
     if not set(params.organisations) <= allowed:
         raise ExportRefused(_("You may no longer read the statistics of these organisations."))
-    report, tables, suppressed = published_for(user, params, progress=progress)
+    report, tables, suppressed = published_for(user, params, progress=progress)  # read on the replica, if any
     return render_report(export.format, tables, params, generated_at=report.generated_at, suppressed=suppressed)
 
 

@@ -8,7 +8,8 @@ PostgreSQL stays the record and carries the parts too (``reports_store_part``), 
 worker process, on one machine or many, reads the same figures without a shared disk: each process
 keeps its own DuckDB database (a file in ``STATISTICS_CACHE_DIR``, written by that process alone, so
 DuckDB's one-writer rule always holds), takes in the parts written since it last looked, and runs the
-engine's SQL on it in-process.
+engine's SQL on it in-process. Where reports read from a replica (reports/replica.py), the parts are taken in
+from the replica; they are always written on the primary.
 
 Triggers (reports/migrations/0009_statistics_store_blocks.py) mark the organisation and block of any case
 whose facts change in ``reports_store_dirty``; ``store_refresh`` (Celery beat, every
@@ -30,6 +31,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from reports.models import RollupRefresh
+from reports.replica import figures_connection, reading_replica
 from reports.rollups import BY_NAME, FAMILIES, Family, month
 
 STORE_LOCK = 7_301_002  # advisory lock key: one writer at a time
@@ -222,7 +224,7 @@ def _write_blocks(blocks: set[tuple[int, int]]) -> None:
 
 def store_ready() -> bool:
     """The store has been written at least once (otherwise reports read the live tables)."""
-    with connection.cursor() as cursor:
+    with figures_connection().cursor() as cursor:
         cursor.execute("SELECT EXISTS (SELECT 1 FROM reports_store_part WHERE family = 'cases')")
         return bool(cursor.fetchone()[0])
 
@@ -232,9 +234,9 @@ def store_connection(organisations: Iterable[int]) -> duckdb.DuckDBPyConnection 
 
     Each process keeps its own DuckDB database file (so no two processes ever write one), with one table
     per family, and takes in the parts written since it last looked. None when the organisations have no
-    part: no case, nothing to read.
+    part: no case, nothing to read. The parts are read where report figures are (reports/replica.py).
     """
-    with connection.cursor() as cursor:
+    with figures_connection().cursor() as cursor:
         cursor.execute(
             "SELECT family, org, block, version::text FROM reports_store_part WHERE org = ANY(%s)",
             [list(organisations)],
@@ -263,12 +265,13 @@ def warm_up() -> None:
     half a minute; a report asked for meanwhile waits for it, as it would have."""
     from accounts.models import Organisation
 
-    if store_ready():
-        store_connection(Organisation.objects.values_list("pk", flat=True))
+    with reading_replica():
+        if store_ready():
+            store_connection(Organisation.objects.values_list("pk", flat=True))
 
 
 def _process_database() -> duckdb.DuckDBPyConnection:
-    name = str(connection.settings_dict["NAME"])
+    name = str(figures_connection().settings_dict["NAME"])
     if name not in _databases:
         folder = _private_folder()
         _forget_dead_processes(folder)

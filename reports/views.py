@@ -24,10 +24,11 @@ from reports.exports import (
     scope_case_count,
     tables_from_json,
 )
-from reports.forms import ReportForm
+from reports.forms import ChiForm, ReportForm
 from reports.models import Export, ExportStatus, Snapshot
 from reports.perturbation import CELL_KEY
 from reports.publishing import published_for
+from reports.replica import ReplicaUnavailable, reading_replica
 from reports.selectors import snapshots_visible_to
 from reports.tables import TOTAL_KEY, PublishedTable
 
@@ -86,24 +87,34 @@ def _query(request: HttpRequest) -> str:
     return query.urlencode()
 
 
-def _report_page(request: HttpRequest, form: ReportForm, status: int = 200, **context: Any) -> HttpResponse:
+def _page(
+    request: HttpRequest, form: ReportForm, *, template: str, export: str, status: int = 200, **context: Any
+) -> HttpResponse:
     query = _query(request)
-    prefix = f"{reverse('reports:export')}?{query}{'&' if query else ''}format="
+    prefix = f"{reverse(export)}?{query}{'&' if query else ''}format="
     downloads = [(format, prefix + format) for format in FORMATS]
-    return render(
-        request, "reports/report.html", {"form": form, "query": query, "downloads": downloads, **context}, status=status
-    )
+    return render(request, template, {"form": form, "query": query, "downloads": downloads, **context}, status=status)
 
 
-@_reporting
-def report(request: HttpRequest) -> HttpResponse:
-    form = ReportForm(request.GET, user=gate.signed_in_user(request))
+def _report_page(request: HttpRequest, form: ReportForm, status: int = 200, **context: Any) -> HttpResponse:
+    return _page(request, form, template="reports/report.html", export="reports:export", status=status, **context)
+
+
+def _published_page(request: HttpRequest, form: ReportForm, page: Any, *, chi: bool = False) -> HttpResponse:
+    """A report page of disclosure-controlled figures (the report, the CHI figures), its view logged."""
     if not valid_report_form(request, form):
-        return _report_page(request, form, status=400)
+        return page(request, form, status=400)
     params = form.params()
-    built, tables, suppressed = published_for(gate.signed_in_user(request), params)
-    gate.read(request, object_type="report", parameters=params.as_json(), suppressed=suppressed)
-    return _report_page(
+    try:
+        with reading_replica() as replica:
+            built, tables, suppressed = published_for(gate.signed_in_user(request), params, chi=chi)
+    except ReplicaUnavailable as unavailable:
+        return page(request, form, status=503, unavailable=str(unavailable))
+    detail: dict[str, Any] = {"parameters": params.as_json(), "suppressed": suppressed}
+    if chi:
+        detail["chi"] = True
+    gate.read(request, object_type="report", **detail)
+    return page(
         request,
         form,
         tables=_displayed(tables),
@@ -114,7 +125,13 @@ def report(request: HttpRequest) -> HttpResponse:
         generated_at=built.generated_at,
         as_of=built.as_of,
         refresh_seconds=settings.STATISTICS_REFRESH_SECONDS,
+        replica=replica,
     )
+
+
+@_reporting
+def report(request: HttpRequest) -> HttpResponse:
+    return _published_page(request, ReportForm(request.GET, user=gate.signed_in_user(request)), _report_page)
 
 
 @_reporting
@@ -128,10 +145,16 @@ def export(request: HttpRequest) -> HttpResponse:
         return _report_page(request, form, status=400)
     params = form.params()
     limit = settings.REPORT_EXPORT_INLINE_CASES
-    if scope_case_count(params, limit=limit) > limit:
+    try:
+        with reading_replica():
+            inline = scope_case_count(params, limit=limit) <= limit
+            if inline:
+                built, tables, suppressed = published_for(gate.signed_in_user(request), params)
+    except ReplicaUnavailable as unavailable:
+        return _report_page(request, form, status=503, unavailable=str(unavailable))
+    if not inline:
         made = services.export_request(user=gate.signed_in_user(request), params=params, format=format, request=request)
         return redirect("reports:export_detail", pk=made.pk)
-    built, tables, suppressed = published_for(gate.signed_in_user(request), params)
     content = render_report(format, tables, params, generated_at=built.generated_at, suppressed=suppressed)
     gate.read(
         request,
@@ -268,3 +291,42 @@ def printed(request: HttpRequest) -> HttpResponse:
     else:
         gate.read(request, action=Action.PRINT, object_type="report", query=request.POST.get("query", ""))
     return HttpResponse(status=204)
+
+
+def _chi_page(request: HttpRequest, form: ReportForm, status: int = 200, **context: Any) -> HttpResponse:
+    return _page(request, form, template="reports/chi.html", export="reports:chi_export", status=status, **context)
+
+
+@_reporting
+def chi(request: HttpRequest) -> HttpResponse:
+    """The yearly figures for Child Helpline International, disclosure-controlled as every report is."""
+    form = ChiForm(request.GET, user=gate.signed_in_user(request))
+    return _published_page(request, form, _chi_page, chi=True)
+
+
+@_reporting
+def chi_export(request: HttpRequest) -> HttpResponse:
+    """The yearly figures for Child Helpline International as a file; a few small tables, made at once."""
+    form = ChiForm(request.GET, user=gate.signed_in_user(request))
+    format = request.GET.get("format", "")
+    if format not in FORMATS:
+        form.add_error(None, gettext("Choose an export format: CSV, XLSX or JSON."))
+    if not valid_report_form(request, form):
+        return _chi_page(request, form, status=400)
+    params = form.params()
+    try:
+        with reading_replica():
+            built, tables, suppressed = published_for(gate.signed_in_user(request), params, chi=True)
+    except ReplicaUnavailable as unavailable:
+        return _chi_page(request, form, status=503, unavailable=str(unavailable))
+    content = render_report(format, tables, params, generated_at=built.generated_at, suppressed=suppressed)
+    gate.read(
+        request,
+        action=Action.EXPORT,
+        object_type="report",
+        parameters=params.as_json(),
+        chi=True,
+        format=format,
+        suppressed=suppressed,
+    )
+    return _attachment(content, format, filename(params, format, prefix="chi"))

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Aggregate, Count, FloatField, Func, Q, QuerySet
+from django.db.models import Aggregate, Count, FloatField, Func, Max, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Organisation, User
@@ -15,6 +15,7 @@ from cases.filters import HIGH_RISK, local_midnight, without_contact_since
 from cases.models import Case, Contact
 from cases.selectors import cases_visible_to, mark_overdue
 from referrals.models import Referral
+from supervision.models import ExposurePromptAnswer, PromptAnswer
 
 CASEWORKERS = (Role.WORKER, Role.SUPERVISOR)
 QUEUE_LENGTH = 100
@@ -210,3 +211,105 @@ def assignable_to(organisation_id: int) -> QuerySet[User]:
     return User.objects.filter(organisation_id=organisation_id, role__in=CASEWORKERS, is_active=True).order_by(
         "username"
     )
+
+
+# Exposure care. A hard contact is one on a case that has ever been at high or critical risk (the flag the database
+# sets and never clears) or that records self-harm or suicidal thoughts: lowering the risk later does not make what
+# was heard any lighter. A shift is the organisation's shift length back from now; a week, the past seven days.
+HARD_CONTACT = Q(case__closure_needs_approval=True) | Q(case__self_harm=True)
+EXPOSURE_WEEK = timedelta(days=7)
+
+
+def may_read_exposure(user: User | AnonymousUser) -> bool:
+    """How much each person has heard: their supervisors only, never administrators or analysts."""
+    return may_supervise(user)
+
+
+@dataclass(kw_only=True)
+class Exposure:
+    user: User
+    shift: int = 0
+    week: int = 0
+    over_shift: bool = False
+    over_week: bool = False
+    debrief_asked_at: datetime | None = None  # the latest request in the past week
+
+    @property
+    def over(self) -> bool:
+        return self.over_shift or self.over_week
+
+
+@dataclass
+class ExposureBoard:
+    organisation: Organisation
+    generated_at: datetime
+    shift_start: datetime
+    week_start: datetime
+    people: list[Exposure] = field(default_factory=list)
+
+    @property
+    def over(self) -> list[Exposure]:
+        return [person for person in self.people if person.over]
+
+
+def _exposure_windows(organisation: Organisation, now: datetime) -> tuple[datetime, datetime]:
+    return now - timedelta(hours=organisation.exposure_shift_hours), now - EXPOSURE_WEEK
+
+
+def exposure_of(organisation: Organisation, *, now: datetime | None = None) -> ExposureBoard:
+    """Each person's hard contacts in the shift and the week against the organisation's thresholds, in three
+    queries: the counts, the debriefs asked for, the people."""
+    now = now or timezone.now()
+    shift_start, week_start = _exposure_windows(organisation, now)
+    counts: dict[int, Any] = {
+        row["worker"]: row
+        for row in Contact.objects.filter(HARD_CONTACT, worker__organisation=organisation, at__gte=week_start)
+        .values("worker")
+        .annotate(shift=Count("pk", filter=Q(at__gte=shift_start)), week=Count("pk"))
+        .order_by()
+    }
+    debriefs = dict(
+        ExposurePromptAnswer.objects.filter(
+            user__organisation=organisation, answer=PromptAnswer.DEBRIEF, at__gte=week_start
+        )
+        .values("user")
+        .annotate(last=Max("at"))
+        .values_list("user", "last")
+        .order_by()
+    )
+    people = User.objects.filter(organisation=organisation).filter(
+        Q(role__in=CASEWORKERS, is_active=True) | Q(pk__in=set(counts))
+    )
+    board = ExposureBoard(organisation=organisation, generated_at=now, shift_start=shift_start, week_start=week_start)
+    for person in people.order_by("username"):
+        row = counts.get(person.pk, {})
+        shift, week = row.get("shift", 0), row.get("week", 0)
+        board.people.append(
+            Exposure(
+                user=person,
+                shift=shift,
+                week=week,
+                over_shift=shift >= organisation.exposure_shift_threshold,
+                over_week=week >= organisation.exposure_week_threshold,
+                debrief_asked_at=debriefs.get(person.pk),
+            )
+        )
+    return board
+
+
+def exposure_prompt_due(user: User, *, now: datetime | None = None) -> bool:
+    """Whether to offer this person a break: over a threshold of their organisation, and the prompt not already put
+    away or answered with a request for a debrief in this shift. At most two small queries."""
+    if user.role not in CASEWORKERS or not user.is_active:
+        return False
+    now = now or timezone.now()
+    organisation = user.organisation
+    shift_start, week_start = _exposure_windows(organisation, now)
+    counts = Contact.objects.filter(HARD_CONTACT, worker=user, at__gte=week_start).aggregate(
+        shift=Count("pk", filter=Q(at__gte=shift_start)), week=Count("pk")
+    )
+    over = (
+        counts["shift"] >= organisation.exposure_shift_threshold
+        or counts["week"] >= organisation.exposure_week_threshold
+    )
+    return over and not ExposurePromptAnswer.objects.filter(user=user, at__gte=shift_start).exists()

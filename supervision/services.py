@@ -1,8 +1,10 @@
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -12,6 +14,8 @@ from audit.services import access_log_record
 from cases.models import Case
 from cases.selectors import cases_visible_to
 from cases.services import case_assign
+from notifications.services import debrief_request_notify
+from supervision.models import ExposurePromptAnswer, PromptAnswer
 from supervision.selectors import CASEWORKERS
 
 MOST_AT_ONCE = 500
@@ -70,3 +74,39 @@ def cases_reassign(
                 continue
             moved.append(case_assign(actor=actor, case=case, assignee=assignee, request=request))
     return moved
+
+
+def _prompt_answer(
+    *, user: User, answer: PromptAnswer, request: HttpRequest | None
+) -> tuple[ExposurePromptAnswer, bool]:
+    """The answer, and whether it is new: the same answer given earlier in the shift stands, once."""
+    if user.role not in CASEWORKERS or not user.is_active:
+        raise PermissionDenied  # the page's gate refuses them first, with its refusal row
+    User.objects.select_for_update().filter(pk=user.pk).first()  # one answer at a time per person
+    shift_start = timezone.now() - timedelta(hours=user.organisation.exposure_shift_hours)
+    earlier = ExposurePromptAnswer.objects.filter(user=user, answer=answer, at__gte=shift_start).first()
+    if earlier is not None:
+        return earlier, False
+    entry = ExposurePromptAnswer.objects.create(user=user, answer=answer)
+    access_log_record(action=Action.CREATE, request=request, actor=user, obj=entry)
+    return entry, True
+
+
+@transaction.atomic
+def exposure_prompt_put_away(*, user: User, request: HttpRequest | None = None) -> ExposurePromptAnswer:
+    """The person saw the prompt to take a break and put it away: it stays away for the rest of the shift."""
+    return _prompt_answer(user=user, answer=PromptAnswer.PUT_AWAY, request=request)[0]
+
+
+@transaction.atomic
+def debrief_request(*, user: User, request: HttpRequest | None = None) -> int | None:
+    """The person asks their supervisors for a debrief: each active supervisor of the organisation (but themselves)
+    is notified in the app and by e-mail, and the prompt stays away for the rest of the shift.
+
+    Returns how many supervisors were told: 0 when there is nobody in the app to tell, None when the person had
+    already asked in this shift (they are told once a shift).
+    """
+    entry, new = _prompt_answer(user=user, answer=PromptAnswer.DEBRIEF, request=request)
+    if not new:
+        return None
+    return debrief_request_notify(user=user, request_id=entry.pk)

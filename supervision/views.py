@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
@@ -18,10 +19,13 @@ from cases.selectors import mark_overdue
 from helpline import gate
 from supervision import services
 from supervision.forms import BoardForm, ReassignForm
+from supervision.prompt import prompt_clear
 from supervision.selectors import (
     Figures,
     Workload,
     assignable_to,
+    exposure_of,
+    may_read_exposure,
     may_supervise,
     open_cases_held_by,
     people_of,
@@ -217,3 +221,47 @@ def reassign(request: HttpRequest) -> HttpResponse:
         }
     messages.success(request, text)
     return redirect(back)
+
+
+@gate.page(may_read_exposure, object_type="exposure")
+def exposure(request: HttpRequest) -> HttpResponse:
+    """How many hard contacts each person had in the shift and the week, and who is over the thresholds."""
+    user = gate.signed_in_user(request)
+    figures = exposure_of(user.organisation)
+    gate.read(request, object_type="exposure", object_id=user.organisation_id, people=len(figures.people))
+    return render(request, "supervision/exposure.html", {"board": figures, "organisation": user.organisation})
+
+
+_hearing = gate.page("cases.view_case", object_type="exposure")
+
+
+def _back_to_page(request: HttpRequest) -> str:
+    """The page the prompt was answered on, never another site."""
+    back = request.POST.get("next", "")
+    if back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return back
+    return reverse("home")
+
+
+@_hearing
+@require_POST
+def exposure_put_away(request: HttpRequest) -> HttpResponse:
+    services.exposure_prompt_put_away(user=gate.signed_in_user(request), request=request)
+    prompt_clear(request)
+    return redirect(_back_to_page(request))
+
+
+@_hearing
+@require_POST
+def debrief_request(request: HttpRequest) -> HttpResponse:
+    told = services.debrief_request(user=gate.signed_in_user(request), request=request)
+    prompt_clear(request)
+    if told is None:
+        messages.info(request, _("You asked for a debrief earlier in this shift: your supervisors know."))
+    elif told:
+        messages.success(request, _("Your supervisors have been asked for a debrief. Thank you for saying so."))
+    else:
+        messages.warning(
+            request, _("There is no other supervisor to tell in the app: please ask for a debrief in person.")
+        )
+    return redirect(_back_to_page(request))

@@ -98,6 +98,18 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             "Install Debian's package (apt-get install chromium) to run them.",
             red=True,
         )
+    replica = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if "No streaming replica could be started" in str(report.longrepr)
+    ]
+    if replica:
+        terminalreporter.write_sep("!", "STREAMING REPLICA NOT TESTED", red=True, bold=True)
+        terminalreporter.write_line(
+            "Reports reading from a real PostgreSQL replica did not run (tests/reports/test_replica_streaming.py): "
+            + str(replica[0].longrepr[-1] if isinstance(replica[0].longrepr, tuple) else replica[0].longrepr),
+            red=True,
+        )
 
 
 @pytest.fixture

@@ -12,11 +12,12 @@ LAYERS = [
     {"drafts"},
     {"cases"},
     {"referrals"},
-    {"imports", "reports", "supervision", "retention", "notifications", "health"},
+    {"imports", "reports", "supervision", "retention", "notifications", "health", "guidance"},
 ]
 LAYER = {app: number for number, apps in enumerate(LAYERS) for app in apps}
 # accounts tells supervisors of account changes; notifications needs the users it tells.
-UPWARD = {("accounts", "notifications")}
+# supervision tells supervisors that someone asked for a debrief; notifications knows nothing of supervision.
+UPWARD = {("accounts", "notifications"), ("supervision", "notifications")}
 # What every app may use of the project package; its URL conf and home page put the apps together.
 SHARED = {"helpline", "helpline.admin", "helpline.celery", "helpline.client_address", "helpline.gate", "helpline.web"}
 

@@ -19,8 +19,9 @@ from accounts.models import IdentityProvider, Organisation, User
 from accounts.roles import Role
 from accounts.services import user_invite
 from audit.models import AccessLog, Action
-from cases.models import StepType, Term
+from cases.models import ChiCategory, StepType, Term
 from cases.services import case_open
+from guidance.models import HandoutWording
 from imports.models import ImportJob
 from referrals.models import Agency
 from referrals.services import referral_create, takedown_item_add
@@ -240,6 +241,7 @@ TABLE: dict[str, Row] = {
     "case_new": Row(casework(), reads=False),
     "case_detail": case_row("case_detail"),
     "case_edit": case_row("case_edit"),
+    "case_handout": case_row("case_handout"),
     "case_history": Row(
         casework(404, supervisor=200),  # supervisors read the change history of their organisation's cases
         url=lambda r: reverse("case_history", args=[r["case"].pk]),
@@ -288,6 +290,17 @@ TABLE: dict[str, Row] = {
     "admin:cases_steptype_change": shared_admin_row("cases_steptype_change", "steptype"),
     "admin:cases_steptype_history": shared_admin_row("cases_steptype_history", "steptype"),
     "admin:cases_steptype_delete": shared_admin_row("cases_steptype_delete", "steptype", 403),
+    # Child Helpline International's reasons for contact and their mapping: the operator's, like the step catalogue.
+    "admin:cases_chicategory_changelist": Row(admins_only()),
+    "admin:cases_chicategory_add": Row(admins_only(403)),
+    "admin:cases_chicategory_change": shared_admin_row("cases_chicategory_change", "chicategory"),
+    "admin:cases_chicategory_history": shared_admin_row("cases_chicategory_history", "chicategory"),
+    "admin:cases_chicategory_delete": shared_admin_row("cases_chicategory_delete", "chicategory", 403),
+    "admin:guidance_handoutwording_changelist": Row(admins_only()),
+    "admin:guidance_handoutwording_add": Row(admins_only(), reads=False),
+    "admin:guidance_handoutwording_change": admin_object_row("guidance_handoutwording_change", "handout_wording"),
+    "admin:guidance_handoutwording_history": admin_object_row("guidance_handoutwording_history", "handout_wording"),
+    "admin:guidance_handoutwording_delete": admin_object_row("guidance_handoutwording_delete", "handout_wording"),
     "admin:referrals_agency_changelist": Row(admins_only()),
     "admin:referrals_agency_add": Row(admins_only(), reads=False),
     "admin:referrals_agency_change": admin_object_row("referrals_agency_change", "agency"),
@@ -317,6 +330,8 @@ TABLE: dict[str, Row] = {
     ),
     "reports:report": Row(reporting()),
     "reports:export": Row(reporting(), url=lambda r: reverse("reports:export") + "?format=json"),
+    "reports:chi": Row(reporting()),
+    "reports:chi_export": Row(reporting(), url=lambda r: reverse("reports:chi_export") + "?format=json"),
     "reports:export_detail": export_row("reports:export_detail"),
     "reports:export_download": export_row("reports:export_download"),
     "reports:printed": Row(reporting(405)),  # POST only
@@ -340,6 +355,12 @@ TABLE: dict[str, Row] = {
         whose={"own": {}, "foreign": {"supervisor": 404}},
     ),
     "supervision:reassign": Row(casework(404, supervisor=405)),  # POST only, refused to others before that
+    # How many hard contacts each person had: supervisors of the organisation only, never administrators or analysts
+    # (tests/supervision/test_exposure.py: another organisation's supervisor sees none of them).
+    "supervision:exposure": Row(casework(404, supervisor=200)),
+    # The prompt to take a break, answered by whoever records contacts: POST only.
+    "supervision:exposure_put_away": Row(casework(405)),
+    "supervision:debrief_request": Row(casework(405)),
     "api-workload": Row(
         {**everyone(403, supervisor=200, administrator=200, other_administrator=200), "anonymous": 401}
     ),
@@ -382,6 +403,12 @@ UNNAMED = {
     "admin/cases/term/<path:object_id>/": Row(admins_only(302), url=lambda r: f"/admin/cases/term/{r['term'].pk}/"),
     "admin/cases/steptype/<path:object_id>/": Row(
         admins_only(302), url=lambda r: f"/admin/cases/steptype/{r['steptype'].pk}/"
+    ),
+    "admin/cases/chicategory/<path:object_id>/": Row(
+        admins_only(302), url=lambda r: f"/admin/cases/chicategory/{r['chicategory'].pk}/"
+    ),
+    "admin/guidance/handoutwording/<path:object_id>/": Row(
+        admins_only(302), url=lambda r: f"/admin/guidance/handoutwording/{r['handout_wording'].pk}/"
     ),
     "admin/referrals/agency/<path:object_id>/": Row(
         admins_only(302), url=lambda r: f"/admin/referrals/agency/{r['agency'].pk}/"
@@ -518,11 +545,20 @@ def records(personas: dict[str, User], home_org: Organisation, other_org: Organi
             slug=f"sso-{organisation.pk}",
             label="Sign in",
             issuer="http://localhost:9",
-            client_id="helpline",
+            client_id=f"helpline-{organisation.pk}",
             client_secret="secret",
         )
 
-    shared = {"steptype": steptype, "content_type": content_type}
+    def wording_of(organisation: Any) -> HandoutWording:
+        return HandoutWording.objects.create(
+            organisation=organisation, section="contact", audience="parent", language="en", text="Call us."
+        )
+
+    shared = {
+        "steptype": steptype,
+        "content_type": content_type,
+        "chicategory": ChiCategory.objects.get(code="violence_ocsea"),
+    }
     return {
         "own": {
             "organisation": home_org,
@@ -538,6 +574,7 @@ def records(personas: dict[str, User], home_org: Organisation, other_org: Organi
             "import_job": import_job_of(personas["supervisor"]),
             **own_entries(home_org),
             "identity_provider": provider_of(home_org),
+            "handout_wording": wording_of(home_org),
             **shared,
         },
         "foreign": {
@@ -554,6 +591,7 @@ def records(personas: dict[str, User], home_org: Organisation, other_org: Organi
             "import_job": import_job_of(personas["other_administrator"]),
             **own_entries(other_org),
             "identity_provider": provider_of(other_org),
+            "handout_wording": wording_of(other_org),
             **shared,
         },
     }

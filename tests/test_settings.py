@@ -115,3 +115,32 @@ def test_a_redis_url_makes_the_cache_and_the_sessions_shared() -> None:
         "django.core.cache.backends.locmem.LocMemCache",
         "accounts.sessions",
     ]
+
+
+def test_reports_read_a_replica_only_when_its_url_is_given() -> None:
+    show = (
+        "from django.conf import settings as s; r = s.DATABASES.get('reports') or {}; "
+        "print(sorted(s.DATABASES), s.DATABASE_ROUTERS, r.get('HOST'), r.get('TEST', {}).get('MIRROR'))"
+    )
+    without = run_manage("shell", "-c", show)
+    assert without.returncode == 0, without.stderr
+    assert without.stdout.splitlines()[-1] == "['default'] [] None None"
+    replica = "postgres://helpline_app:secret@replica.internal:5432/helpline"
+    with_replica = run_manage("shell", "-c", show, REPORTS_DATABASE_URL=replica)
+    assert with_replica.returncode == 0, with_replica.stderr
+    assert with_replica.stdout.splitlines()[-1] == (
+        "['default', 'reports'] ['reports.replica.ReplicaRouter'] replica.internal default"
+    )
+
+
+def test_a_replica_that_is_not_postgresql_or_a_lag_below_a_second_is_refused() -> None:
+    for env, message in [
+        (
+            {"REPORTS_DATABASE_URL": "mysql://reader@replica/helpline"},
+            "REPORTS_DATABASE_URL must point to a PostgreSQL",
+        ),
+        ({"REPORTS_REPLICA_MAX_LAG": "0"}, "REPORTS_REPLICA_MAX_LAG must be at least 1"),
+    ]:
+        result = run_manage("check", **env)
+        assert result.returncode != 0
+        assert message in result.stderr

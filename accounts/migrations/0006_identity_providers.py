@@ -91,4 +91,8 @@ class Migration(migrations.Migration):
             model_name='externalidentity',
             constraint=models.UniqueConstraint(fields=('provider', 'user'), name='external_identity_one_per_user'),
         ),
+        migrations.AddConstraint(
+            model_name="identityprovider",
+            constraint=models.UniqueConstraint(fields=("issuer", "client_id"), name="identity_provider_unique_client"),
+        ),
     ]

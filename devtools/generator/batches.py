@@ -23,6 +23,7 @@ from cases.models import (
     CaseActivity,
     CasePlatform,
     Contact,
+    ContactType,
     EventKind,
     Note,
     OffenderIdentifier,
@@ -96,9 +97,11 @@ CASE_COLUMNS = [
     "created_at",
     "updated_at",
 ]
+# The types of the contacts after the first, by the contact's second modulo 20: mostly counselling.
+FOLLOW_UP_TYPES = [ContactType.SILENT.value, ContactType.INFORMATION.value, *[ContactType.COUNSELLING.value] * 18]
 CHILD_COLUMNS: dict[type[models.Model], list[str]] = {
     CasePlatform: ["case_id", "platform_id", "role"],
-    Contact: ["case_id", "at", "channel_id", "duration_minutes", "worker_id"],
+    Contact: ["case_id", "at", "channel_id", "contact_type", "duration_minutes", "worker_id"],
     ResponseStep: STEP_COLUMNS,
     OffenderIdentifier: ["case_id", "kind", "platform_id", "value", "value_hash", "created_at"],
     Note: ["case_id", "author_id", "text", "created_at", "identifiers_kept"],
@@ -384,7 +387,10 @@ def _batch(
             else:
                 minutes = None if rnd() < 0.5 else 5 + int(rnd() * 15)
             worker = holder if number == 0 or rnd() < 0.8 else workers[int(rnd() * n_workers)]
-            contacts_rows.append((case_id, at(contact_ts), contact_channel, minutes, worker))
+            # The first contact is counselling; of the later ones a few are silent or only ask for information,
+            # chosen from the time so that the random sequence (and every other fact drawn) stays the same.
+            contact_type = ContactType.COUNSELLING.value if number == 0 else FOLLOW_UP_TYPES[contact_ts % 20]
+            contacts_rows.append((case_id, at(contact_ts), contact_channel, contact_type, minutes, worker))
 
         cases.append(
             (

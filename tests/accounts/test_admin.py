@@ -359,7 +359,14 @@ def test_administrators_cannot_demote_or_deactivate_themselves(client_for: Any, 
 def test_organisation_name_is_not_editable_by_administrators(client_for: Any, personas: dict[str, User]) -> None:
     org = personas["administrator"].organisation
     response = client_for("administrator").post(
-        reverse("admin:accounts_organisation_change", args=[org.pk]), {"name": "Other Helpline", "country": "FR"}
+        reverse("admin:accounts_organisation_change", args=[org.pk]),
+        {
+            "name": "Other Helpline",
+            "country": "FR",
+            "exposure_shift_hours": 8,
+            "exposure_shift_threshold": 6,
+            "exposure_week_threshold": 20,
+        },
     )
     assert response.status_code == 302
     org.refresh_from_db()

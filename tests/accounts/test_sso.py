@@ -251,3 +251,126 @@ def test_an_unreachable_provider_says_so(home: IdentityProvider) -> None:
 
     assert response["Location"] == reverse("login")
     assert "cannot be reached just now" in client.get(reverse("login")).content.decode()
+
+
+def test_new_accounts_and_role_changes_are_logged_and_told(home: IdentityProvider) -> None:
+    supervisor = UserFactory.create(username="boss@home", organisation=home.organisation, role=Role.SUPERVISOR)
+    person(home, "r-1", preferred_username="Rita", groups=["helpline-workers"], amr=["mfa"])
+    sign_in(Client(), home, "r-1")
+    user = User.objects.get(username="rita@home")  # plain lower-case, as administrators name accounts
+    created = AccessLog.objects.get(action=Action.CREATE, object_id=str(user.pk))
+    assert created.detail == {"role": "worker", "sso": "home", "email": ""}
+
+    person(home, "r-1", preferred_username="Rita", groups=["helpline-supervisors"], amr=["mfa"])
+    sign_in(Client(), home, "r-1")
+
+    changed = AccessLog.objects.get(action=Action.CHANGE, object_id=str(user.pk))
+    assert changed.detail["role"] == ["worker", "supervisor"]
+    assert supervisor.notifications.count() == 2  # told of the new account and of the role change
+
+
+def test_only_a_verified_unused_address_is_kept(home: IdentityProvider) -> None:
+    UserFactory.create(username="vera@home", organisation=home.organisation, email="vera@home.example")
+    person(
+        home,
+        "e-1",
+        preferred_username="eve",
+        email="VERA@home.example",
+        email_verified=True,
+        groups=["helpline-workers"],
+    )
+    person(home, "e-2", preferred_username="ed", email="ed@home.example", groups=["helpline-workers"])
+    person(
+        home, "e-3", preferred_username="em", email="em@home.example", email_verified=True, groups=["helpline-workers"]
+    )
+    for sub in ("e-1", "e-2", "e-3"):
+        sign_in(Client(), home, sub)
+
+    emails = dict(User.objects.filter(username__in=["eve@home", "ed@home", "em@home"]).values_list("username", "email"))
+    assert emails == {"eve@home": "", "ed@home": "", "em@home": "em@home.example"}
+
+
+def test_odd_claims_are_refused_or_cleaned_never_a_server_error(home: IdentityProvider) -> None:
+    person(home, "c" * 300, preferred_username="long", groups=["helpline-workers"])
+    person(home, "n-9", preferred_username="nul", given_name="Ni\x00na\x1b", groups=["helpline-workers"])
+
+    assert sign_in(Client(), home, "c" * 300)["Location"] == reverse("login")
+    assert sign_in(Client(), home, "n-9").status_code == 302
+    assert User.objects.get(username="nul@home").first_name == "Nina"
+    assert AccessLog.objects.get(action=Action.LOGIN_FAILED).detail == {"reason": "claims"}
+
+
+def test_a_slow_provider_is_given_up_on(home: IdentityProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()  # accepts connections and never answers
+    monkeypatch.setattr("accounts.sso.TIMEOUT", 0.5)
+    IdentityProvider.objects.filter(pk=home.pk).update(issuer=f"http://127.0.0.1:{listener.getsockname()[1]}")
+    try:
+        response = Client().get(reverse("sso_start", args=[home.slug]))
+    finally:
+        listener.close()
+
+    assert response["Location"] == reverse("login")
+
+
+def test_the_admin_form_wants_https_and_one_organisation_per_client(
+    home: IdentityProvider, other: Any, settings: Any
+) -> None:
+    from accounts.admin import IdentityProviderForm
+
+    fields = {
+        "organisation": OrganisationFactory.create(name="Third Helpline").pk,
+        "slug": "again",
+        "label": "Again",
+        "client_id": home.client_id,
+        "client_secret": "s",
+        "groups_claim": "groups",
+        "group_roles": '[["helpline-workers", "worker"]]',
+        "mfa_amr": '["mfa"]',
+        "mfa_acr": "[]",
+        "enabled": True,
+    }
+    plain = IdentityProviderForm(data={**fields, "issuer": "http://idp.example"})
+    assert "issuer" in plain.errors
+
+    settings.DEBUG = True  # plain http allowed, for a provider on this machine
+    shared = IdentityProviderForm(data={**fields, "issuer": home.issuer + "/"})  # the same client, with a slash
+    assert "__all__" in shared.errors, shared.errors
+    fresh = IdentityProviderForm(data={**fields, "issuer": home.issuer, "client_id": "other-client"})
+    assert fresh.is_valid(), fresh.errors
+
+
+def test_claims_without_an_id_token_are_never_trusted(home: IdentityProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A token endpoint answering unsigned claims of its own (no ID token) signs nobody in."""
+    from authlib.integrations.django_client import DjangoOAuth2App
+
+    forged = {"sub": "forged", "preferred_username": "forged", "groups": ["helpline-supervisors"], "amr": ["mfa"]}
+    monkeypatch.setattr(
+        DjangoOAuth2App,
+        "fetch_access_token",
+        lambda self, **kwargs: {"access_token": "a", "token_type": "Bearer", "userinfo": forged},
+    )
+    client = Client()
+    start = client.get(reverse("sso_start", args=[home.slug]))
+    state = parse_qs(urlsplit(start["Location"]).query)["state"][0]
+
+    response = client.get(reverse("sso_callback", args=[home.slug]), {"code": "any", "state": state})
+
+    assert response["Location"] == reverse("login")
+    assert not User.objects.filter(username="forged@home").exists()
+    assert AccessLog.objects.get(action=Action.LOGIN_FAILED).detail == {"reason": "no_id_token"}
+
+
+def test_a_password_login_never_keeps_the_providers_second_factor(home: IdentityProvider) -> None:
+    UserFactory.create(username="pia@home", organisation=home.organisation, password="pw-long-enough-1")
+    client = Client()
+    session = client.session
+    session[SSO_MFA] = home.pk  # left over in this browser's session
+    session.save()
+
+    client.post(reverse("login"), {"username": "pia@home", "password": "pw-long-enough-1"})
+
+    assert SSO_MFA not in client.session

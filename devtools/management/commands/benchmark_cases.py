@@ -14,7 +14,8 @@ from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q
-from django.template.backends.django import Template
+from django.template.backends import django as django_backend
+from django.template.backends import jinja2 as jinja2_backend
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
@@ -270,26 +271,33 @@ class Command(BaseCommand):
 
     @contextmanager
     def _timing_templates(self, into: list[float]) -> Iterator[None]:
-        """Add the time of each page template rendered (its includes, widgets and context processors too) to
-        ``into``; a template rendered within another, as a widget's may be, is not counted twice."""
-        render = Template.render
+        """Add the time of each page template rendered, by Django or by Jinja2 (its includes, widgets and context
+        processors too) to ``into``; a template rendered within another, as a widget's may be, is not counted
+        twice."""
+        classes: tuple[Any, ...] = (django_backend.Template, jinja2_backend.Template)
+        renders = [template_class.render for template_class in classes]
         depth = [0]
 
-        def timed(template: Template, *args: Any, **kwargs: Any) -> Any:
-            began = time.perf_counter()
-            depth[0] += 1
-            try:
-                return render(template, *args, **kwargs)
-            finally:
-                depth[0] -= 1
-                if not depth[0]:
-                    into.append((time.perf_counter() - began) * 1000)
+        def timing(render: Any) -> Any:
+            def timed(template: Any, *args: Any, **kwargs: Any) -> Any:
+                began = time.perf_counter()
+                depth[0] += 1
+                try:
+                    return render(template, *args, **kwargs)
+                finally:
+                    depth[0] -= 1
+                    if not depth[0]:
+                        into.append((time.perf_counter() - began) * 1000)
 
-        Template.render = timed  # type: ignore[method-assign,assignment]
+            return timed
+
+        for template_class, render in zip(classes, renders, strict=True):
+            template_class.render = timing(render)
         try:
             yield
         finally:
-            Template.render = render  # type: ignore[method-assign]
+            for template_class, render in zip(classes, renders, strict=True):
+                template_class.render = render
 
     def _one(
         self, client: Client, target: str, name: str, url: str, runs: int, warmups: int, fresh_cache: bool = True
