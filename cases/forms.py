@@ -231,7 +231,7 @@ class StatusForm(forms.Form):
     closure_reason = forms.ModelChoiceField(
         label=_("Reason (when closing)"), queryset=Term.objects.none(), required=False
     )
-    # The version of the case the choice was made on (templates/cases/_version.html); without it, no check.
+    # The version of the case the choice was made on (templates/jinja2/cases/_version.html); without it, no check.
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args: Any, case: Case, user: User, terms: OfferedTerms, **kwargs: Any) -> None:
