@@ -117,15 +117,22 @@ DEFAULTS: dict[tuple[str, ...], Any] = {
 }
 
 
+def _twelve_or_under(case: Case) -> bool:
+    return case.victim_age is not None and case.victim_age <= 12
+
+
+def _default_keys(section: str, audience: str, younger: bool | None) -> list[tuple[str, ...]]:
+    """The keys of ``DEFAULTS`` for a part: the age advice by age (both where the age is not given)."""
+    if section != Section.AGE_ADVICE:
+        return [(section, audience)]
+    ages = ["younger", "older"] if younger is None else ["younger" if younger else "older"]
+    return [(section, audience, age) for age in ages]
+
+
 def default_wording(section: str, audience: str, language: str) -> list[str]:
     """The guidance's wording of a part, in a language (the age advice: 12 and under, then older)."""
-    keys = (
-        [(section, audience, age) for age in ("younger", "older")]
-        if section == Section.AGE_ADVICE
-        else [(section, audience)]
-    )
     with translation.override(language):
-        return [str(DEFAULTS[key]) for key in keys if key in DEFAULTS]
+        return [str(DEFAULTS[key]) for key in _default_keys(section, audience, None) if key in DEFAULTS]
 
 
 @dataclass
@@ -142,7 +149,7 @@ class Handout:
 
 
 def default_audience(case: Case) -> str:
-    return Audience.PARENT if case.victim_age is not None and case.victim_age <= 12 else Audience.YOUNG_PERSON
+    return Audience.PARENT if _twelve_or_under(case) else Audience.YOUNG_PERSON
 
 
 def sections_for(case: Case, not_applicable: set[str]) -> list[str]:
@@ -178,7 +185,7 @@ def build(case: Case, *, audience: str, language: str) -> Handout:
         (wording.section, wording.audience): wording.text
         for wording in HandoutWording.objects.filter(organisation=organisation, language=language)
     }
-    younger = case.victim_age is not None and case.victim_age <= 12
+    younger = _twelve_or_under(case)
     with translation.override(language):
         platforms = sorted({str(label) for label in case.platforms.values_list("platform__label", flat=True)})
         values = {
@@ -192,8 +199,8 @@ def build(case: Case, *, audience: str, language: str) -> Handout:
         for section in sections_for(case, not_applicable):
             wording = own.get((section, audience))
             if wording is None:
-                age = ("younger" if younger else "older",) if section == Section.AGE_ADVICE else ()
-                wording = str(DEFAULTS[(section, audience, *age)])
+                (key,) = _default_keys(section, audience, younger)
+                wording = str(DEFAULTS[key])
             parts.append((section, fill(wording, values).strip()))
         title = (
             _("What to do now: advice for parents and carers")

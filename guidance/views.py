@@ -22,7 +22,6 @@ def handout(request: HttpRequest, pk: int) -> HttpResponse:
     language = source.get("language") or request.LANGUAGE_CODE
     if audience not in Audience.values or language not in dict(settings.LANGUAGES):
         audience, language = default_audience(case), request.LANGUAGE_CODE
-    made = build(case, audience=audience, language=language)
     if request.method == "POST":
         gate.require(request, "cases.change_case", obj=case)
         reason = _("Handout given: %(audience)s, %(language)s") % {
@@ -35,7 +34,7 @@ def handout(request: HttpRequest, pk: int) -> HttpResponse:
     gate.read(request, case, handout=audience, language=language)
     context = {
         "case": case,
-        "handout": made,
+        "handout": build(case, audience=audience, language=language),
         "audience": audience,
         "language": language,
         "audiences": Audience.choices,

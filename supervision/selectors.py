@@ -256,6 +256,19 @@ def _exposure_windows(organisation: Organisation, now: datetime) -> tuple[dateti
     return now - timedelta(hours=organisation.exposure_shift_hours), now - EXPOSURE_WEEK
 
 
+def _hard_contacts(whose: Q, week_start: datetime) -> QuerySet[Contact]:
+    return Contact.objects.filter(HARD_CONTACT, whose, at__gte=week_start)
+
+
+def _shift_and_week(shift_start: datetime) -> dict[str, Count]:
+    return {"shift": Count("pk", filter=Q(at__gte=shift_start)), "week": Count("pk")}
+
+
+def _over(organisation: Organisation, shift: int, week: int) -> tuple[bool, bool]:
+    """Over the shift's threshold, over the week's: reaching a threshold is over it."""
+    return shift >= organisation.exposure_shift_threshold, week >= organisation.exposure_week_threshold
+
+
 def exposure_of(organisation: Organisation, *, now: datetime | None = None) -> ExposureBoard:
     """Each person's hard contacts in the shift and the week against the organisation's thresholds, in three
     queries: the counts, the debriefs asked for, the people."""
@@ -263,9 +276,9 @@ def exposure_of(organisation: Organisation, *, now: datetime | None = None) -> E
     shift_start, week_start = _exposure_windows(organisation, now)
     counts: dict[int, Any] = {
         row["worker"]: row
-        for row in Contact.objects.filter(HARD_CONTACT, worker__organisation=organisation, at__gte=week_start)
+        for row in _hard_contacts(Q(worker__organisation=organisation), week_start)
         .values("worker")
-        .annotate(shift=Count("pk", filter=Q(at__gte=shift_start)), week=Count("pk"))
+        .annotate(**_shift_and_week(shift_start))
         .order_by()
     }
     debriefs = dict(
@@ -284,13 +297,14 @@ def exposure_of(organisation: Organisation, *, now: datetime | None = None) -> E
     for person in people.order_by("username"):
         row = counts.get(person.pk, {})
         shift, week = row.get("shift", 0), row.get("week", 0)
+        over_shift, over_week = _over(organisation, shift, week)
         board.people.append(
             Exposure(
                 user=person,
                 shift=shift,
                 week=week,
-                over_shift=shift >= organisation.exposure_shift_threshold,
-                over_week=week >= organisation.exposure_week_threshold,
+                over_shift=over_shift,
+                over_week=over_week,
                 debrief_asked_at=debriefs.get(person.pk),
             )
         )
@@ -305,11 +319,7 @@ def exposure_prompt_due(user: User, *, now: datetime | None = None) -> bool:
     now = now or timezone.now()
     organisation = user.organisation
     shift_start, week_start = _exposure_windows(organisation, now)
-    counts = Contact.objects.filter(HARD_CONTACT, worker=user, at__gte=week_start).aggregate(
-        shift=Count("pk", filter=Q(at__gte=shift_start)), week=Count("pk")
-    )
-    over = (
-        counts["shift"] >= organisation.exposure_shift_threshold
-        or counts["week"] >= organisation.exposure_week_threshold
-    )
-    return over and not ExposurePromptAnswer.objects.filter(user=user, at__gte=shift_start).exists()
+    counts = _hard_contacts(Q(worker=user), week_start).aggregate(**_shift_and_week(shift_start))
+    if not any(_over(organisation, counts["shift"], counts["week"])):
+        return False
+    return not ExposurePromptAnswer.objects.filter(user=user, at__gte=shift_start).exists()

@@ -181,13 +181,12 @@ def worker_cases(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _back(request: HttpRequest) -> str:
-    """Where the selection was made: the board or a person's list, never another site."""
+def _back(request: HttpRequest, within: str) -> str:
+    """The posted ``next`` if it is a page of this site under ``within``, else ``within`` itself."""
     back = request.POST.get("next", "")
-    home = reverse("supervision:board")
-    if back.startswith(home) and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+    if back.startswith(within) and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         return back
-    return home
+    return within
 
 
 @_supervising
@@ -195,7 +194,7 @@ def _back(request: HttpRequest) -> str:
 def reassign(request: HttpRequest) -> HttpResponse:
     user = gate.signed_in_user(request)
     form = ReassignForm(request.POST, organisation_id=user.organisation_id)
-    back = _back(request)
+    back = _back(request, reverse("supervision:board"))
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
@@ -235,20 +234,12 @@ def exposure(request: HttpRequest) -> HttpResponse:
 _hearing = gate.page("cases.view_case", object_type="exposure")
 
 
-def _back_to_page(request: HttpRequest) -> str:
-    """The page the prompt was answered on, never another site."""
-    back = request.POST.get("next", "")
-    if back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        return back
-    return reverse("home")
-
-
 @_hearing
 @require_POST
 def exposure_put_away(request: HttpRequest) -> HttpResponse:
     services.exposure_prompt_put_away(user=gate.signed_in_user(request), request=request)
     prompt_clear(request)
-    return redirect(_back_to_page(request))
+    return redirect(_back(request, reverse("home")))
 
 
 @_hearing
@@ -264,4 +255,4 @@ def debrief_request(request: HttpRequest) -> HttpResponse:
         messages.warning(
             request, _("There is no other supervisor to tell in the app: please ask for a debrief in person.")
         )
-    return redirect(_back_to_page(request))
+    return redirect(_back(request, reverse("home")))
