@@ -51,6 +51,7 @@ class OfferedTerms:
     ) -> None:
         self.organisation_id = organisation_id
         self.in_use = in_use
+        self.read = read is not None
         if read is not None:
             self._by_vocabulary = read
 
@@ -65,6 +66,10 @@ class OfferedTerms:
         """Show the form's field the vocabulary's terms, and check a choice against them when the form is posted."""
         field = form.fields[name]
         assert isinstance(field, forms.ModelChoiceField)
+        if self.read and vocabulary not in self._by_vocabulary:
+            raise ValueError(
+                f"The terms of {vocabulary} were not read with the case (cases.selectors.CASE_PAGE_OFFERS)"
+            )
         # The query that checks a choice, made only for a posted form: a form only shown never runs it.
         field.queryset = (
             terms_offered_to(self.organisation_id, vocabulary, self.in_use) if form.is_bound else Term.objects.none()

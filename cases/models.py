@@ -217,10 +217,14 @@ class Case(models.Model):
     """An anonymised case: never a name, contact detail, birth date or address of the victim."""
 
     # When the case is read for its page (cases.selectors.case_for_user): the terms of its four lists, by list, its
-    # platforms, and the terms its organisation offers for a new choice, by vocabulary.
+    # platforms, the terms its organisation offers for a new choice, by vocabulary, its steps, its offender
+    # identifiers (each with ``others``) and the status of its last closure request.
     listed_terms: dict[str, list[Term]]
     listed_platforms: list["CasePlatform"]
     offered_terms: dict[str, list[Term]]
+    listed_steps: list["ResponseStep"]
+    listed_identifiers: list["OffenderIdentifier"]
+    last_closure_status: str | None
 
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="cases")
     reference = models.CharField(max_length=20)

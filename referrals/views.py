@@ -17,7 +17,7 @@ from audit.models import Action
 from cases import services as case_services
 from cases.selectors import case_for_user
 from helpline import gate
-from helpline.web import add_service_error, form_post, identifiers_found, label_choices
+from helpline.web import add_service_error, form_post, identifiers_found, jinja2_page, label_choices
 from referrals import services
 from referrals.forms import ConsentForm, ItemForm, ItemStatusForm, ReferralForm, ReferralListForm, TransitionForm
 from referrals.models import Referral, ReferralStatus
@@ -87,9 +87,10 @@ def referral_list(request: HttpRequest) -> HttpResponse:
     gate.read(request, object_type="referrals.referral", query=request.GET.urlencode())
     page = _list_page(referrals.order_by("-created_at", "-id"), request.GET.get("page"))
     label_choices(page.rows, "kind", "status", "outcome")
-    return render(
+    return jinja2_page(
         request,
         "referrals/referral_list.html",
+        "referrals/_list.html",
         {
             "page": page,
             "filters": filters,
@@ -169,7 +170,7 @@ def referral_summary(request: HttpRequest, pk: int) -> HttpResponse:
             "referral": referral,
             "case": case,
             "items": referral.items.select_related("platform"),
-            "evidence": [s for s in case.steps.all() if s.step_type.code == "preserve_evidence"],
+            "evidence": [s for s in case.listed_steps if s.step_type.code == "preserve_evidence"],
             "printed_at": timezone.now(),
             "printed_by": request.user,
         },

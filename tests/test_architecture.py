@@ -19,7 +19,15 @@ LAYER = {app: number for number, apps in enumerate(LAYERS) for app in apps}
 # supervision tells supervisors that someone asked for a debrief; notifications knows nothing of supervision.
 UPWARD = {("accounts", "notifications"), ("supervision", "notifications")}
 # What every app may use of the project package; its URL conf and home page put the apps together.
-SHARED = {"helpline", "helpline.admin", "helpline.celery", "helpline.client_address", "helpline.gate", "helpline.web"}
+SHARED = {
+    "helpline",
+    "helpline.admin",
+    "helpline.celery",
+    "helpline.client_address",
+    "helpline.gate",
+    "helpline.rows",
+    "helpline.web",
+}
 
 
 def runtime_imports(path: Path) -> list[tuple[int, str]]:

@@ -1,0 +1,100 @@
+"""Model instances read without compiling a query on every request: for the few queries of the pages open during a
+call whose compilation by the ORM took longer than running them.
+
+A written-out query (``cases.selectors._detail_sql``) selects each model's columns as ``columns`` writes them, one
+model after the other; ``split`` reads the row back into the instances, as the ORM's ``select_related`` would, with
+the values that follow them. A queryset whose only varying parameter is one value is compiled once and run again
+with other values (``compiled_once``).
+"""
+
+from collections.abc import Callable, Iterable, Sequence
+from functools import cache
+from typing import Any, TypeVar
+
+from django.db import DEFAULT_DB_ALIAS, connection, models
+from django.db.models.query import get_related_populators
+from django.db.models.sql.compiler import SQLCompiler
+
+M = TypeVar("M", bound=models.Model)
+
+# A value no query of ours is ever given, to find where the varying one goes among a compiled query's parameters.
+_PLACEHOLDER = -1_987_654_321  # within a 32-bit integer column, which the ORM checks a value against
+
+
+def compiled_once(build: Callable[[int], models.QuerySet[M]]) -> Callable[[int], list[M]]:
+    """``build(value)``'s rows, for any value: the queryset is compiled once, the first time, and afterwards run
+    with the value in its place among the parameters, its rows read back as the ORM reads them (``select_related``
+    and annotations included)."""
+
+    @cache
+    def compile() -> tuple[SQLCompiler, str, list[Any], int, list[Any]]:
+        queryset = build(_PLACEHOLDER)
+        compiler = queryset.query.get_compiler(DEFAULT_DB_ALIAS)
+        sql, parameters = compiler.as_sql()  # which sets what the rows are read back with (compiler.select...)
+        places = [place for place, parameter in enumerate(parameters) if parameter == _PLACEHOLDER]
+        if len(places) != 1 or queryset.query.deferred_loading[0] or compiler.klass_info is None:
+            raise ValueError("compiled_once takes a queryset of model instances with the value in one place")
+        # Django 5.2's signature (the type stubs follow a later one).
+        related = get_related_populators(compiler.klass_info, compiler.select, DEFAULT_DB_ALIAS)  # type: ignore[call-arg]
+        return compiler, sql, list(parameters), places[0], related
+
+    def run(value: int) -> list[M]:
+        compiler, sql, parameters, place, related = compile()
+        parameters = parameters.copy()
+        parameters[place] = value
+        with connection.cursor() as cursor:
+            cursor.execute(sql, parameters)
+            rows: Iterable[Sequence[Any]] = cursor.fetchall()
+        # As django.db.models.query.ModelIterable reads them.
+        klass_info, select = compiler.klass_info, compiler.select
+        converters = compiler.get_converters([column[0] for column in select])
+        if converters:
+            rows = compiler.apply_converters(rows, converters)
+        first, last = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        names = [column[0].target.attname for column in select[first:last]]
+        found = []
+        for row in rows:
+            instance = klass_info["model"].from_db(DEFAULT_DB_ALIAS, names, row[first:last])
+            for populator in related:
+                populator.populate(row, instance)
+            for name, position in compiler.annotation_col_map.items():
+                setattr(instance, name, row[position])
+            found.append(instance)
+        return found
+
+    return run
+
+
+@cache
+def _reading(model: type[models.Model]) -> tuple[list[str], list[tuple[int, Any]]]:
+    """The attribute names of the model's columns, in order, and the converters Django applies to them."""
+    fields = model._meta.concrete_fields
+    converters = [
+        (position, converter)
+        for position, field in enumerate(fields)
+        for converter in [*connection.ops.get_db_converters(field.cached_col), *field.get_db_converters(connection)]
+    ]
+    return [field.attname for field in fields], converters
+
+
+def columns(model: type[models.Model], alias: str) -> str:
+    """The model's columns from the table named ``alias``, in the order ``split`` reads them."""
+    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+
+
+def split(row: Sequence[Any], *models_in_order: type[models.Model]) -> list[Any]:
+    """The instances of the models whose columns the row holds in this order (None for one an outer join did not
+    find: its primary key is null), followed by the row's other values."""
+    values: list[Any] = []
+    start = 0
+    for model in models_in_order:
+        names, converters = _reading(model)
+        own = list(row[start : start + len(names)])
+        start += len(names)
+        if own[names.index(model._meta.pk.attname)] is None:
+            values.append(None)
+            continue
+        for position, converter in converters:
+            own[position] = converter(own[position], model._meta.concrete_fields[position].cached_col, connection)
+        values.append(model.from_db(DEFAULT_DB_ALIAS, names, own))
+    return [*values, *row[start:]]
