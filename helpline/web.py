@@ -2,6 +2,7 @@
 choices, and a service's refusal shown on a posted form."""
 
 from collections.abc import Callable, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.functional import cached_property
+from django.utils.hashable import make_hashable
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 from cases.services import IdentifiersFound
 
@@ -64,8 +66,8 @@ class _WidgetTemplates(renderers.Jinja2):
 def jinja2_environment(**options: Any) -> jinja2.Environment:
     """Jinja2 for the templates it draws (``templates/jinja2/``, the case page's), with Django's ways: a value is
     printed as a Django template prints it (local time, local format, Django's escaping), ``_`` translates from the
-    same catalogue, ``url`` reverses a URL name, the ``date`` filter is Django's, and ``django_include`` draws a
-    Django template that pages drawn by Django share.
+    same catalogue, ``url`` reverses a URL name, ``display(row, "field")`` is ``row.get_field_display()``, the ``date``
+    filter is Django's, and ``django_include`` draws a Django template that pages drawn by Django share.
 
     makemessages reads these templates as Django templates: a message is written ``{{ _("...") }}`` or
     ``{% set name = _("...") %}``, which it finds; a message with a count is declared in Python (``ngettext_lazy``)
@@ -73,7 +75,7 @@ def jinja2_environment(**options: Any) -> jinja2.Environment:
     """
     options.pop("autoescape", None)
     environment = jinja2.Environment(autoescape=True, finalize=_as_django_prints, **options)
-    environment.globals.update(_=gettext, url=_url, django_include=_django_include)
+    environment.globals.update(_=gettext, url=_url, display=_display, django_include=_django_include)
     environment.filters["date"] = _date
     return environment
 
@@ -89,12 +91,27 @@ def jinja2_page(
 
 
 def _as_django_prints(value: Any) -> Any:
-    if hasattr(value, "__html__"):
-        return value
-    if not isinstance(value, str):
+    if type(value) is int and not settings.USE_THOUSAND_SEPARATOR:
+        return str(value)  # as localize prints it, without its lookups
+    if type(value) is not str:
+        if hasattr(value, "__html__"):
+            return value
         value = str(localize(template_localtime(value)))
     # Jinja2 escapes the rest as Django does, but for quotes, which Django writes &#x27; and &quot;.
     return escape(value) if "'" in value or '"' in value else value
+
+
+def _display(row: models.Model, name: str) -> Any:
+    """What ``row.get_<name>_display()`` gives, from the field's labels translated once for the language (Django's
+    translates every choice on every call)."""
+    value = getattr(row, name)
+    return _labels(type(row), name, get_language()).get(make_hashable(value), value)
+
+
+@cache
+def _labels(model: type[models.Model], name: str, language: str | None) -> dict[Any, str]:
+    field = model._meta.get_field(name)
+    return {make_hashable(code): str(label) for code, label in field.flatchoices}  # type: ignore[union-attr]
 
 
 def _url(name: str, *args: Any) -> str:
