@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import Any
 
 import pghistory
 import pgtrigger
@@ -218,12 +219,14 @@ class Case(models.Model):
 
     # When the case is read for its page (cases.selectors.case_for_user): the terms of its four lists, by list, its
     # platforms, the terms its organisation offers for a new choice, by vocabulary, its steps, its offender
-    # identifiers (each with ``others``) and the status of its last closure request.
+    # identifiers (each with ``others``), its referrals, its timeline and the status of its last closure request.
     listed_terms: dict[str, list[Term]]
     listed_platforms: list["CasePlatform"]
     offered_terms: dict[str, list[Term]]
     listed_steps: list["ResponseStep"]
     listed_identifiers: list["OffenderIdentifier"]
+    listed_referrals: list[Any]
+    timeline: list[dict[str, Any]]
     last_closure_status: str | None
 
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="cases")

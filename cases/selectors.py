@@ -54,9 +54,10 @@ CASE_TERM_LISTS = ("approaches", "content_types", "demands", "threats")
 def case_for_user(request: HttpRequest, pk: Any, *, detail: bool = False) -> Case:
     """The case if this user may open it, else 404 (and the refusal is logged).
 
-    With ``detail``, everything the case page shows of the case itself comes along (``_load_detail``): the status
-    of its last closure request, its steps (``case.listed_steps``), offender identifiers with the other cases that
-    have them (``case.listed_identifiers``), terms and platforms.
+    With ``detail``, everything the case page shows of the case comes along, in six prepared reads (``_load_detail``):
+    the status of its last closure request, its steps (``case.listed_steps``), offender identifiers with the other
+    cases that have them (``case.listed_identifiers``), referrals (``case.listed_referrals``), terms and platforms
+    (``_load_terms``) and timeline (``case.timeline``).
     """
     if not detail:
         queryset = cases_visible_to(request.user).select_related("assigned_to", *CASE_TERMS)
@@ -66,7 +67,6 @@ def case_for_user(request: HttpRequest, pk: Any, *, detail: bool = False) -> Cas
         case = _load_detail(gate.signed_in_user(request), number)
     if case is None:
         gate.refuse(request, object_type=Case._meta.label_lower, object_id=str(pk)[:64])
-    _load_terms(case)
     return case
 
 
@@ -79,25 +79,37 @@ def _number(pk: Any) -> int | None:
     return number if -(2**63) <= number < 2**63 else None
 
 
-# The case page's case, its steps and its offender identifiers, written out: compiled by the ORM (with a
-# ``select_related`` each and the identifiers' subquery), they took three times as long as running them.
+# The vocabularies whose terms the forms of the case page offer (a contact's channel, an identifier's platform, the
+# reason to close).
+CASE_PAGE_OFFERS = (Vocabulary.CHANNEL, Vocabulary.PLATFORM, Vocabulary.CLOSURE_REASON)
+
+# The case of the user's organisation, as every statement of the case page's reads asks: another organisation's
+# case reads as nothing, in all of them.
+_OURS = "SELECT c.id FROM cases_case c WHERE c.id = %(case)s AND c.organisation_id = %(organisation)s"
+
+
 @cache
-def _detail_sql() -> tuple[str, str, str]:
+def _detail_sql() -> tuple[str, str, str, str, str, str]:
+    """The case page's reads, written out and kept prepared (``rows.prepared_cursor``): compiled by the ORM (with a
+    ``select_related`` each, the identifiers' subquery) they took three times as long as running them, and planned
+    on every request, longer again."""
+    referral = referral_model()
+    agency = referral._meta.get_field("agency").related_model
     case = f"""
         SELECT {rows.columns(Case, "c")}, {rows.columns(User, "assigned")},
             (SELECT status FROM cases_closurerequest closure WHERE closure.case_id = c.id
              ORDER BY closure.requested_at DESC, closure.id DESC LIMIT 1) AS last_closure_status
         FROM cases_case c LEFT JOIN accounts_user assigned ON assigned.id = c.assigned_to_id
         WHERE c.id = %(case)s AND c.organisation_id = %(organisation)s
-    """  # noqa: S608 (column names come from the models, never from input)
+    """  # noqa: S608 (names come from the models, never from input)
     steps = f"""
         SELECT {rows.columns(ResponseStep, "step")}, {rows.columns(StepType, "type")}, {rows.columns(User, "done_by")}
         FROM cases_responsestep step
             JOIN cases_steptype type ON type.id = step.step_type_id
             LEFT JOIN accounts_user done_by ON done_by.id = step.done_by_id
-        WHERE step.case_id = %(case)s
+        WHERE step.case_id IN ({_OURS})
         ORDER BY type.position, step.id
-    """  # noqa: S608
+    """  # noqa: S608 (names come from the models, never from input)
     # The other cases with the same identifier, of the same organisation: the only cases this user may see.
     identifiers = f"""
         SELECT {rows.columns(OffenderIdentifier, "identifier")}, {rows.columns(Term, "platform")},
@@ -108,104 +120,108 @@ def _detail_sql() -> tuple[str, str, str]:
                AND other.id IN (SELECT same.case_id FROM cases_offenderidentifier same
                                 WHERE same.value_hash = identifier.value_hash)) AS others
         FROM cases_offenderidentifier identifier LEFT JOIN cases_term platform ON platform.id = identifier.platform_id
-        WHERE identifier.case_id = %(case)s
+        WHERE identifier.case_id IN ({_OURS})
         ORDER BY identifier.created_at, identifier.id
-    """  # noqa: S608
-    return case, steps, identifiers
+    """  # noqa: S608 (names come from the models, never from input)
+    referrals = f"""
+        SELECT {rows.columns(referral, "referral")}, {rows.columns(agency, "agency")}
+        FROM {referral._meta.db_table} referral JOIN {agency._meta.db_table} agency ON agency.id = referral.agency_id
+        WHERE referral.case_id IN ({_OURS})
+        ORDER BY referral.created_at DESC, referral.id DESC
+    """  # noqa: S608 (names come from the models, never from input)
+    # Its terms, by list (``approaches``... and ``platform <role>``), those its foreign keys name, and every term of
+    # CASE_PAGE_OFFERS its organisation offers for a new choice (as ``terms_offered_to``). Joined to the case, five
+    # terms made its query slow to plan (eight tables); prefetched, the lists and the platforms took a query each.
+    named = ", ".join(f"c.{name}_id" for name in CASE_TERMS)
+    terms = f"""
+        SELECT {rows.columns(Term, "term")}, offered, lists FROM (
+            SELECT term.*,
+                term.vocabulary = ANY(%(offered)s)
+                AND term.active
+                AND (term.organisation_id IS NULL OR term.organisation_id = %(organisation)s)
+                AND NOT EXISTS (
+                    SELECT FROM cases_hiddenterm hidden
+                    WHERE hidden.organisation_id = %(organisation)s AND hidden.term_id = term.id
+                ) AS offered,
+                coalesce(on_case.lists, '{{}}') AS lists
+            FROM cases_term term LEFT JOIN (
+                SELECT term_id, array_agg(list ORDER BY list) AS lists
+                FROM (
+                    SELECT 'approaches' AS list, term_id FROM cases_case_approaches WHERE case_id IN ({_OURS})
+                    UNION ALL SELECT 'content_types', term_id FROM cases_case_content_types WHERE case_id IN ({_OURS})
+                    UNION ALL SELECT 'demands', term_id FROM cases_case_demands WHERE case_id IN ({_OURS})
+                    UNION ALL SELECT 'threats', term_id FROM cases_case_threats WHERE case_id IN ({_OURS})
+                    UNION ALL SELECT 'platform ' || role, platform_id FROM cases_caseplatform
+                        WHERE case_id IN ({_OURS})
+                ) listed
+                GROUP BY term_id
+            ) on_case ON on_case.term_id = term.id
+        ) term
+        WHERE offered OR lists <> '{{}}'
+            OR id IN (SELECT unnest(ARRAY[{named}]) FROM cases_case c
+                      WHERE c.id = %(case)s AND c.organisation_id = %(organisation)s)
+        ORDER BY vocabulary, position, label
+    """  # noqa: S608 (names come from the models, never from input)
+    timeline = f"SELECT * FROM ({CASE_TIMELINE_ROWS}) timeline WHERE EXISTS ({_OURS}) {CASE_TIMELINE_ORDER}"  # noqa: S608
+    return case, steps, identifiers, referrals, terms, timeline
 
 
 def _load_detail(user: User, pk: int) -> Case | None:
     """The case of the user's organisation with this id, read for its page (``_detail_sql``), or None."""
-    case_sql, steps_sql, identifiers_sql = _detail_sql()
-    parameters = {"case": pk, "organisation": user.organisation_id}
-    with connection.cursor() as cursor:
-        cursor.execute(case_sql, parameters)
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        case, case.assigned_to, case.last_closure_status = rows.split(row, Case, User)
-        cursor.execute(steps_sql, parameters)
-        case.listed_steps = []
-        for row in cursor.fetchall():
-            step, step.step_type, step.done_by = rows.split(row, ResponseStep, StepType, User)
-            step.case = case
-            case.listed_steps.append(step)
-        cursor.execute(identifiers_sql, parameters)
-        case.listed_identifiers = []
-        for row in cursor.fetchall():
-            identifier, identifier.platform, identifier.others = rows.split(row, OffenderIdentifier, Term)
-            identifier.case = case  # json (unlike jsonb) arrives decoded
-            case.listed_identifiers.append(identifier)
+    parameters: dict[str, Any] = {
+        "case": pk,
+        "organisation": user.organisation_id,
+        "offered": [vocabulary.value for vocabulary in CASE_PAGE_OFFERS],
+    }
+    found = []
+    with rows.prepared_cursor() as cursor:
+        for statement in _detail_sql():
+            cursor.execute(statement, parameters)
+            found.append(cursor.fetchall())
+    case_rows, step_rows, identifier_rows, referral_rows, term_rows, timeline_rows = found
+    if not case_rows:
+        return None
+    case, case.assigned_to, case.last_closure_status = rows.split(case_rows[0], Case, User)
+    case.listed_steps = []
+    for row in step_rows:
+        step, step.step_type, step.done_by = rows.split(row, ResponseStep, StepType, User)
+        step.case = case
+        case.listed_steps.append(step)
+    case.listed_identifiers = []
+    for row in identifier_rows:
+        identifier, identifier.platform, identifier.others = rows.split(row, OffenderIdentifier, Term)
+        identifier.case = case  # json (unlike jsonb) arrives decoded
+        case.listed_identifiers.append(identifier)
+    referral = referral_model()
+    case.listed_referrals = []
+    for row in referral_rows:
+        listed, listed.agency = rows.split(row, referral, referral._meta.get_field("agency").related_model)
+        listed.case = case
+        case.listed_referrals.append(listed)
+    _load_terms(case, [rows.split(row, Term) for row in term_rows])
+    case.timeline = _timeline(timeline_rows)
     return case
 
 
-# The vocabularies whose terms the forms of the case page offer (a contact's channel, an identifier's platform, the
-# reason to close).
-CASE_PAGE_OFFERS = (Vocabulary.CHANNEL, Vocabulary.PLATFORM, Vocabulary.CLOSURE_REASON)
-
-# The case's terms, by list (``approaches``... and ``platform <role>``), with every term of ``CASE_PAGE_OFFERS`` its
-# organisation offers for a new choice (as ``terms_offered_to``) and those its foreign keys name. Written out: built
-# with the ORM, the query took longer to compile in Python and to plan in PostgreSQL than to run.
-CASE_TERMS_SQL = """
-SELECT * FROM (
-    SELECT term.*,
-        term.vocabulary = ANY(%(offered)s)
-        AND term.active
-        AND (term.organisation_id IS NULL OR term.organisation_id = %(organisation)s)
-        AND NOT EXISTS (
-            SELECT FROM cases_hiddenterm hidden
-            WHERE hidden.organisation_id = %(organisation)s AND hidden.term_id = term.id
-        ) AS offered,
-        coalesce(on_case.lists, '{}') AS lists
-    FROM cases_term term LEFT JOIN (
-        SELECT term_id, array_agg(list ORDER BY list) AS lists
-        FROM (
-            SELECT 'approaches' AS list, term_id FROM cases_case_approaches WHERE case_id = %(case)s
-            UNION ALL SELECT 'content_types', term_id FROM cases_case_content_types WHERE case_id = %(case)s
-            UNION ALL SELECT 'demands', term_id FROM cases_case_demands WHERE case_id = %(case)s
-            UNION ALL SELECT 'threats', term_id FROM cases_case_threats WHERE case_id = %(case)s
-            UNION ALL SELECT 'platform ' || role, platform_id FROM cases_caseplatform WHERE case_id = %(case)s
-        ) listed
-        GROUP BY term_id
-    ) on_case ON on_case.term_id = term.id
-) term
-WHERE offered OR lists <> '{}' OR id = ANY(%(named)s)
-ORDER BY vocabulary, position, label
-"""
-
-
-def _load_terms(case: Case) -> None:
-    """The case's terms, named by its foreign keys, in its four lists and as its platforms, with the terms its
-    organisation offers for a new choice in the forms of the case page (``case.offered_terms``, by vocabulary),
-    in one query (``CASE_TERMS_SQL``).
-
-    Joined to the case, five terms made its query slow to plan (eight tables); prefetched, the lists and the
-    platforms took a query each. The lists are kept in ``case.listed_terms``, the platforms (with their roles) in
-    ``case.listed_platforms``.
-    """
-    named = [term_id for name in CASE_TERMS if (term_id := getattr(case, f"{name}_id")) is not None]
-    parameters = {
-        "case": case.pk,
-        "organisation": case.organisation_id,
-        "named": named,
-        "offered": [vocabulary.value for vocabulary in CASE_PAGE_OFFERS],
-    }
-    terms: list[Any] = list(Term.objects.raw(CASE_TERMS_SQL, parameters))  # with ``offered`` and ``lists``
-    by_id = {term.pk: term for term in terms}
+def _load_terms(case: Case, terms: list[list[Any]]) -> None:
+    """The case's terms, each with whether it is offered and the lists that name it: named by its foreign keys,
+    its lists (``case.listed_terms``) and platforms (``case.listed_platforms``), and the terms its organisation
+    offers for a new choice in the forms of the case page (``case.offered_terms``, by vocabulary)."""
+    by_id = {term.pk: term for term, _offered, _lists in terms}
     for name in CASE_TERMS:
         term_id = getattr(case, f"{name}_id")
         if term_id is None or term_id in by_id:
             setattr(case, name, by_id.get(term_id))
-    case.listed_terms = {name: [term for term in terms if name in term.lists] for name in CASE_TERM_LISTS}
+    case.listed_terms = {name: [term for term, _offered, lists in terms if name in lists] for name in CASE_TERM_LISTS}
     case.listed_platforms = [
         CasePlatform(case=case, platform=term, role=role)
-        for term in terms
-        for listed in term.lists
+        for term, _offered, lists in terms
+        for listed in lists
         if (role := listed.removeprefix("platform ")) != listed
     ]
     case.offered_terms = {vocabulary: [] for vocabulary in CASE_PAGE_OFFERS}
-    for term in terms:
-        if term.offered:
+    for term, offered, _lists in terms:
+        if offered:
             case.offered_terms[term.vocabulary].append(term)
 
 
@@ -297,8 +313,8 @@ def _activity_text(kind: str, detail: dict[str, Any], closure: dict[str, Any] | 
 
 
 # Activity, contacts and notes of a case in one list, oldest first; a closure event with its request's reason and
-# comments. Written out for the same reason as CASE_TERMS_SQL.
-CASE_TIMELINE_SQL = """
+# comments. Written out for the same reason as the case page's reads (``_detail_sql``), which include it.
+CASE_TIMELINE_ROWS = """
 SELECT 0 AS source, activity.id, activity.at AS moment, activity.kind AS what, actor.username,
     activity.detail, (
         SELECT jsonb_build_object(
@@ -321,20 +337,23 @@ UNION ALL
 SELECT 2, note.id, note.created_at, 'note', author.username, NULL, NULL, NULL, NULL, NULL, note.text
 FROM cases_note note JOIN accounts_user author ON author.id = note.author_id
 WHERE note.case_id = %(case)s
-ORDER BY moment, source, id
 """
+CASE_TIMELINE_ORDER = "ORDER BY moment, source, id"
 
 
 def case_timeline(case: Case) -> list[dict[str, Any]]:
     """Contacts, notes and recorded activity of a case, oldest first, as text for people: one query
-    (``CASE_TIMELINE_SQL``).
+    (``CASE_TIMELINE_ROWS``).
 
     A closure event names its request, whose reason and comments (free text lives only on the request) come
     along with it.
     """
     with connection.cursor() as cursor:
-        cursor.execute(CASE_TIMELINE_SQL, {"case": case.pk})
-        rows = cursor.fetchall()
+        cursor.execute(f"{CASE_TIMELINE_ROWS} {CASE_TIMELINE_ORDER}", {"case": case.pk})
+        return _timeline(cursor.fetchall())
+
+
+def _timeline(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     kinds = dict(EventKind.choices)
     timeline = []
     for source, _id, at, what, actor, detail, closure, channel, contact_type, minutes, note in rows:

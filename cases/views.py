@@ -35,7 +35,6 @@ from cases.models import Case, CasePlatform, Status, StepStatus
 from cases.selectors import (
     case_access_log,
     case_for_user,
-    case_timeline,
     cases_visible_to,
     closure_of,
     closure_requests_pending,
@@ -200,7 +199,7 @@ def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str,
             if case.status != Status.CLOSED and s.status == StepStatus.TODO and s.due_at and s.due_at < now
         ],
         "now": now,
-        "timeline": case_timeline(case),
+        "timeline": case.timeline,
         "note_form": (note_form := forms.get("note_form") or NoteForm()),
         "note_draft": draft_restore(request, note_form, CASE_NOTE.key(case.pk)),
         "contact_form": forms.get("contact_form")
@@ -216,7 +215,7 @@ def _detail_context(request: HttpRequest, case: Case, **forms: Any) -> dict[str,
         "assign_stale": forms.get("assign_stale", ""),
         "step_statuses": [(value, str(label)) for value, label in StepStatus.choices],  # translated once, not a step
         "counted": COUNTED,
-        "referrals": case.referrals.select_related("agency"),
+        "referrals": case.listed_referrals,
         "can_assign": request.user.has_perm("cases.assign_case"),
         "can_read_history": request.user.has_perm("cases.view_case_history"),
         "can_read_access_log": request.user.has_perm("cases.view_case_access_log"),

@@ -3,46 +3,78 @@ call whose compilation by the ORM took longer than running them.
 
 A written-out query (``cases.selectors._detail_sql``) selects each model's columns as ``columns`` writes them, one
 model after the other; ``split`` reads the row back into the instances, as the ORM's ``select_related`` would, with
-the values that follow them. A queryset whose only varying parameter is one value is compiled once and run again
-with other values (``compiled_once``).
+the values that follow them. A queryset whose only varying parameters are a few ids or texts is compiled once and
+run again with other values (``compiled_once``).
 """
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from typing import Any, TypeVar
 
+import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, models
+from django.db.backends.utils import CursorDebugWrapper
 from django.db.models.query import get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
 
 M = TypeVar("M", bound=models.Model)
 
-# A value no query of ours is ever given, to find where the varying one goes among a compiled query's parameters.
-_PLACEHOLDER = -1_987_654_321  # within a 32-bit integer column, which the ORM checks a value against
+# Values no query of ours is ever given, to find where each varying value goes among a compiled query's parameters
+# (within a 32-bit integer column, which the ORM checks a value against; a text column gets them as text).
+_STAND_IN = -1_987_654_321
 
 
-def compiled_once(build: Callable[[int], models.QuerySet[M]]) -> Callable[[int], list[M]]:
-    """``build(value)``'s rows, for any value: the queryset is compiled once, the first time, and afterwards run
-    with the value in its place among the parameters, its rows read back as the ORM reads them (``select_related``
-    and annotations included)."""
+@contextmanager
+def prepared_cursor() -> Iterator[Any]:
+    """A cursor whose statements PostgreSQL keeps prepared for the connection (``DATABASE_PREPARED_STATEMENTS``):
+    parsed and planned once, then only run. For our written-out reads, one statement each; Django's other cursors
+    bind their parameters in Python and are never prepared. Its queries are Django's like any other: counted,
+    logged, timed."""
+    connection.ensure_connection()
+    binding: Any = psycopg.Cursor(connection.connection)  # parameters bound on the server, which preparing needs
+    cursor = _LoggedAsWritten(binding, connection) if connection.queries_logged else connection.make_cursor(binding)
+    with cursor:
+        yield cursor
+
+
+class _LoggedAsWritten(CursorDebugWrapper):
+    """Django's query log, with each statement as written: psycopg keeps no text of a prepared one."""
+
+    def execute(self, sql: Any, params: Any = None) -> Any:
+        with self.debug_sql(sql, params):
+            return self._execute_with_wrappers(sql, params, many=False, executor=self._execute)
+
+
+def compiled_once(build: Callable[..., models.QuerySet[M]]) -> Callable[..., list[M]]:
+    """``build(*values)``'s rows, for any values: the queryset is compiled once, the first time, with stand-ins for
+    the values, and afterwards run with the values in their places among the parameters, its rows read back as the
+    ORM reads them (``select_related`` and annotations included). Each value is an id or a text, compared in the
+    query as it is (``field=value``)."""
 
     @cache
-    def compile() -> tuple[SQLCompiler, str, list[Any], int, list[Any]]:
-        queryset = build(_PLACEHOLDER)
+    def compile(count: int) -> tuple[SQLCompiler, str, list[Any], list[list[int]], list[Any]]:
+        stand_ins = [_STAND_IN - number for number in range(count)]
+        queryset = build(*stand_ins)
         compiler = queryset.query.get_compiler(DEFAULT_DB_ALIAS)
         sql, parameters = compiler.as_sql()  # which sets what the rows are read back with (compiler.select...)
-        places = [place for place, parameter in enumerate(parameters) if parameter == _PLACEHOLDER]
-        if len(places) != 1 or queryset.query.deferred_loading[0] or compiler.klass_info is None:
-            raise ValueError("compiled_once takes a queryset of model instances with the value in one place")
+        places = [
+            [place for place, parameter in enumerate(parameters) if parameter in (stand_in, str(stand_in))]
+            for stand_in in stand_ins
+        ]
+        if not all(places) or queryset.query.deferred_loading[0] or compiler.klass_info is None:
+            raise ValueError("compiled_once takes a queryset of model instances that compares each value")
         # Django 5.2's signature (the type stubs follow a later one).
         related = get_related_populators(compiler.klass_info, compiler.select, DEFAULT_DB_ALIAS)  # type: ignore[call-arg]
-        return compiler, sql, list(parameters), places[0], related
+        return compiler, sql, list(parameters), places, related
 
-    def run(value: int) -> list[M]:
-        compiler, sql, parameters, place, related = compile()
+    def run(*values: int | str) -> list[M]:
+        compiler, sql, parameters, places, related = compile(len(values))
         parameters = parameters.copy()
-        parameters[place] = value
-        with connection.cursor() as cursor:
+        for value, its_places in zip(values, places, strict=True):
+            for place in its_places:
+                parameters[place] = value
+        with prepared_cursor() as cursor:
             cursor.execute(sql, parameters)
             rows: Iterable[Sequence[Any]] = cursor.fetchall()
         # As django.db.models.query.ModelIterable reads them.

@@ -9,12 +9,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from cases import services
+from cases import selectors, services
 from cases.models import Case, PlatformRole, Term
 from referrals import services as referral_services
 from referrals.models import Agency
@@ -24,8 +25,9 @@ pytestmark = pytest.mark.django_db
 
 # The session; the user with their authenticators and unread notifications (permissions come from the role); the
 # case with the status of its last closure request; its steps; its offender identifiers with the other cases that
-# have them; its terms, platforms and the terms its forms offer; the access-log row; the timeline; the note's
-# draft; its referrals. A closure request waiting or sent back is read too.
+# have them; its referrals; its terms, platforms and the terms its forms offer; its timeline
+# (cases.selectors._detail_sql); the access-log row; the note's draft. A closure request waiting or sent back is
+# read too.
 CASE_PAGE_QUERIES = 10
 
 
@@ -163,3 +165,48 @@ def test_the_case_list_runs_a_fixed_number_of_queries(
         page = client.get(f"{reverse('case_list')}?{query}")
     assert page.status_code == 200
     assert page.content.count(b'<td><a href="/cases/') >= 5
+
+
+def _fields(row: Any) -> dict[str, Any]:
+    return {name: value for name, value in vars(row).items() if not name.startswith("_")}
+
+
+def test_the_case_pages_reads_give_what_the_orm_gives(personas: dict[str, User], case: Case) -> None:
+    """The written-out reads (cases.selectors._detail_sql) against the ORM's, field by field."""
+    worker = personas["worker"]
+    services.case_assign(actor=personas["supervisor"], case=case, assignee=worker)
+    read = selectors._load_detail(worker, case.pk)
+    assert read is not None
+    orm = Case.objects.select_related("assigned_to").get(pk=case.pk)
+    assert read.assigned_to == orm.assigned_to == worker
+    assert {name: getattr(read, name) for name in _fields(orm)} == _fields(orm)
+    steps = list(orm.steps.select_related("step_type", "done_by"))
+    assert [_fields(step) for step in read.listed_steps] == [_fields(step) for step in steps]
+    assert [step.step_type.label for step in read.listed_steps] == [step.step_type.label for step in steps]
+    assert [str(step.done_by) for step in read.listed_steps] == [str(step.done_by) for step in steps]
+    identifiers = list(selectors.identifiers_with_linked_cases(worker).filter(case=case))
+    assert [(_fields(i), i.platform) for i in read.listed_identifiers] == [
+        (_fields(i), i.platform) for i in identifiers
+    ]
+    assert [i.others for i in read.listed_identifiers] == [i.others for i in identifiers]
+    assert any(i.others for i in read.listed_identifiers)
+    referrals = list(case.referrals.select_related("agency"))
+    assert [(_fields(r), r.agency) for r in read.listed_referrals] == [(_fields(r), r.agency) for r in referrals]
+    assert read.timeline == selectors.case_timeline(case)
+    assert read.listed_terms["approaches"] == list(case.approaches.all())
+    assert {(p.platform, p.role) for p in read.listed_platforms} == {(p.platform, p.role) for p in case.platforms.all()}
+    offered = selectors.terms_offered_to(case.organisation_id, "channel")
+    assert read.offered_terms["channel"] == list(offered)
+
+
+def test_the_case_pages_reads_give_nothing_of_another_organisation(personas: dict[str, User], case: Case) -> None:
+    """Each of the case page's reads reads only the user's organisation's case: for another's, nothing."""
+    outsider = personas["other_worker"]
+    assert selectors._load_detail(outsider, case.pk) is None
+    parameters = {"case": case.pk, "organisation": outsider.organisation_id, "offered": []}
+    found = []
+    with connection.cursor() as cursor:
+        for statement in selectors._detail_sql():
+            cursor.execute(statement, parameters)
+            found.append(cursor.fetchall())
+    assert found == [[]] * 6
