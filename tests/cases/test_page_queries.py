@@ -210,3 +210,16 @@ def test_the_case_pages_reads_give_nothing_of_another_organisation(personas: dic
             cursor.execute(statement, parameters)
             found.append(cursor.fetchall())
     assert found == [[]] * 6
+
+
+def test_the_case_pages_reads_stay_prepared_on_the_connection(client_for: Any, case: Case) -> None:
+    """Parsed and planned once per connection (helpline.rows.prepared_cursor), not on every request."""
+    client = client_for("worker")
+    for _ in range(2):
+        assert client.get(reverse("case_detail", args=[case.pk])).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    for table in ("cases_responsestep step", "cases_offenderidentifier identifier", "cases_caseactivity activity"):
+        assert sum(table in statement for statement in prepared) == 1, table  # prepared once, used twice
+    assert any('"accounts_user"' in statement for statement in prepared)  # the signed-in user's query
