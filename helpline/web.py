@@ -1,6 +1,7 @@
 """What the staff pages of several apps share: how form widgets and Jinja2 templates are drawn, the labels of a list's
 choices, and a service's refusal shown on a posted form."""
 
+import datetime
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
@@ -16,9 +17,11 @@ from django.forms import renderers
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
-from django.template.defaultfilters import date
+from django.template.defaultfilters import date as date_filter
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.dateformat import re_formatchars
+from django.utils.dates import MONTHS_3
 from django.utils.formats import localize
 from django.utils.functional import cached_property
 from django.utils.hashable import make_hashable
@@ -119,7 +122,39 @@ def _url(name: str, *args: Any) -> str:
 
 
 def _date(value: Any, format: str) -> str:
-    return date(template_localtime(value), format)
+    """Django's date filter; the formats of day, month, year, hour and minute drawn without its DateFormat, which
+    took a millisecond and a half for the fifty dates of a list."""
+    pieces = _date_pieces(format)
+    if pieces is None or not isinstance(value, datetime.datetime):
+        return date_filter(template_localtime(value), format)
+    value, months = template_localtime(value), _months(get_language())
+    drawn = pieces.copy()
+    drawn[1::2] = [_QUICK_DATE[character](value, months) for character in pieces[1::2]]
+    return "".join(drawn)
+
+
+# What Django's DateFormat prints for these characters.
+_QUICK_DATE: dict[str, Callable[[Any, dict[int, str]], str]] = {
+    "j": lambda value, months: str(value.day),
+    "d": lambda value, months: f"{value.day:02d}",
+    "M": lambda value, months: months[value.month],
+    "Y": lambda value, months: f"{value.year:04d}",
+    "H": lambda value, months: f"{value.hour:02d}",
+    "i": lambda value, months: f"{value.minute:02d}",
+}
+
+
+@cache
+def _date_pieces(format: str) -> list[str] | None:
+    """The format split as Django splits it (a format character at each odd place), or None if it holds another
+    character or an escape."""
+    pieces = re_formatchars.split(format)
+    return None if "\\" in format or any(piece not in _QUICK_DATE for piece in pieces[1::2]) else pieces
+
+
+@cache
+def _months(language: str | None) -> dict[int, str]:
+    return {number: str(name).title() for number, name in MONTHS_3.items()}
 
 
 @jinja2.pass_context

@@ -1,0 +1,79 @@
+"""What the Jinja2 templates print is what Django's templates print (helpline.web), and the rows helpers read
+back what the ORM reads (helpline.rows)."""
+
+import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.template.defaultfilters import date as django_date
+from django.utils import timezone, translation
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
+
+from accounts.models import User
+from cases.models import Case, Status
+from helpline import rows
+from helpline.web import _as_django_prints, _date, _display
+
+MOMENTS = [
+    datetime.datetime(2026, 1, 5, 0, 7, tzinfo=datetime.UTC),
+    datetime.datetime(2026, 3, 29, 0, 59, tzinfo=datetime.UTC),  # the night the clocks go forward in Rome
+    datetime.datetime(2026, 10, 25, 1, 30, tzinfo=datetime.UTC),  # and back
+    datetime.datetime(987, 12, 31, 23, 59, tzinfo=ZoneInfo("Australia/Sydney")),
+]
+FORMATS = ["j M Y H:i", "j M H:i", "j M Y", "d/m/Y", "D j F Y", r"j \d\e M", "H:i", "N j, Y"]
+
+
+@pytest.mark.parametrize("language", ["en", "it"])
+def test_dates_print_as_djangos_date_filter_prints_them(language: str) -> None:
+    with translation.override(language), timezone.override("Europe/Rome"):
+        for moment in MOMENTS:
+            for format in FORMATS:
+                assert _date(moment, format) == django_date(template_localtime(moment), format), (moment, format)
+        for format in ("j M Y", "d/m/Y"):
+            assert _date(datetime.date(2026, 5, 9), format) == django_date(datetime.date(2026, 5, 9), format)
+        assert _date(None, "j M Y") == django_date(None, "j M Y") == ""
+        assert _date("", "j M Y") == ""
+
+
+@pytest.mark.parametrize("language", ["en", "it"])
+def test_choice_labels_are_djangos_display(language: str) -> None:
+    with translation.override(language):
+        for status in [*Status.values, "unknown", ""]:
+            case = Case(status=status)
+            assert _display(case, "status") == case.get_status_display()
+
+
+def test_values_print_as_django_prints_them() -> None:
+    with translation.override("it"):
+        assert _as_django_prints(1234567) == "1234567"
+        assert _as_django_prints(True) == "True"
+        assert _as_django_prints(1.5) == "1,5"
+        assert _as_django_prints('l\'amico "x"') == "l&#x27;amico &quot;x&quot;"
+        assert _as_django_prints("<b>") == "<b>"  # Jinja2 escapes it as Django does
+
+
+@pytest.mark.django_db
+def test_a_query_compiled_once_reads_as_the_orm(personas: dict[str, User]) -> None:
+    by_name = rows.compiled_once(
+        lambda organisation, username: User.objects.select_related("organisation").filter(
+            organisation_id=organisation, username=username
+        )
+    )
+    for user in personas.values():
+        found = by_name(user.organisation_id, user.username)
+        assert [(u.pk, u.username, u.organisation.name) for u in found] == [
+            (user.pk, user.username, user.organisation.name)
+        ]
+    worker, outsider = personas["worker"], personas["other_worker"]
+    assert by_name(outsider.organisation_id, worker.username) == []  # each value in its own place
+
+
+@pytest.mark.django_db
+def test_split_reads_models_one_after_the_other(personas: dict[str, User]) -> None:
+    worker = personas["worker"]
+    sql = f"SELECT {rows.columns(User, 'u')}, 42 FROM accounts_user u WHERE u.id = %s"  # noqa: S608
+    with rows.prepared_cursor() as cursor:
+        cursor.execute(sql, [worker.pk])
+        user, answer = rows.split(cursor.fetchone(), User)
+    assert (user.pk, user.username, user.organisation_id, answer) == (worker.pk, "alice", worker.organisation_id, 42)
+    assert rows.split([None] * len(User._meta.concrete_fields), User) == [None]  # an outer join that found none
