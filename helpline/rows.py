@@ -1,10 +1,11 @@
-"""Model instances read without compiling a query on every request: for the few queries of the pages open during a
-call whose compilation by the ORM took longer than running them.
+"""Model instances read without compiling and planning a query on every request: for the few queries of the pages
+open during a call where that took longer than running them.
 
 A written-out query (``cases.selectors._detail_sql``) selects each model's columns as ``columns`` writes them, one
 model after the other; ``split`` reads the row back into the instances, as the ORM's ``select_related`` would, with
 the values that follow them. A queryset whose only varying parameters are a few ids or texts is compiled once and
-run again with other values (``compiled_once``).
+run again with other values (``compiled_once``). Both run on a cursor whose statements PostgreSQL keeps prepared
+(``prepared_cursor``).
 """
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
