@@ -178,9 +178,9 @@ def _load_detail(user: User, pk: int) -> Case | None:
         for statement in _detail_sql():
             cursor.execute(statement, parameters)
             found.append(cursor.fetchall())
+            if not found[0]:
+                return None  # not a case of the user's organisation: nothing more to read
     case_rows, step_rows, identifier_rows, referral_rows, term_rows, timeline_rows = found
-    if not case_rows:
-        return None
     case, case.assigned_to, case.last_closure_status = rows.split(case_rows[0], Case, User)
     case.listed_steps = []
     for row in step_rows:

@@ -32,7 +32,11 @@ def prepared_cursor() -> Iterator[Any]:
     parsed and planned once, then only run. For our written-out reads, one statement each; Django's other cursors
     bind their parameters in Python and are never prepared. Its queries are Django's like any other: counted,
     logged, timed."""
+    # As Django opens its own cursors: a connection kept from an earlier request that fails its health check
+    # (CONN_HEALTH_CHECKS) is replaced, and a connection is never shared between threads.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
+    connection.validate_thread_sharing()
     binding: Any = psycopg.Cursor(connection.connection)  # parameters bound on the server, which preparing needs
     cursor = _LoggedAsWritten(binding, connection) if connection.queries_logged else connection.make_cursor(binding)
     with cursor:

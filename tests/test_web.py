@@ -4,11 +4,14 @@ back what the ORM reads (helpline.rows)."""
 import datetime
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
+from django.db import connection
 from django.template.defaultfilters import date as django_date
 from django.utils import timezone, translation
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
 
+from accounts import backends
 from accounts.models import User
 from cases.models import Case, Status
 from helpline import rows
@@ -77,3 +80,17 @@ def test_split_reads_models_one_after_the_other(personas: dict[str, User]) -> No
         user, answer = rows.split(cursor.fetchone(), User)
     assert (user.pk, user.username, user.organisation_id, answer) == (worker.pk, "alice", worker.organisation_id, 42)
     assert rows.split([None] * len(User._meta.concrete_fields), User) == [None]  # an outer join that found none
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prepared_read_replaces_a_connection_that_died_between_requests(personas: dict[str, User]) -> None:
+    """As Django's own cursors do (CONN_HEALTH_CHECKS): a kept connection whose server went away is replaced."""
+    worker = personas["worker"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    parameters = {key: value for key, value in connection.get_connection_params().items() if key != "context"}
+    with psycopg.connect(**parameters, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    connection.close_if_unusable_or_obsolete()  # as every request starts
+    assert [user.pk for user in backends._user_as_pages_read_them(worker.pk)] == [worker.pk]

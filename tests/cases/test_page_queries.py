@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import User
 from cases import selectors, services
 from cases.models import Case, PlatformRole, Term
+from helpline import rows
 from referrals import services as referral_services
 from referrals.models import Agency
 from tests.accounts.test_sessions import shared_cache
@@ -201,16 +202,25 @@ def test_the_case_pages_reads_give_what_the_orm_gives(personas: dict[str, User],
 
 
 def test_the_case_pages_reads_give_nothing_of_another_organisation(personas: dict[str, User], case: Case) -> None:
-    """Each of the case page's reads reads only the user's organisation's case: for another's, nothing."""
+    """Each of the case page's reads reads only the user's organisation's case: for another's, nothing (and the
+    terms its forms offer are the outsider's own organisation's)."""
     outsider = personas["other_worker"]
     assert selectors._load_detail(outsider, case.pk) is None
-    parameters: dict[str, Any] = {"case": case.pk, "organisation": outsider.organisation_id, "offered": []}
+    parameters: dict[str, Any] = {
+        "case": case.pk,
+        "organisation": outsider.organisation_id,
+        "offered": [vocabulary.value for vocabulary in selectors.CASE_PAGE_OFFERS],
+    }
     found = []
-    with connection.cursor() as cursor:
+    with rows.prepared_cursor() as cursor:
         for statement in selectors._detail_sql():
             cursor.execute(statement, parameters)
             found.append(cursor.fetchall())
-    assert found == [[]] * 6
+    case_rows, step_rows, identifier_rows, referral_rows, term_rows, timeline_rows = found
+    assert case_rows == step_rows == identifier_rows == referral_rows == timeline_rows == []
+    terms = [rows.split(row, Term) for row in term_rows]
+    assert terms and all(offered and lists == [] for _term, offered, lists in terms)  # none from the case
+    assert {term.organisation_id for term, _offered, _lists in terms} <= {None, outsider.organisation_id}
 
 
 def test_the_case_pages_reads_stay_prepared_on_the_connection(client_for: Any, case: Case) -> None:
