@@ -167,7 +167,7 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # The written-out reads of the pages open during a call (helpline.rows.prepared_cursor) run as statements
 # PostgreSQL keeps prepared for the connection: parsed and planned once, not on every request. Django's own
 # queries are never prepared. Behind a connection pooler that cannot keep them (PgBouncer in transaction mode
-# before 1.21), set DATABASE_PREPARED_STATEMENTS=false.
+# without max_prepared_statements), set DATABASE_PREPARED_STATEMENTS=false.
 DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 0 if DATABASE_PREPARED_STATEMENTS else None
 # Reports read from a PostgreSQL streaming replica of that database when REPORTS_DATABASE_URL names one, as the
