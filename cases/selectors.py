@@ -4,10 +4,8 @@ from functools import cache
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import JSONObject
 from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -225,24 +223,11 @@ def _load_terms(case: Case, terms: list[list[Any]]) -> None:
             case.offered_terms[term.vocabulary].append(term)
 
 
-def identifiers_with_linked_cases(user: User | AnonymousUser) -> QuerySet[OffenderIdentifier]:
-    """Offender identifiers, each with ``others``: the other cases this user may see that have the same identifier,
-    as ``{"pk", "reference"}`` in order of reference, read in the same query."""
-    others = (
-        OffenderIdentifier.objects.filter(value_hash=OuterRef("value_hash"), case__in=cases_visible_to(user))
-        .exclude(case_id=OuterRef("case_id"))
-        .values("case_id", "case__reference")
-        .distinct()
-        .order_by("case__reference")
-        .values(json=JSONObject(pk="case_id", reference="case__reference"))
-    )
-    return OffenderIdentifier.objects.select_related("platform").annotate(others=ArraySubquery(others))
-
-
-def linked_cases(user: User | AnonymousUser, case: Case) -> dict[int, list[dict[str, Any]]]:
-    """For each offender identifier of the case, the other cases of the organisation with the same one."""
-    identifiers = identifiers_with_linked_cases(user).filter(case=case)
-    return {identifier.pk: identifier.others for identifier in identifiers}  # type: ignore[attr-defined]
+def linked_cases(user: User, case: Case) -> dict[int, list[dict[str, Any]]]:
+    """For each offender identifier of the case, the other cases of the organisation with the same one, as the
+    case page reads them (``_load_detail``)."""
+    read = _load_detail(user, case.pk)
+    return {i.pk: i.others for i in read.listed_identifiers} if read else {}  # type: ignore[attr-defined]
 
 
 CLOSURE_EVENTS = {

@@ -89,6 +89,19 @@ def _serve_worker_metrics(**kwargs: Any) -> None:
     start_http_server(port, registry=registry)
 
 
+def timing_queries(into: list[float]) -> Callable[..., Any]:
+    """An execute wrapper (``connection.execute_wrapper``) adding each query's seconds to ``into``."""
+
+    def timed(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            into.append(time.perf_counter() - start)
+
+    return timed
+
+
 class MetricsMiddleware:
     """Times each request, and its database queries, by the name of the view that answered."""
 
@@ -96,24 +109,16 @@ class MetricsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        in_database = [0.0]
-
-        def timed(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return execute(sql, params, many, context)
-            finally:
-                in_database[0] += time.perf_counter() - start
-
+        in_database: list[float] = []
         start = time.perf_counter()
-        with connection.execute_wrapper(timed):
+        with connection.execute_wrapper(timing_queries(in_database)):
             response = self.get_response(request)
         match = request.resolver_match
         view = (match.view_name or "unnamed") if match else "unmatched"
         method = request.method if request.method in METHODS else "other"
         status = f"{response.status_code // 100}xx"
         REQUEST_SECONDS.labels(view, method, status).observe(time.perf_counter() - start)
-        DATABASE_SECONDS.labels(view).observe(in_database[0])
+        DATABASE_SECONDS.labels(view).observe(sum(in_database))
         return response
 
 

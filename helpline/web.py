@@ -165,14 +165,9 @@ def _django_include(context: jinja2.runtime.Context, template_name: str, **value
 def label_choices(rows: Sequence[models.Model], *fields: str) -> None:
     """Set ``<field>_label`` on each row of a list: what ``get_<field>_display()`` gives, with each label translated
     once for the list rather than once a row (``get_<field>_display()`` translates every choice to find one)."""
-    if not rows:
-        return
-    for name in fields:
-        field = rows[0]._meta.get_field(name)
-        labels = {code: str(label) for code, label in field.flatchoices}  # type: ignore[union-attr]
-        for row in rows:
-            value = getattr(row, name)
-            setattr(row, f"{name}_label", labels.get(value, value))
+    for row in rows:
+        for name in fields:
+            setattr(row, f"{name}_label", _display(row, name))
 
 
 def is_htmx(request: HttpRequest) -> bool:

@@ -2,7 +2,7 @@ import math
 import re
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -27,6 +27,7 @@ from accounts.models import User
 from accounts.roles import Role
 from cases.models import Case, Note
 from devtools.benchmarks import benchmark_user
+from helpline.metrics import timing_queries
 from referrals.models import Referral
 
 
@@ -325,7 +326,7 @@ class Command(BaseCommand):
         if fresh_cache:
             cache.clear()
         in_database: list[float] = []
-        with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(_timed(in_database)):
+        with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(timing_queries(in_database)):
             response = client.get(url)
         statuses.add(response.status_code)
         if statuses != {200}:
@@ -340,7 +341,7 @@ class Command(BaseCommand):
             url=url,
             times=times,
             queries=len(captured.captured_queries),
-            db_ms=sum(in_database),
+            db_ms=sum(in_database) * 1000,
             rows=rows,
             slowest_sql=slowest["sql"] if slowest else "",
             slowest_ms=float(slowest["time"]) * 1000 if slowest else 0.0,
@@ -391,16 +392,3 @@ class Command(BaseCommand):
         removed = re.search(r"Rows Removed by (?:Filter|Join Filter|Index Recheck): (\d+)", line)
         read = re.search(r"actual time=\S+ rows=(\d+)", line)
         return bool(removed and int(removed[1]) > 10_000) or bool(read and int(read[1]) > 5_000)
-
-
-def _timed(into: list[float]) -> Callable[..., Any]:
-    """An execute wrapper adding each query's milliseconds to ``into``."""
-
-    def timed(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        began = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            into.append((time.perf_counter() - began) * 1000)
-
-    return timed
