@@ -2,8 +2,8 @@
 
 from django.contrib.sessions.backends import cached_db
 
-from accounts.sessions import Renewal
+from accounts.sessions import PreparedRead, Renewal
 
 
-class SessionStore(Renewal, cached_db.SessionStore):
+class SessionStore(Renewal, cached_db.SessionStore, PreparedRead):
     pass

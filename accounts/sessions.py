@@ -14,6 +14,10 @@ from typing import Any
 
 from django.contrib.sessions.backends import db
 from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.models import Session
+from django.utils import timezone
+
+from helpline.rows import compiled_once
 
 RENEWAL_SECONDS = 60
 RENEWED_AT = "_renewed_at"
@@ -36,5 +40,20 @@ class Renewal(SessionBase):
         return data
 
 
-class SessionStore(Renewal, db.SessionStore):
+_session = compiled_once(lambda key: Session.objects.filter(session_key=key))
+
+
+class PreparedRead(db.SessionStore):
+    """The session row read as Django reads it, but by a query compiled once and kept prepared (``helpline.rows``),
+    as every page reads it first; whether it has expired is checked here rather than in the query."""
+
+    def _get_session_from_db(self) -> Session | None:
+        found = _session(self.session_key)
+        if found and found[0].expire_date > timezone.now():
+            return found[0]
+        self._session_key = None
+        return None
+
+
+class SessionStore(Renewal, PreparedRead):
     pass

@@ -132,6 +132,9 @@ class ColleagueFilter(django_filters.ModelChoiceFilter):
         super().__init__(*args, queryset=colleagues, **kwargs)
 
 
+_FORM_CLASSES: dict[tuple[type[django_filters.FilterSet], bool, int | None], type[forms.Form]] = {}
+
+
 class CaseFilter(django_filters.FilterSet):
     """The filters of the case list, shared by the staff page and the API."""
 
@@ -190,6 +193,17 @@ class CaseFilter(django_filters.FilterSet):
     class Meta:
         model = Case
         fields: list[str] = []
+
+    def get_form_class(self) -> type[forms.Form]:
+        """The form of these filters, built once for each organisation (django-filter builds a class for every
+        request): only its menus' querysets depend on who asks, and they are the organisation's."""
+        user = getattr(self.request, "user", None)
+        signed_in = user is not None and user.is_authenticated
+        key = (type(self), signed_in, user.organisation_id if user is not None and signed_in else None)
+        form = _FORM_CLASSES.get(key)
+        if form is None:
+            form = _FORM_CLASSES[key] = super().get_form_class()
+        return form
 
     # Dates are compared as local midnights, so the index on first_contact_at serves the range.
     def filter_contact_from(self, queryset: QuerySet[Case], name: str, value: date) -> QuerySet[Case]:

@@ -375,7 +375,7 @@ def my_open_cases(user: User, limit: int = 20) -> list[Case]:
 
 def mark_overdue(cases: list[Case]) -> None:
     """Set ``has_overdue`` on each case of a page, in one query rather than a subquery over every match."""
-    late = set(ResponseStep.objects.overdue().filter(case__in=cases).values_list("case_id", flat=True))
+    late = set(ResponseStep.objects.overdue().filter(case__in=cases).order_by().values_list("case_id", flat=True))
     for case in cases:
         case.has_overdue = case.pk in late  # type: ignore[attr-defined]
 

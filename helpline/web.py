@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.defaultfilters import date as date_filter
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.dateformat import re_formatchars
 from django.utils.dates import MONTHS_3
 from django.utils.formats import localize
@@ -118,7 +118,35 @@ def _labels(model: type[models.Model], name: str, language: str | None) -> dict[
 
 
 def _url(name: str, *args: Any) -> str:
+    """``reverse(name, args=args)``; for ids, from the URL reversed once with stand-ins, since a list reverses one
+    link a row and Django's reverse took a millisecond for fifty."""
+    if args and all(type(arg) is int and arg >= 0 for arg in args):
+        pieces = _url_pieces(name, len(args), get_script_prefix(), get_urlconf())
+        if pieces is not None:
+            drawn = pieces.copy()
+            drawn[1::2] = map(str, args)
+            return "".join(drawn)
     return reverse(name, args=args)
+
+
+# Numbers no URL of ours holds, in the place of each id, to find where the ids go.
+_URL_STAND_INS = (9_876_543_210, 9_876_543_211, 9_876_543_212, 9_876_543_213)
+
+
+@cache
+def _url_pieces(name: str, count: int, script_prefix: str, urlconf: str | None) -> list[str] | None:
+    """The URL of ``name`` cut around each of its ``count`` ids (an id at each odd place), if each is written as
+    its digits, once; else None."""
+    if count > len(_URL_STAND_INS):
+        return None
+    stand_ins = [str(number) for number in _URL_STAND_INS[:count]]
+    pieces = [reverse(name, args=stand_ins, urlconf=urlconf)]
+    for stand_in in stand_ins:
+        before, found, after = pieces[-1].partition(stand_in)
+        if not found or stand_in in after:
+            return None
+        pieces[-1:] = [before, stand_in, after]
+    return pieces
 
 
 def _date(value: Any, format: str) -> str:
@@ -165,9 +193,14 @@ def _django_include(context: jinja2.runtime.Context, template_name: str, **value
 def label_choices(rows: Sequence[models.Model], *fields: str) -> None:
     """Set ``<field>_label`` on each row of a list: what ``get_<field>_display()`` gives, with each label translated
     once for the list rather than once a row (``get_<field>_display()`` translates every choice to find one)."""
+    if not rows:
+        return
+    language, model = get_language(), type(rows[0])
+    labels = [(name, f"{name}_label", _labels(model, name, language)) for name in fields]
     for row in rows:
-        for name in fields:
-            setattr(row, f"{name}_label", _display(row, name))
+        for name, label, label_of in labels:
+            value = getattr(row, name)
+            setattr(row, label, label_of.get(make_hashable(value), value))
 
 
 def is_htmx(request: HttpRequest) -> bool:

@@ -8,6 +8,7 @@ import psycopg
 import pytest
 from django.db import connection
 from django.template.defaultfilters import date as django_date
+from django.urls import NoReverseMatch, reverse, set_script_prefix
 from django.utils import timezone, translation
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
 
@@ -15,7 +16,7 @@ from accounts import backends
 from accounts.models import User
 from cases.models import Case, Status
 from helpline import rows
-from helpline.web import _as_django_prints, _date, _display
+from helpline.web import _as_django_prints, _date, _display, _url
 
 MOMENTS = [
     datetime.datetime(2026, 1, 5, 0, 7, tzinfo=datetime.UTC),
@@ -56,6 +57,30 @@ def test_values_print_as_django_prints_them() -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("prefix", ["/", "/helpline/"])
+def test_links_are_djangos_reverse(prefix: str) -> None:
+    set_script_prefix(prefix)
+    try:
+        for name, args in [
+            ("case_detail", (0,)),
+            ("case_detail", (7,)),
+            ("case_detail", (9_223_372_036_854_775_807,)),
+            ("case_step_update", (12, 345)),
+            ("referral_detail", (3,)),
+            ("case_list", ()),
+            ("drafts:save", ()),
+        ]:
+            assert _url(name, *args) == reverse(name, args=args)
+        assert _url("case_detail", 7).startswith(prefix)
+        # What is not an id goes to Django's reverse, which refuses what the URL does not take.
+        assert _url("case_detail", "7") == reverse("case_detail", args=["7"])
+        for refused in [(-1,), (True,), (1, 2)]:
+            with pytest.raises(NoReverseMatch):
+                _url("case_detail", *refused)
+    finally:
+        set_script_prefix("/")
+
+
 def test_a_query_compiled_once_reads_as_the_orm(personas: dict[str, User]) -> None:
     by_name = rows.compiled_once(
         lambda organisation, username: User.objects.select_related("organisation").filter(

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.contrib.sessions.models import Session
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
@@ -87,3 +88,12 @@ def test_a_shared_cache_serves_the_session_and_a_logout_ends_it_everywhere(clien
         elsewhere.cookies = client.cookies
         client.post(reverse("logout"))
         assert elsewhere.get(reverse("home")).status_code == 302
+
+
+def test_an_expired_session_signs_nobody_in(engine: str, client_for: Any) -> None:
+    client = client_for("worker")
+    assert client.get(reverse("home")).status_code == 200
+    Session.objects.filter(pk=client.session.session_key).update(expire_date=timezone.now() - timedelta(seconds=1))
+    cache.clear()  # a session in the shared cache is read again from the database
+    response = client.get(reverse("home"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))

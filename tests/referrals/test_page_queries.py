@@ -28,10 +28,10 @@ def test_the_referral_list_runs_a_fixed_number_of_queries(
     client_for: Any, referrals: list[Referral], query: str, django_assert_max_num_queries: Any
 ) -> None:
     client = client_for("worker")
-    # Session, user, authenticator, permissions; the access-log row; one page of referrals with their cases,
+    # Session, user (with the unread notifications); the access-log row; one page of referrals with their cases,
     # agencies and owners (no count: one row more than a page says whether another follows); the agencies of the
-    # filter; the unread notifications.
-    with django_assert_max_num_queries(9):
+    # filter.
+    with django_assert_max_num_queries(5):
         page = client.get(f"{reverse('referral_list')}?{query}")
     assert page.status_code == 200
 

@@ -238,6 +238,18 @@ def test_case_list_refuses_someone_of_another_organisation_as_a_filter(
     assert response.status_code == 400
 
 
+def test_case_list_filters_are_each_organisations_own_whoever_asked_first(
+    world: World, client_for: Callable[[str], Client], personas: dict[str, User]
+) -> None:
+    """The filters' form is built once for each organisation: a colleague is a choice of theirs, never of another."""
+    asked = [("supervisor", "worker", "other_worker"), ("other_worker", "other_administrator", "worker")]
+    for asking, colleague, stranger in asked:
+        client = client_for(asking)
+        for url in (reverse("case_list"), reverse("api-case-list")):
+            assert client.get(url, {"assigned_to": personas[colleague].pk}).status_code == 200
+            assert client.get(url, {"assigned_to": personas[stranger].pk}).status_code == 400
+
+
 @pytest.mark.parametrize("days", ["0", "366", "seven", "-3"])
 def test_days_out_of_range_are_refused_with_a_clear_error(
     world: World, client_for: Callable[[str], Client], days: str
