@@ -1,7 +1,5 @@
 import re
-from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache, partial
 from typing import Any
 
 import django_filters
@@ -9,7 +7,6 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
-from django.utils.choices import CallableChoiceIterator
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.translation import gettext
@@ -70,23 +67,15 @@ def organisation_terms(vocabulary: str) -> Any:
 MENUS = {"platform": Vocabulary.PLATFORM, "sextortion_type": Vocabulary.SEXTORTION_TYPE}
 
 
-def menus_in_one_query(form: forms.Form, organisation_id: int) -> None:
-    """The case list's term menus, when it is shown, from one query instead of one each (a choice is still checked
-    against the filter's own queryset)."""
-
-    @cache
-    def terms() -> list[Term]:
-        return list(terms_visible_to(organisation_id).filter(vocabulary__in=MENUS.values()))
-
-    for name, vocabulary in MENUS.items():
-        field = form.fields[name]
-        assert isinstance(field, forms.ModelChoiceField)
-        field.widget.choices = CallableChoiceIterator(partial(_menu, field, terms, vocabulary))
-
-
-def _menu(field: forms.ModelChoiceField, terms: Callable[[], list[Term]], vocabulary: str) -> list[tuple[str, str]]:
-    empty = [("", str(field.empty_label))] if field.empty_label is not None else []
-    return [*empty, *((term.code, str(term)) for term in terms() if term.vocabulary == vocabulary)]
+def filter_menus(organisation_id: int) -> dict[str, list[tuple[str, str]]]:
+    """The case list's term menus, each as (code, label) pairs, from one query instead of one each (a choice is
+    still checked against the filter's own queryset)."""
+    terms = terms_visible_to(organisation_id).filter(vocabulary__in=MENUS.values())
+    menus: dict[str, list[tuple[str, str]]] = {name: [] for name in MENUS}
+    names: dict[str, str] = {vocabulary: name for name, vocabulary in MENUS.items()}
+    for term in terms:
+        menus[names[term.vocabulary]].append((term.code, str(term)))
+    return menus
 
 
 class IntegerFilter(django_filters.NumberFilter):

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from cases import services
 from cases.drafted import CASE_NEW, CASE_NOTE
-from cases.filters import CaseFilter, cursor_position, menus_in_one_query
+from cases.filters import CaseFilter, cursor_position, filter_menus
 from cases.forms import (
     AssignForm,
     CaseForm,
@@ -31,7 +31,7 @@ from cases.forms import (
     StatusForm,
     StepForm,
 )
-from cases.models import Case, CasePlatform, ResponseStep, Status, StepStatus
+from cases.models import Case, CasePlatform, ResponseStep, Risk, Status, StepStatus
 from cases.selectors import (
     case_access_log,
     case_for_user,
@@ -86,7 +86,6 @@ def _page(queryset: QuerySet[Case], before: str) -> tuple[list[Case], str]:
 @_casework
 def case_list(request: HttpRequest) -> HttpResponse:
     filters = CaseFilter(request.GET or None, queryset=cases_visible_to(request.user), request=request)
-    menus_in_one_query(filters.form, gate.signed_in_user(request).organisation_id)
     platforms = CasePlatform.objects.filter(case=OuterRef("pk")).order_by("pk").values("platform__label")
     # A step of each listed case still to do after its due time, if any. Written as a subquery that returns a row,
     # which PostgreSQL runs for the rows of the page alone, after the limit: an EXISTS would be turned into one
@@ -116,6 +115,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "cases/_list.html",
         {
             "filters": filters,
+            "statuses": Status.choices,
+            "risks": Risk.choices,
+            "menus": filter_menus(gate.signed_in_user(request).organisation_id),
             "cursor_error": cursor_error,
             "cases": cases,
             "following": following,

@@ -163,6 +163,37 @@ def test_overdue_steps_are_visible_in_the_list(client_for: Any, personas: dict[s
     assert [c["id"] for c in api] == [late.pk]
 
 
+def test_the_case_list_filters_show_what_was_asked(client_for: Any, personas: dict[str, User]) -> None:
+    from cases.filters import CaseFilter
+
+    mine = services.case_open(actor=personas["worker"], facts={"risk_level": "high"})
+    theirs = services.case_open(actor=personas["supervisor"], facts={"risk_level": "high"})
+    services.case_assign(actor=personas["supervisor"], case=mine, assignee=personas["worker"])
+    client = client_for("worker")
+    asked = {"reference": "SX", "status": "new", "risk_level": "high", "mine": "true", "platform": "instagram"}
+    page = client.get(reverse("case_list"), {**asked, "contact_from": "2000-01-01"}).content.decode()
+    for shown in [
+        'name="reference" id="id_reference" value="SX"',
+        '<option value="new" selected>',
+        '<option value="high" selected>',
+        'name="mine" value="true" checked',
+        'name="overdue" value="true">',
+        '<option value="instagram" selected>',
+        'name="contact_from" id="id_contact_from" value="2000-01-01"',
+    ]:
+        assert shown in page
+    # The checkbox sends what the filter takes: only the worker's own case.
+    page = client.get(reverse("case_list"), {"mine": "true"}).content.decode()
+    assert reverse("case_detail", args=[mine.pk]) in page and reverse("case_detail", args=[theirs.pk]) not in page
+    # Every filter the list shows as a field is in the form.
+    for name in set(CaseFilter.base_filters) - set(CaseFilter.LABELLED):
+        assert f'name="{name}"' in page
+    wrong = client.get(reverse("case_list"), {"risk_level": "extreme", "contact_to": "2025-13-01"})
+    assert wrong.status_code == 400
+    assert 'id="id_risk_level" aria-invalid="true"' in wrong.content.decode()
+    assert 'value="2025-13-01" aria-invalid="true"' in wrong.content.decode()
+
+
 def test_home_lists_the_workers_open_cases(client_for: Any, personas: dict[str, User]) -> None:
     mine = services.case_open(actor=personas["worker"], facts={})
     closed = services.case_open(actor=personas["worker"], facts={})
