@@ -1,10 +1,10 @@
 from typing import Any
 
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import two_factor_exempt
+from helpline.web import url_for
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -12,21 +12,21 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user: Any = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not (user.is_verified() or two_factor_exempt(user)):
         return {"nav": [], "signed_in": False}  # nobody, or half-way through login: nothing to follow yet
-    items = [(_("Home"), reverse("home"))]
+    items = [(_("Home"), url_for("home"))]
     if user.has_perm("cases.view_case"):
-        items.append((_("Cases"), reverse("case_list")))
-        items.append((_("New case"), reverse("case_new")))
-        items.append((_("Referrals"), reverse("referral_list")))
+        items.append((_("Cases"), url_for("case_list")))
+        items.append((_("New case"), url_for("case_new")))
+        items.append((_("Referrals"), url_for("referral_list")))
     if user.has_perm("cases.assign_case"):
-        items.append((_("Workload"), reverse("supervision:board")))
+        items.append((_("Workload"), url_for("supervision:board")))
     if user.has_perm("cases.approve_closure"):
-        items.append((_("Closure requests"), reverse("closure_request_list")))
+        items.append((_("Closure requests"), url_for("closure_request_list")))
     if user.has_perm("imports.add_importjob"):
-        items.append((_("Imports"), reverse("imports:list")))
+        items.append((_("Imports"), url_for("imports:list")))
     if user.has_perm("reports.view_report"):
-        items.append((_("Reports"), reverse("reports:report")))
+        items.append((_("Reports"), url_for("reports:report")))
     if user.is_staff and user.has_perm("accounts.view_user"):
-        items.append((_("Administration"), reverse("admin:index")))
+        items.append((_("Administration"), url_for("admin:index")))
     current = request.path
     return {
         "signed_in": True,

@@ -78,7 +78,7 @@ def jinja2_environment(**options: Any) -> jinja2.Environment:
     """
     options.pop("autoescape", None)
     environment = jinja2.Environment(autoescape=True, finalize=_as_django_prints, **options)
-    environment.globals.update(_=gettext, url=_url, display=_display, django_include=_django_include)
+    environment.globals.update(_=gettext, url=url_for, display=_display, django_include=_django_include)
     environment.filters["date"] = _date
     return environment
 
@@ -117,10 +117,10 @@ def _labels(model: type[models.Model], name: str, language: str | None) -> dict[
     return {make_hashable(code): str(label) for code, label in field.flatchoices}  # type: ignore[union-attr]
 
 
-def _url(name: str, *args: Any) -> str:
-    """``reverse(name, args=args)``; for ids, from the URL reversed once with stand-ins, since a list reverses one
-    link a row and Django's reverse took a millisecond for fifty."""
-    if args and all(type(arg) is int and arg >= 0 for arg in args):
+def url_for(name: str, *args: Any) -> str:
+    """``reverse(name, args=args)``; with no arguments or only ids, from the URL reversed once (with stand-ins for
+    the ids), since a list reverses one link a row and Django's reverse took a millisecond for fifty."""
+    if all(type(arg) is int and arg >= 0 for arg in args):
         pieces = _url_pieces(name, len(args), get_script_prefix(), get_urlconf())
         if pieces is not None:
             drawn = pieces.copy()

@@ -16,7 +16,7 @@ from accounts import backends
 from accounts.models import User
 from cases.models import Case, Status
 from helpline import rows
-from helpline.web import _as_django_prints, _date, _display, _url
+from helpline.web import _as_django_prints, _date, _display, url_for
 
 MOMENTS = [
     datetime.datetime(2026, 1, 5, 0, 7, tzinfo=datetime.UTC),
@@ -70,13 +70,13 @@ def test_links_are_djangos_reverse(prefix: str) -> None:
             ("case_list", ()),
             ("drafts:save", ()),
         ]:
-            assert _url(name, *args) == reverse(name, args=args)
-        assert _url("case_detail", 7).startswith(prefix)
+            assert url_for(name, *args) == reverse(name, args=args)
+        assert url_for("case_detail", 7).startswith(prefix)
         # What is not an id goes to Django's reverse, which refuses what the URL does not take.
-        assert _url("case_detail", "7") == reverse("case_detail", args=["7"])
+        assert url_for("case_detail", "7") == reverse("case_detail", args=["7"])
         for refused in [(-1,), (True,), (1, 2)]:
             with pytest.raises(NoReverseMatch):
-                _url("case_detail", *refused)
+                url_for("case_detail", *refused)
     finally:
         set_script_prefix("/")
 
