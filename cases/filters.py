@@ -144,7 +144,7 @@ class CaseFilter(django_filters.FilterSet):
         to_field_name="code",
     )
     contact_from = DayFilter(label=_("First contact from"), method="filter_contact_from")
-    contact_to = DayFilter(label=_("to"), method="filter_contact_to")
+    contact_to = DayFilter(label=_("First contact to"), method="filter_contact_to")
 
     # The filters behind the figures of the workload board. The case list shows them as labels, not fields.
     assigned_to = ColleagueFilter(label=_("Assigned to"), help_text=_("User id, of your organisation."))

@@ -79,7 +79,10 @@ class ItemStatusForm(forms.Form):
 class ReferralListForm(forms.Form):
     """The filters of the referral list; a value its form does not send is an error shown on the page."""
 
-    scope = forms.ChoiceField(choices=[("mine", _("Mine")), ("all", _("My organisation's"))], required=False)
-    status = forms.ChoiceField(choices=[("", _("Any")), *ReferralStatus.choices], required=False)
-    agency = forms.IntegerField(min_value=1, max_value=2**63 - 1, required=False)  # an id: a PostgreSQL bigint
-    overdue = forms.BooleanField(required=False)
+    scope = forms.ChoiceField(
+        label=_("Whose"), choices=[("mine", _("Mine")), ("all", _("My organisation's"))], required=False
+    )
+    status = forms.ChoiceField(label=_("Status"), choices=[("", _("Any")), *ReferralStatus.choices], required=False)
+    # An id: a PostgreSQL bigint.
+    agency = forms.IntegerField(label=_("Agency"), min_value=1, max_value=2**63 - 1, required=False)
+    overdue = forms.BooleanField(label=_("Follow-up overdue"), required=False)

@@ -190,8 +190,11 @@ def test_the_case_list_filters_show_what_was_asked(client_for: Any, personas: di
         assert f'name="{name}"' in page
     wrong = client.get(reverse("case_list"), {"risk_level": "extreme", "contact_to": "2025-13-01"})
     assert wrong.status_code == 400
-    assert 'id="id_risk_level" aria-invalid="true"' in wrong.content.decode()
-    assert 'value="2025-13-01" aria-invalid="true"' in wrong.content.decode()
+    html = wrong.content.decode()
+    assert 'id="id_risk_level" aria-invalid="true"' in html and 'value="2025-13-01" aria-invalid="true"' in html
+    # Each refusal named as its filter is.
+    assert "<li>Risk: Select a valid choice. extreme is not one of the available choices.</li>" in html
+    assert "<li>First contact to: Enter a valid date.</li>" in html
 
 
 def test_home_lists_the_workers_open_cases(client_for: Any, personas: dict[str, User]) -> None:

@@ -115,10 +115,11 @@ def test_the_reported_kinds_of_wrong_value_show_the_page_with_the_error(
 ) -> None:
     mine = draft(personas["worker"], "polizia_postale")
     client = client_for("worker")
-    for wrong in ({"agency": "²"}, {"status": "lost"}, {"scope": "everyone"}):
+    for wrong, label in (({"agency": "²"}, "Agency"), ({"status": "lost"}, "Status"), ({"scope": "everyone"}, "Whose")):
         response = client.get(reverse("referral_list"), wrong)
         assert response.status_code == 400, wrong
         assert 'role="alert"' in response.content.decode()
+        assert f"<li>{label}: " in response.content.decode()  # named as the filter is on the page
         assert [referral.pk for referral in response.context["page"]] == [mine.pk]  # the other filters still apply
     page = client.get(reverse("referral_list"), {"agency": str(mine.agency_id), "overdue": "false"})
     assert page.status_code == 200
