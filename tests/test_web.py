@@ -2,6 +2,7 @@
 back what the ORM reads (helpline.rows)."""
 
 import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -16,7 +17,7 @@ from accounts import backends
 from accounts.models import User
 from cases.models import Case, Status
 from helpline import rows
-from helpline.web import _as_django_prints, _date, _display, url_for
+from helpline.web import _as_django_prints, _date, _display, dates, links, url_for
 
 MOMENTS = [
     datetime.datetime(2026, 1, 5, 0, 7, tzinfo=datetime.UTC),
@@ -37,6 +38,26 @@ def test_dates_print_as_djangos_date_filter_prints_them(language: str) -> None:
             assert _date(datetime.date(2026, 5, 9), format) == django_date(datetime.date(2026, 5, 9), format)
         assert _date(None, "j M Y") == django_date(None, "j M Y") == ""
         assert _date("", "j M Y") == ""
+
+
+def _drawn(draw: Any, *values: Any) -> Any:
+    """What is drawn, or the error, as Django refuses a time of day for a date."""
+    try:
+        return draw(*values)
+    except TypeError as error:
+        return str(error)
+
+
+@pytest.mark.parametrize("language", ["en", "it"])
+def test_a_lists_dates_print_as_the_date_filter(language: str) -> None:
+    naive = datetime.datetime(2026, 5, 9, 14, 30)
+    values = [*MOMENTS, naive, datetime.date(2026, 5, 9), None, ""]
+    with translation.override(language), timezone.override("Europe/Rome"):
+        for format in FORMATS:
+            draw = dates(format)
+            for value in values:
+                assert _drawn(draw, value) == _drawn(_date, value, format), (value, format)
+        assert dates("j M Y")(datetime.date(2026, 5, 9)) == django_date(datetime.date(2026, 5, 9), "j M Y")
 
 
 @pytest.mark.parametrize("language", ["en", "it"])
@@ -72,6 +93,13 @@ def test_links_are_djangos_reverse(prefix: str) -> None:
         ]:
             assert url_for(name, *args) == reverse(name, args=args)
         assert url_for("case_detail", 7).startswith(prefix)
+        # A list's links, each with its row's id.
+        for id in (0, 7, 9_876_543_210, 2**63 - 1):
+            assert links("case_detail")(id) == links("referral_detail")(id).replace("referrals", "cases")
+            assert links("case_detail")(id) == reverse("case_detail", args=[id])
+        assert links("case_detail")("7") == reverse("case_detail", args=["7"])
+        with pytest.raises(NoReverseMatch):
+            links("case_detail")(-1)
         # What is not an id goes to Django's reverse, which refuses what the URL does not take.
         assert url_for("case_detail", "7") == reverse("case_detail", args=["7"])
         for refused in [(-1,), (True,), (1, 2)]:
