@@ -4,7 +4,7 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -44,6 +44,18 @@ def without_contact_since(cutoff: datetime) -> Q:
     return Q(first_contact_at__lt=cutoff) & Q(~Exists(Contact.objects.filter(case=OuterRef("pk"), at__gte=cutoff)))
 
 
+# The querysets of filters that depend on who asks only through the organisation: CaseFilter shares its form class,
+# with the querysets in it, between the people of an organisation.
+_BY_ORGANISATION: set[Any] = set()
+
+
+def by_organisation(queryset: Any) -> Any:
+    """Mark a filter's queryset function as one whose queryset depends on the requester's organisation alone."""
+    _BY_ORGANISATION.add(queryset)
+    return queryset
+
+
+@by_organisation
 def colleagues(request: Any) -> QuerySet[User]:
     """Users of the requester's organisation: the only people a case list may be filtered by."""
     user = getattr(request, "user", None)
@@ -55,6 +67,7 @@ def colleagues(request: Any) -> QuerySet[User]:
 def organisation_terms(vocabulary: str) -> Any:
     """The terms of a vocabulary the requester's organisation names: shared and its own, by code."""
 
+    @by_organisation
     def queryset(request: Any) -> QuerySet[Term]:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
@@ -185,12 +198,17 @@ class CaseFilter(django_filters.FilterSet):
 
     def get_form_class(self) -> type[forms.Form]:
         """The form of these filters, built once for each organisation (django-filter builds a class for every
-        request): only its menus' querysets depend on who asks, and they are the organisation's."""
+        request): only its menus' querysets depend on who asks, and each is the organisation's (``by_organisation``);
+        a filter whose queryset depends on anything else is refused."""
         user = getattr(self.request, "user", None)
         signed_in = user is not None and user.is_authenticated
         key = (type(self), signed_in, user.organisation_id if user is not None and signed_in else None)
         form = _FORM_CLASSES.get(key)
         if form is None:
+            for name, filter_ in self.filters.items():
+                queryset = getattr(filter_, "queryset", None)
+                if callable(queryset) and queryset not in _BY_ORGANISATION:
+                    raise ImproperlyConfigured(f"The queryset of {type(self).__name__}.{name} is not by_organisation.")
             form = _FORM_CLASSES[key] = super().get_form_class()
         return form
 

@@ -43,11 +43,16 @@ def prepared_cursor() -> Iterator[Any]:
         yield cursor
 
 
+# How Django's query log begins a prepared read.
+LOGGED_PREPARED = "/* prepared */ "
+
+
 class _LoggedAsWritten(CursorDebugWrapper):
-    """Django's query log, with each statement as written: psycopg keeps no text of a prepared one."""
+    """Django's query log, with each statement as written (psycopg keeps no text of a prepared one), marked as
+    prepared: its values are not in it."""
 
     def execute(self, sql: Any, params: Any = None) -> Any:
-        with self.debug_sql(sql, params):
+        with self.debug_sql(LOGGED_PREPARED + sql, params):
             return self._execute_with_wrappers(sql, params, many=False, executor=self._execute)
 
 

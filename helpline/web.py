@@ -3,7 +3,7 @@ choices, and a service's refusal shown on a posted form."""
 
 import datetime
 from collections.abc import Callable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.defaultfilters import date as date_filter
 from django.template.loader import render_to_string
-from django.urls import get_script_prefix, get_urlconf, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.dateformat import re_formatchars
 from django.utils.dates import MONTHS_3
 from django.utils.formats import localize
@@ -163,13 +163,18 @@ def dates(format: str) -> Callable[[Any], str]:
 _URL_STAND_INS = (9_876_543_210, 9_876_543_211, 9_876_543_212, 9_876_543_213)
 
 
-@cache
+# Bounded: the script prefix comes from the request (SCRIPT_NAME), so a client could ask for any number of them.
+@lru_cache(maxsize=1024)
 def _url_drawing(name: str, count: int, script_prefix: str, urlconf: str | None) -> str | None:
     """The URL of ``name`` as a str.format template with a field for each of its ``count`` ids, if each is written as
-    its digits, once; else None."""
+    its digits, once; else None (Django's reverse then draws each link)."""
     if count > len(_URL_STAND_INS):
         return None
-    url = reverse(name, args=_URL_STAND_INS[:count], urlconf=urlconf).replace("{", "{{").replace("}", "}}")
+    try:
+        url = reverse(name, args=_URL_STAND_INS[:count], urlconf=urlconf)
+    except (NoReverseMatch, TypeError, ValueError):  # a pattern or converter that takes no such number
+        return None
+    url = url.replace("{", "{{").replace("}", "}}")
     for place, stand_in in enumerate(_URL_STAND_INS[:count]):
         if url.count(str(stand_in)) != 1:
             return None

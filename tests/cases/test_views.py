@@ -182,6 +182,9 @@ def test_the_case_list_filters_show_what_was_asked(client_for: Any, personas: di
         'name="contact_from" id="id_contact_from" value="2000-01-01"',
     ]:
         assert shown in page
+    # A day the filter takes in another format is shown as a date field shows it, and sent again so.
+    page = client.get(reverse("case_list"), {"contact_to": "05/01/2025"}).content.decode()
+    assert 'name="contact_to" id="id_contact_to" value="2025-05-01"' in page  # 1 May, as written in English
     # The checkbox sends what the filter takes: only the worker's own case.
     page = client.get(reverse("case_list"), {"mine": "true"}).content.decode()
     assert reverse("case_detail", args=[mine.pk]) in page and reverse("case_detail", args=[theirs.pk]) not in page

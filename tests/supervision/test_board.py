@@ -250,6 +250,28 @@ def test_case_list_filters_are_each_organisations_own_whoever_asked_first(
             assert client.get(url, {"assigned_to": personas[stranger].pk}).status_code == 400
 
 
+def test_a_case_filter_whose_menu_depends_on_more_than_the_organisation_is_refused(
+    world: World, personas: dict[str, User], rf: Any
+) -> None:
+    """The form class is shared by an organisation's people: a menu of the asker's own would be shared too."""
+    import django_filters
+    from django.core.exceptions import ImproperlyConfigured
+
+    from cases.filters import CaseFilter
+    from cases.models import Case
+
+    class Mine(CaseFilter):
+        held_by = django_filters.ModelChoiceFilter(
+            queryset=lambda request: Case.objects.filter(assigned_to=request.user)
+        )
+
+    request = rf.get("/cases/")
+    request.user = personas["worker"]
+    with pytest.raises(ImproperlyConfigured, match=r"Mine\.held_by"):
+        Mine(request.GET, queryset=Case.objects.all(), request=request).get_form_class()
+    assert CaseFilter(request.GET, queryset=Case.objects.all(), request=request).form.is_valid()
+
+
 @pytest.mark.parametrize("days", ["0", "366", "seven", "-3"])
 def test_days_out_of_range_are_refused_with_a_clear_error(
     world: World, client_for: Callable[[str], Client], days: str
