@@ -80,15 +80,16 @@ def organisation_terms(vocabulary: str) -> Any:
 MENUS = {"platform": Vocabulary.PLATFORM, "sextortion_type": Vocabulary.SEXTORTION_TYPE}
 
 
-def filter_menus(organisation_id: int) -> dict[str, list[tuple[str, str]]]:
-    """The case list's term menus, each as (code, label) pairs, from one query instead of one each (a choice is
-    still checked against the filter's own queryset)."""
-    terms = terms_visible_to(organisation_id).filter(vocabulary__in=MENUS.values())
+def filter_terms(organisation_id: int) -> tuple[dict[str, list[tuple[str, str]]], dict[int, str]]:
+    """The case list's term menus, each as (code, label) pairs, and the label of each of their terms by id, from one
+    query (a choice is still checked against the filter's own queryset)."""
     menus: dict[str, list[tuple[str, str]]] = {name: [] for name in MENUS}
     names: dict[str, str] = {vocabulary: name for name, vocabulary in MENUS.items()}
-    for term in terms:
+    labels = {}
+    for term in terms_visible_to(organisation_id).filter(vocabulary__in=MENUS.values()):
         menus[names[term.vocabulary]].append((term.code, str(term)))
-    return menus
+        labels[term.pk] = str(term)
+    return menus, labels
 
 
 class IntegerFilter(django_filters.NumberFilter):

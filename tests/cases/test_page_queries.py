@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from cases import selectors, services
-from cases.models import Case, OffenderIdentifier, PlatformRole, Term
+from cases.models import Case, CasePlatform, OffenderIdentifier, PlatformRole, Term
 from helpline import rows
 from referrals import services as referral_services
 from referrals.models import Agency
@@ -169,6 +169,20 @@ def test_the_case_list_runs_a_fixed_number_of_queries(
         page = client.get(f"{reverse('case_list')}?{query}")
     assert page.status_code == 200
     assert page.content.count(b'<td><a href="/cases/') >= 5
+
+
+def test_the_case_list_names_each_cases_platforms_and_type(client_for: Any, personas: dict[str, User]) -> None:
+    busy = busy_case(personas["worker"])
+    bare = services.case_open(actor=personas["worker"], facts={})
+    # A term the organisation's menus do not hold (another organisation's own): still named, read on its own.
+    stray = Term.objects.create(
+        organisation=personas["other_worker"].organisation, vocabulary="platform", code="stray", label="Stray app"
+    )
+    CasePlatform.objects.create(case=bare, platform=stray, role=PlatformRole.THREATS)
+    page = client_for("worker").get(reverse("case_list")).content.decode()
+    rows_of = {case.pk: page[page.index(f'href="/cases/{case.pk}/"') :].split("</tr>")[0] for case in (busy, bare)}
+    assert "<td>Financial</td>" in rows_of[busy.pk] and "<td>Instagram, Snapchat</td>" in rows_of[busy.pk]
+    assert "<td>—</td>\n      <td>Stray app</td>" in rows_of[bare.pk]
 
 
 def _identifiers_with_linked_cases(user: User) -> QuerySet[OffenderIdentifier]:

@@ -117,12 +117,17 @@ def build_world(personas: dict[str, User], seed: int = 6) -> World:
                     ),
                 )
             )
+    # Contacts of this week, however early in the week the tests run.
+    this_week = max(now - timedelta(minutes=5), week_start(now))
+    world.contacts.append(
+        Contact.objects.create(case=world.cases[0], at=this_week, channel=channel, worker=people["alice"])
+    )
     oscar = personas["other_worker"]
     for _ in range(5):
         foreign = make_case(
             oscar.organisation, assigned_to=oscar, first_contact_at=now - timedelta(days=20), created_by=oscar
         )
-        Contact.objects.create(case=foreign, at=now - timedelta(minutes=5), channel=channel, worker=oscar)
+        Contact.objects.create(case=foreign, at=this_week, channel=channel, worker=oscar)
         world.foreign_cases.append(foreign)
     return world
 
