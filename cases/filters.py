@@ -87,8 +87,8 @@ def filter_terms(organisation_id: int) -> tuple[dict[str, list[tuple[str, str]]]
     names: dict[str, str] = {vocabulary: name for name, vocabulary in MENUS.items()}
     labels = {}
     for term in terms_visible_to(organisation_id).filter(vocabulary__in=MENUS.values()):
-        menus[names[term.vocabulary]].append((term.code, str(term)))
         labels[term.pk] = str(term)
+        menus[names[term.vocabulary]].append((term.code, labels[term.pk]))
     return menus, labels
 
 

@@ -4,7 +4,6 @@ from functools import cache
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import translation
@@ -223,13 +222,6 @@ def _load_terms(case: Case, terms: list[list[Any]]) -> None:
             case.offered_terms[term.vocabulary].append(term)
 
 
-def linked_cases(user: User, case: Case) -> dict[int, list[dict[str, Any]]]:
-    """For each offender identifier of the case, the other cases of the organisation with the same one, as the
-    case page reads them (``_load_detail``)."""
-    read = _load_detail(user, case.pk)
-    return {i.pk: i.others for i in read.listed_identifiers} if read else {}  # type: ignore[attr-defined]
-
-
 CLOSURE_EVENTS = {
     "requested": gettext_lazy("requested"),
     "approved": gettext_lazy("approved"),
@@ -326,19 +318,9 @@ WHERE note.case_id = %(case)s
 CASE_TIMELINE_ORDER = "ORDER BY moment, source, id"
 
 
-def case_timeline(case: Case) -> list[dict[str, Any]]:
-    """Contacts, notes and recorded activity of a case, oldest first, as text for people: one query
-    (``CASE_TIMELINE_ROWS``).
-
-    A closure event names its request, whose reason and comments (free text lives only on the request) come
-    along with it.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(f"{CASE_TIMELINE_ROWS} {CASE_TIMELINE_ORDER}", {"case": case.pk})
-        return _timeline(cursor.fetchall())
-
-
 def _timeline(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """The rows of CASE_TIMELINE_ROWS as text for people; a closure event names its request, whose reason and
+    comments (free text lives only on the request) come along with it."""
     kinds = dict(EventKind.choices)
     timeline = []
     for source, _id, at, what, actor, detail, closure, channel, contact_type, minutes, note in rows:
@@ -367,17 +349,10 @@ def my_open_cases(user: User, limit: int = 20) -> list[Case]:
         .open()
         .filter(assigned_to=user)
         .select_related("sextortion_type")
+        .with_overdue_mark()
         .order_by("-first_contact_at", "-id")[:limit]
     )
-    mark_overdue(cases)
     return cases
-
-
-def mark_overdue(cases: list[Case]) -> None:
-    """Set ``has_overdue`` on each case of a page, in one query rather than a subquery over every match."""
-    late = set(ResponseStep.objects.overdue().filter(case__in=cases).order_by().values_list("case_id", flat=True))
-    for case in cases:
-        case.has_overdue = case.pk in late  # type: ignore[attr-defined]
 
 
 def closure_of(case: Case) -> ClosureRequest | None:

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -31,7 +31,7 @@ from cases.forms import (
     StatusForm,
     StepForm,
 )
-from cases.models import Case, CasePlatform, ResponseStep, Risk, Status, StepStatus, Term
+from cases.models import Case, CasePlatform, Risk, Status, StepStatus, Term
 from cases.selectors import (
     case_access_log,
     case_for_user,
@@ -89,14 +89,11 @@ def case_list(request: HttpRequest) -> HttpResponse:
     # The platforms' and the sextortion type's labels come from the terms the menus read: joined in the query, they
     # took PostgreSQL longer than the rest of it.
     platforms = CasePlatform.objects.filter(case=OuterRef("pk")).order_by("pk").values("platform_id")
-    # A step of each listed case still to do after its due time, if any. Written as a subquery that returns a row,
-    # which PostgreSQL runs for the rows of the page alone, after the limit: an EXISTS would be turned into one
-    # read of every overdue step of the helpline.
-    overdue = ResponseStep.objects.overdue().filter(case=OuterRef("pk")).order_by().values("pk")[:1]
     queryset = (
         filters.qs.select_related("assigned_to")
         .only(*LIST_COLUMNS)
-        .annotate(platform_ids=ArraySubquery(platforms), overdue_step=Subquery(overdue))
+        .with_overdue_mark()
+        .annotate(platform_ids=ArraySubquery(platforms))
     )
     cursor_error = ""
     try:
@@ -111,7 +108,6 @@ def case_list(request: HttpRequest) -> HttpResponse:
     for case in cases:
         case.platform_names = list(dict.fromkeys(term_labels[pk] for pk in case.platform_ids))  # type: ignore[attr-defined]
         case.type_label = term_labels[case.sextortion_type_id] if case.sextortion_type_id else None  # type: ignore[attr-defined]
-        case.has_overdue = case.overdue_step is not None  # type: ignore[attr-defined]
     gate.read(request, object_type="cases.case", query=request.GET.urlencode())
     query = request.GET.copy()
     query.pop("before", None)

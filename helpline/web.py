@@ -123,29 +123,28 @@ def _labels(model: type[models.Model], name: str, language: str | None) -> dict[
 def url_for(name: str, *args: Any) -> str:
     """``reverse(name, args=args)``; with no arguments or only ids, from the URL reversed once (with stand-ins for
     the ids), since a list reverses one link a row and Django's reverse took a millisecond for fifty."""
-    for arg in args:
-        if type(arg) is not int or arg < 0:
-            return reverse(name, args=args)
-    drawing = _url_drawing(name, len(args), get_script_prefix(), get_urlconf())
-    return reverse(name, args=args) if drawing is None else drawing.format(*args)
+    return _link(_url_drawing(name, len(args), get_script_prefix(), get_urlconf()), name, args)
 
 
 def links(name: str) -> Callable[[Any], str]:
     """``url_for(name, id)`` for each row of a list: where the id goes is found once, with the script prefix and the
     URLconf of the request, which take longer to look up than to draw the link."""
     drawing = _url_drawing(name, 1, get_script_prefix(), get_urlconf())
+    return lambda id: _link(drawing, name, (id,))
 
-    def link(id: Any) -> str:
-        if drawing is None or type(id) is not int or id < 0:
-            return reverse(name, args=[id])
-        return drawing.format(id)
 
-    return link
+def _link(drawing: str | None, name: str, args: Sequence[Any]) -> str:
+    for arg in args:
+        if type(arg) is not int or arg < 0:
+            return reverse(name, args=args)
+    return reverse(name, args=args) if drawing is None else drawing.format(*args)
 
 
 def dates(format: str) -> Callable[[Any], str]:
-    """The ``date`` filter with this format for each row of a list: the time zone and the month names are looked up
-    once, as they take longer to look up than to draw the date."""
+    """Django's ``date`` filter with this format, for each row of a list: the time zone and the month names are
+    looked up once, as they take longer to look up than to draw the date. The formats of day, month, year, hour and
+    minute are drawn without Django's DateFormat, which took a millisecond and a half for the fifty dates of a
+    list."""
     drawing, zone, months = _date_drawing(format), get_current_timezone(), _months(get_language())
     whole_days = drawing is not None and "hour" not in drawing and "minute" not in drawing
 
@@ -153,7 +152,7 @@ def dates(format: str) -> Callable[[Any], str]:
         if drawing is not None and isinstance(value, datetime.datetime) and not is_naive(value):
             value = value.astimezone(zone)
         elif not (whole_days and type(value) is datetime.date):
-            return _date(value, format)
+            return date_filter(template_localtime(value), format)
         return drawing.format(value, months[value.month])  # type: ignore[union-attr]
 
     return draw
@@ -183,13 +182,8 @@ def _url_drawing(name: str, count: int, script_prefix: str, urlconf: str | None)
 
 
 def _date(value: Any, format: str) -> str:
-    """Django's date filter; the formats of day, month, year, hour and minute drawn without its DateFormat, which
-    took a millisecond and a half for the fifty dates of a list."""
-    drawing = _date_drawing(format)
-    if drawing is None or not isinstance(value, datetime.datetime):
-        return date_filter(template_localtime(value), format)
-    value = template_localtime(value)
-    return drawing.format(value, _months(get_language())[value.month])
+    """Django's date filter (``dates``)."""
+    return dates(format)(value)
 
 
 # What Django's DateFormat prints for these characters, as fields of str.format (the date, then its month's name).

@@ -12,8 +12,8 @@ from django.utils import timezone
 from accounts.models import Organisation, User
 from accounts.roles import Role
 from cases.filters import HIGH_RISK, local_midnight, without_contact_since
-from cases.models import Case, Contact
-from cases.selectors import cases_visible_to, mark_overdue
+from cases.models import Case, CaseQuerySet, Contact
+from cases.selectors import cases_visible_to
 from referrals.models import Referral
 from supervision.models import ExposurePromptAnswer, PromptAnswer
 
@@ -183,14 +183,14 @@ def unassigned_queue(user: User, limit: int = QUEUE_LENGTH) -> list[Case]:
         .open()
         .filter(assigned_to__isnull=True)
         .select_related("sextortion_type")
+        .with_overdue_mark()
         # assigned_to is NULL throughout: naming it first lets PostgreSQL read case_open_assignee in order.
         .order_by("assigned_to_id", "first_contact_at", "id")[:limit]
     )
-    mark_overdue(cases)
     return cases
 
 
-def open_cases_held_by(user: User, holder: User) -> QuerySet[Case]:
+def open_cases_held_by(user: User, holder: User) -> CaseQuerySet:
     """The open cases one person holds, oldest first, among those ``user`` may see."""
     return (
         cases_visible_to(user)

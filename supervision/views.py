@@ -15,7 +15,6 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from accounts.roles import Role
-from cases.selectors import mark_overdue
 from helpline import gate
 from supervision import services
 from supervision.forms import BoardForm, ReassignForm
@@ -164,9 +163,8 @@ def worker_cases(request: HttpRequest, pk: int) -> HttpResponse:
     holder = people_of(user).filter(pk=pk).first()
     if holder is None:
         gate.refuse(request, object_type="accounts.user", object_id=pk)
-    page = Paginator(open_cases_held_by(user, holder), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(open_cases_held_by(user, holder).with_overdue_mark(), PAGE_SIZE).get_page(request.GET.get("page"))
     cases = list(page.object_list)
-    mark_overdue(cases)
     gate.read(request, object_type="cases.case", assigned_to=holder.pk, page=page.number, cases=len(cases))
     return render(
         request,

@@ -1,5 +1,6 @@
 import re
 import time
+from typing import Any
 
 from django.core import mail
 from django_otp.oath import TOTP
@@ -23,3 +24,23 @@ def invitation_token(address: str) -> str:
     found = INVITATION_LINK.search(bodies[-1])
     assert found, bodies[-1]
     return found[1]
+
+
+def linked_cases(user: Any, case: Any) -> dict[int, list[dict[str, Any]]]:
+    """For each offender identifier of the case, the other cases of the organisation with the same one, as the
+    case page reads them."""
+    from cases.selectors import _load_detail
+
+    read = _load_detail(user, case.pk)
+    return {i.pk: i.others for i in read.listed_identifiers} if read else {}  # type: ignore[attr-defined]
+
+
+def case_timeline(case: Any) -> list[dict[str, Any]]:
+    """A case's timeline read on its own, as the case page reads it but for the organisation's condition."""
+    from django.db import connection
+
+    from cases.selectors import CASE_TIMELINE_ORDER, CASE_TIMELINE_ROWS, _timeline
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"{CASE_TIMELINE_ROWS} {CASE_TIMELINE_ORDER}", {"case": case.pk})
+        return _timeline(cursor.fetchall())

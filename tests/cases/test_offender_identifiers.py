@@ -16,9 +16,9 @@ from audit.models import AccessLog
 from cases import services
 from cases.identifiers import identifier_hash, normalise
 from cases.models import Case, ClosureRequest, Note, OffenderIdentifier, Risk, Term
-from cases.selectors import linked_cases
 from referrals import services as referral_services
 from referrals.models import Agency, Referral
+from tests.helpers import linked_cases
 
 pytestmark = pytest.mark.django_db
 

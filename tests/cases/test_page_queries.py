@@ -24,6 +24,7 @@ from helpline import rows
 from referrals import services as referral_services
 from referrals.models import Agency
 from tests.accounts.test_sessions import shared_cache
+from tests.helpers import case_timeline
 
 pytestmark = pytest.mark.django_db
 
@@ -225,7 +226,7 @@ def test_the_case_pages_reads_give_what_the_orm_gives(personas: dict[str, User],
     assert any(others)
     referrals = list(case.referrals.select_related("agency"))
     assert [(_fields(r), r.agency) for r in read.listed_referrals] == [(_fields(r), r.agency) for r in referrals]
-    assert read.timeline == selectors.case_timeline(case)
+    assert read.timeline == case_timeline(case)
     assert read.listed_terms["approaches"] == list(case.approaches.all())
     assert {(p.platform, p.role) for p in read.listed_platforms} == {(p.platform, p.role) for p in case.platforms.all()}
     offered = selectors.terms_offered_to(case.organisation_id, "channel")

@@ -177,7 +177,7 @@ def test_cases_are_assigned_only_within_the_organisation(personas: dict[str, Use
 
 
 def test_offender_identifiers_link_cases_whatever_their_spelling(personas: dict[str, User]) -> None:
-    from cases.selectors import linked_cases
+    from tests.helpers import linked_cases
 
     worker = personas["worker"]
     first, second, third = (open_case(worker) for _ in range(3))

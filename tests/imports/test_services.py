@@ -12,11 +12,11 @@ from pghistory.models import Context
 from accounts.models import User
 from audit.models import AccessLog, Action
 from cases.models import Case, CaseActivity, CaseCounter, Term
-from cases.selectors import case_timeline
 from cases.services import case_open
 from imports import services
 from imports.columns import COLUMNS, template_csv, template_xlsx
 from imports.models import ImportJob, ImportStatus
+from tests.helpers import case_timeline
 from tests.imports.helpers import GOOD, HEADER, as_csv, as_xlsx, problems, row, run, upload
 
 pytestmark = pytest.mark.django_db
